@@ -1,0 +1,191 @@
+"""The only module that knows dim names: arrays -> xarray, and files on disk with provenance.
+
+Dims: ``draw`` (epistemic), ``actor`` (partner state codes). Variables are nouns with prefixes:
+``p_`` probabilities, ``mcse_`` their Monte Carlo standard errors within each draw.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+DRAW = "draw"
+ACTOR = "actor"
+
+_PACKAGES = ("forecast", "numpy", "numba", "scipy", "xarray", "h5netcdf", "hydra-core", "pymc")
+
+_DESCRIPTIONS = {
+    "p_attack": "P(the aggressor attacks), over its decision noise",
+    "p_deterrence": "P(deterrence holds) = 1 - p_attack",
+    "p_defense_success": "P(the coalition defeats the attack | attack)",
+    "p_win_perceived": "the aggressor's perceived P(it wins | attack)",
+    "p_join": "P(the partner joins | attack)",
+    "willingness": "the draw's true willingness of the partner to honour its commitment",
+    "willingness_perceived": "the aggressor's view of the partner's willingness",
+    "capability": "the draw's capability of the partner",
+}
+
+
+def git_revision() -> str:
+    """The git revision of the package's checkout, with ``-dirty`` when it has changes."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
+        )
+        if rev.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def provenance(config_yaml: str, seed: int) -> dict[str, Any]:
+    """Attributes that say how a result was made."""
+    versions = package_versions()
+    attrs: dict[str, Any] = {
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "seed": int(seed),
+        "config": config_yaml,
+        "git_revision": git_revision(),
+        "package_versions": "\n".join(f"{k}=={v}" for k, v in versions.items()),
+    }
+    for k, v in versions.items():
+        attrs[f"version_{k.replace('-', '_')}"] = v
+    return attrs
+
+
+def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.Dataset:
+    """Per-draw statistics -> Dataset with coords ``draw`` and ``actor``."""
+    m = plan.model
+    coords = {
+        DRAW: np.arange(plan.n_draws),
+        ACTOR: list(m.codes),
+        "actor_name": (ACTOR, list(m.names)),
+    }
+    data = {}
+    for name, arr in stats.items():
+        dims = (DRAW,) if arr.ndim == 1 else (DRAW, ACTOR)
+        data[name] = (dims, np.asarray(arr, dtype=float))
+    dr = plan.draws
+    data["willingness"] = ((DRAW, ACTOR), dr.willingness)
+    data["willingness_perceived"] = ((DRAW, ACTOR), dr.perceived)
+    data["capability"] = ((DRAW, ACTOR), dr.capability)
+    data["capability_target"] = ((DRAW,), dr.capability_target)
+    data["capability_aggressor"] = ((DRAW,), dr.capability_aggressor)
+    data["n_realizations"] = ((DRAW,), plan_realizations(plan, stats))
+    ds = xr.Dataset(data, coords=coords)
+    for name, text in _DESCRIPTIONS.items():
+        if name in ds:
+            ds[name].attrs["description"] = text
+    for name in list(ds.data_vars):
+        if name.startswith("mcse_"):
+            ds[name].attrs["description"] = f"Monte Carlo standard error of {name[5:]} in the draw"
+    ds.attrs.update(provenance(config_yaml, plan.settings.seed))
+    ds.attrs["scenario"] = m.scenario
+    ds.attrs["aggressor"] = m.aggressor
+    ds.attrs["target"] = m.target
+    ds.attrs["draws"] = int(plan.n_draws)
+    ds.attrs["realizations"] = int(plan.settings.realizations)
+    ds.attrs["backend"] = plan.settings.backend
+    return ds
+
+
+def plan_realizations(plan: Any, stats: dict[str, np.ndarray]) -> np.ndarray:
+    n = stats.get("n_realizations")
+    if n is not None:
+        return np.asarray(n)
+    return np.full(plan.n_draws, plan.settings.realizations, dtype=np.int64)
+
+
+def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` as netCDF (h5netcdf) to a temporary name beside ``path``, then rename.
+
+    A crash or Ctrl-C leaves either no file at ``path`` or a complete one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read(path: str | os.PathLike) -> xr.Dataset:
+    """Open a result file fully into memory (the file is closed on return)."""
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()
+
+
+def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
+    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability."""
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    rows = []
+    for name in ds.data_vars:
+        if not str(name).startswith("p_"):
+            continue
+        da = ds[name]
+        mcse = ds.get(f"mcse_{name}")
+        actors = da[ACTOR].values if ACTOR in da.dims else [None]
+        for a in actors:
+            x = da.sel({ACTOR: a}) if a is not None else da
+            se = None
+            if mcse is not None:
+                s = mcse.sel({ACTOR: a}) if a is not None else mcse
+                se = float(np.sqrt((s.values**2).sum()) / s.sizes[DRAW])
+            rows.append(
+                {
+                    "quantity": str(name),
+                    "actor": "" if a is None else str(a),
+                    "mean": float(x.mean()),
+                    f"q{lo_q * 100:02.0f}": float(x.quantile(lo_q)),
+                    f"q{hi_q * 100:02.0f}": float(x.quantile(hi_q)),
+                    "mcse": se,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def format_summary(df: pd.DataFrame) -> str:
+    """A fixed-width text table of :func:`summary_table`."""
+    cols = list(df.columns)
+    q_lo, q_hi = cols[3], cols[4]
+    lines = [f"{'quantity':<22}{'actor':<7}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
+    for r in df.itertuples(index=False):
+        d = r._asdict()
+        se = "" if d["mcse"] is None or np.isnan(d["mcse"]) else f"{d['mcse']:.1e}"
+        iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
+        lines.append(f"{d['quantity']:<22}{d['actor']:<7}{d['mean']:>8.3f}{iv:>20}{se:>10}")
+    return "\n".join(lines)
