@@ -16,7 +16,7 @@ import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from forecast import results, sampler
+from forecast import executors, results, sampler
 from forecast.beliefs import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -80,7 +80,7 @@ def simulate(cfg: DictConfig, progress: bool | None = False) -> xr.Dataset:
     plan = sampler.make_plan(cfg)
     t0 = time.perf_counter()
     with progress_bar(plan.n_draws * plan.settings.realizations, progress) as update:
-        acc = sampler.run_local(plan, progress=update)
+        acc = executors.run(plan, cfg.executor, progress=update)
     elapsed = time.perf_counter() - t0
     stats = sampler.summarise(plan, acc)
     stats["n_realizations"] = acc.n

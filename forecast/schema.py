@@ -16,6 +16,9 @@ from typing import Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from forecast.analysis_schema import AnalysisConfig
+from forecast.executor_schema import ExecutorConfig
+
 
 class Commitment(Enum):
     """Type of a partner's commitment to the target (ATOP obligation types)."""
@@ -157,6 +160,8 @@ class RunConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     beliefs: BeliefsConfig = field(default_factory=BeliefsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
 
 def register_configs() -> None:

@@ -1,0 +1,79 @@
+"""Every config composes; every deliberately wrong config fails with its own message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf, open_dict
+
+from forecast import beliefs
+from forecast.beliefs import ConfigError
+from forecast.run import CONFIG_DIR, load_config, merge
+
+WRONG = sorted((Path(__file__).parent / "configs").glob("wrong_*.yaml"))
+GROUPS = {
+    group.name: sorted(p.stem for p in group.glob("*.yaml"))
+    for group in CONFIG_DIR.iterdir()
+    if group.is_dir()
+}
+
+
+def _expected(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    m = re.match(r"# expect: (.*)", first)
+    assert m, f"{path.name} must start with '# expect: <message>'"
+    return m.group(1)
+
+
+@pytest.mark.parametrize(
+    "group,option", [(g, o) for g, opts in sorted(GROUPS.items()) for o in opts]
+)
+def test_every_config_composes_and_validates(group, option):
+    cfg = load_config([f"{group}={option}"])
+    assert OmegaConf.to_yaml(cfg)
+    assert beliefs.validate(cfg) == []
+
+
+def test_there_are_at_least_ten_kinds_of_mistake():
+    assert len(WRONG) >= 10
+    assert len({_expected(p) for p in WRONG}) == len(WRONG)
+
+
+def _apply(path: Path):
+    cfg = load_config(["scenario=taiwan"])
+    with open_dict(cfg):  # a wrong file may add an actor, as `+scenario.actors.X=...` would
+        merged = merge(cfg, OmegaConf.load(path))
+    beliefs.check(merged)
+
+
+@pytest.mark.parametrize("path", WRONG, ids=[p.stem for p in WRONG])
+def test_wrong_config_fails_with_its_own_message(path):
+    with pytest.raises(ConfigError) as info:
+        _apply(path)
+    assert _expected(path) in str(info.value)
+    # only the intended problem is reported
+    assert len(info.value.problems) == 1, info.value.problems
+
+
+def test_every_problem_is_reported_at_once():
+    cfg = load_config(
+        [
+            "scenario.actors.USA.willingness.mean=1.7",
+            "scenario.actors.JPN.willingness.interval=[0.9,0.1]",
+            "scenario.aggressor.decision_noise=0",
+            "sampler.draws=0",
+        ]
+    )
+    problems = beliefs.validate(cfg)
+    assert len(problems) == 4
+    text = str(ConfigError(problems))
+    assert text.startswith("4 errors in the configuration:")
+    for path in (
+        "scenario.actors.USA.willingness.mean",
+        "scenario.actors.JPN.willingness.interval",
+        "scenario.aggressor.decision_noise",
+        "sampler.draws",
+    ):
+        assert path in text
