@@ -280,6 +280,17 @@ def build_model(cfg: DictConfig | Any) -> Model:
             zeros,
         )
     )
+    for code in codes:
+        noise = float(sc.actors[code].perceived.noise)
+        params.append(
+            Parameter(
+                f"perception[{code}]",
+                f"scenario.actors.{code}.perceived",
+                # the standard-normal error of the aggressor's view; constant when noise is 0
+                (lambda u: special.ndtri(u)) if noise > 0 else (lambda u: np.zeros(np.shape(u))),
+                zeros,
+            )
+        )
     return Model(
         scenario=str(sc.name),
         codes=codes,
@@ -330,11 +341,22 @@ def parameters_from_uniforms(model: Model, u: np.ndarray) -> np.ndarray:
     return np.stack([p.ppf(u[:, j]) for j, p in enumerate(model.parameters)], axis=1)
 
 
-def draws_from_values(model: Model, values: np.ndarray, perception_normals: np.ndarray) -> Draws:
-    """Assemble :class:`Draws` from parameter values (D, n_parameters)."""
+def parameter_index(model: Model, name: str) -> int:
+    """Column of parameter ``name`` (e.g. ``willingness[USA]``) in :attr:`Draws.values`."""
+    for j, p in enumerate(model.parameters):
+        if p.name == name:
+            return j
+    known = ", ".join(p.name for p in model.parameters)
+    raise ConfigError([f"unknown belief parameter '{name}' (known: {known})"])
+
+
+def draws_from_values(model: Model, values: np.ndarray) -> Draws:
+    """Assemble :class:`Draws` from parameter values (D, n_parameters), columns as in
+    ``model.parameters``: willingness (P), capability (P), target, aggressor, perception (P)."""
     P = model.n_partners
     w = values[:, :P]
-    logit = special.logit(w) + model.perceived_bias + model.perceived_noise * perception_normals
+    perception = values[:, 2 * P + 2 : 3 * P + 2]
+    logit = special.logit(w) + model.perceived_bias + model.perceived_noise * perception
     perceived = np.clip(special.expit(logit), _EPS, 1 - _EPS)
     return Draws(
         willingness=w,
@@ -346,18 +368,38 @@ def draws_from_values(model: Model, values: np.ndarray, perception_normals: np.n
     )
 
 
-def draw_parameters(model: Model, n_draws: int, seed: int) -> Draws:
-    """Draw ``n_draws`` epistemic parameter sets, reproducibly from ``seed``."""
+def copula_uniforms(model: Model, n_draws: int, seed: int) -> np.ndarray:
+    """Uniforms (D, n_parameters) of the Gaussian copula, reproducibly from ``seed``."""
     rng = epistemic_generator(seed)
-    K, n, P = len(model.factors), len(model.parameters), model.n_partners
-    f = rng.standard_normal((n_draws, K))
-    e = rng.standard_normal((n_draws, n))
-    perception = rng.standard_normal((n_draws, P))
-    L = np.stack([p.loadings for p in model.parameters])
+    L = np.stack([p.loadings for p in model.parameters])  # (n, K)
+    f = rng.standard_normal((n_draws, L.shape[1]))
+    e = rng.standard_normal((n_draws, L.shape[0]))
     idio = np.sqrt(np.clip(1.0 - (L**2).sum(axis=1), 0.0, None))
-    z = f @ L.T + e * idio
-    values = parameters_from_uniforms(model, special.ndtr(z))
-    return draws_from_values(model, values, perception)
+    return special.ndtr(f @ L.T + e * idio)
+
+
+def draw_parameters(
+    model: Model,
+    n_draws: int,
+    seed: int,
+    uniforms: np.ndarray | None = None,
+    fixed: dict[str, float] | None = None,
+) -> Draws:
+    """Draw ``n_draws`` epistemic parameter sets, reproducibly from ``seed``.
+
+    Parameters
+    ----------
+    uniforms : (n_draws, n_parameters), optional
+        Copula uniforms to use instead of random ones (e.g. 0.5 everywhere for the medians).
+    fixed : dict, optional
+        Parameter name -> value, held at that value in every draw (e.g. ``{"willingness[USA]":
+        0.9}``); the other parameters keep their draws, so comparisons share random numbers.
+    """
+    u = copula_uniforms(model, n_draws, seed) if uniforms is None else np.asarray(uniforms, float)
+    values = parameters_from_uniforms(model, u)
+    for name, value in (fixed or {}).items():
+        values[:, parameter_index(model, name)] = value
+    return draws_from_values(model, values)
 
 
 def to_container(cfg: DictConfig | Any) -> dict:

@@ -85,11 +85,22 @@ def settings_from_config(sampler_cfg: Any) -> Settings:
     )
 
 
-def make_plan(cfg: Any) -> Plan:
-    """Validate the config, draw the epistemic parameters and precompute thresholds."""
+def make_plan(
+    cfg: Any,
+    uniforms: np.ndarray | None = None,
+    fixed: dict[str, float] | None = None,
+) -> Plan:
+    """Validate the config, draw the epistemic parameters and precompute thresholds.
+
+    ``uniforms`` and ``fixed`` are passed to :func:`forecast.beliefs.draw_parameters`: copula
+    uniforms (draws, n_parameters) to use instead of random ones, and parameters held at a value.
+    The realizations' random numbers depend only on (seed, draw, block), so plans that differ only
+    in these share common random numbers.
+    """
     model = build_model(cfg)
     settings = settings_from_config(cfg.sampler)
-    draws = draw_parameters(model, int(cfg.sampler.draws), settings.seed)
+    n_draws = int(cfg.sampler.draws) if uniforms is None else len(uniforms)
+    draws = draw_parameters(model, n_draws, settings.seed, uniforms=uniforms, fixed=fixed)
     return Plan(
         model=model,
         draws=draws,
