@@ -502,13 +502,16 @@ def load_cases(data_dir=None) -> tuple[pd.DataFrame, dict]:
     bf_all = cases_from_bf(tables.bf, tables)
     bf_all.index = [f"BF:{i}" for i in range(len(bf_all))]
     bf_cases = bf_all[bf_all["is_case"]]
-    la_keys = set(zip(la["atopid"], la["war"]))
-    overlap = np.array([k in la_keys for k in zip(bf_cases["atopid"], bf_cases["war"])], bool)
+    la_keys = set(zip(la["atopid"], la["war"], strict=True))
+    overlap = np.array(
+        [k in la_keys for k in zip(bf_cases["atopid"], bf_cases["war"], strict=True)], bool
+    )
     la_y = la.set_index(["atopid", "war"])["y"]
     over = bf_cases[overlap]
     disagree = int(
         (
-            la_y.reindex(list(zip(over["atopid"], over["war"]))).to_numpy() != over["y"].to_numpy()
+            la_y.reindex(list(zip(over["atopid"], over["war"], strict=True))).to_numpy()
+            != over["y"].to_numpy()
         ).sum()
     )
     cases = pd.concat([la, bf_cases.loc[~overlap, list(CASE_COLUMNS)]])
