@@ -1,148 +1,58 @@
-"""Config -> validated model -> epistemic parameter draws.
+"""Config -> validated model -> epistemic parameter draws -> kernel inputs.
 
-Every domain rule lives in :func:`validate`, which reports all problems at once, each with its
-config path and the value it got. :func:`build_model` turns a valid config into plain arrays, and
-:func:`draw_parameters` draws the epistemic parameters (one row per draw) through a Gaussian
-copula whose correlation comes from the scenario's common factors.
+:func:`build_model` validates a run config (every problem at once, see
+:mod:`forecast.validation`) and turns it into plain arrays. :func:`draw_parameters` draws the
+epistemic parameters, one row per draw, through a Gaussian copula whose correlation comes from the
+scenario's common factors. :func:`kernel_inputs` assembles the arrays one draw hands to a kernel.
 
-Depends on numpy, scipy and omegaconf; knows nothing about kernels or xarray.
+Depends on numpy and scipy; knows nothing about kernels' internals or xarray.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 from scipy import optimize, special, stats
 
-# A probability that must lie strictly inside (0, 1).
-_EPS = 1e-9
+from forecast import kernels
+from forecast.validation import ConfigError, attack_type_names, validate
+
+__all__ = [
+    "ConfigError",
+    "Draws",
+    "Marginal",
+    "Model",
+    "Parameter",
+    "build_model",
+    "check",
+    "draw_parameters",
+    "kernel_inputs",
+    "parameter_index",
+    "validate",
+]
+
+_EPS = 1e-9  # keeps probabilities strictly inside (0, 1) before a probit or logit
+_RULES = {
+    "individual": kernels.RULE_INDIVIDUAL,
+    "unanimity": kernels.RULE_UNANIMITY,
+    "consensus": kernels.RULE_CONSENSUS,
+    "qualified_majority": kernels.RULE_MAJORITY,
+    "veto": kernels.RULE_VETO,
+}
 
 
-class ConfigError(Exception):
-    """One or more problems in the configuration; ``problems`` lists each with its path."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        n = len(self.problems)
-        head = f"{n} error{'s' if n != 1 else ''} in the configuration:"
-        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
-
-
-# ----------------------------------------------------------------------------------------------
-# Validation: one table of rules, every problem reported.
-# ----------------------------------------------------------------------------------------------
-
-
-def _is_prob(x: Any) -> bool:
-    return x is not None and 0.0 < float(x) < 1.0
-
-
-def _check_willingness(path: str, w: Any, problems: list[str]) -> None:
-    mean = w.mean
-    if not _is_prob(mean):
-        problems.append(f"{path}.mean must be a probability in (0, 1), got {mean}")
-    if w.concentration is not None and w.interval is not None:
-        problems.append(
-            f"{path}: give either concentration or interval, not both "
-            f"(got concentration={w.concentration}, interval={list(w.interval)})"
-        )
-    if w.concentration is not None and not float(w.concentration) > 0:
-        problems.append(f"{path}.concentration must be > 0, got {w.concentration}")
-    if w.interval is not None:
-        iv = list(w.interval)
-        if len(iv) != 2:
-            problems.append(f"{path}.interval must be [low, high], got {iv}")
-        else:
-            lo, hi = iv
-            if not (_is_prob(lo) and _is_prob(hi)):
-                problems.append(f"{path}.interval bounds must lie in (0, 1), got {iv}")
-            elif not lo < hi:
-                problems.append(f"{path}.interval must be ordered (low < high), got {iv}")
-            elif _is_prob(mean) and not lo < float(mean) < hi:
-                problems.append(f"{path}.interval {iv} must contain the mean {mean}")
-
-
-def _check_capability(path: str, c: Any, problems: list[str]) -> None:
-    if not float(c.mean) > 0:
-        problems.append(f"{path}.mean must be > 0, got {c.mean}")
-    if not float(c.sd) >= 0:
-        problems.append(f"{path}.sd must be >= 0, got {c.sd}")
-
-
-def validate(cfg: DictConfig | Any) -> list[str]:
-    """Check every domain rule of a run config.
-
-    Returns
-    -------
-    list of str
-        One message per problem, each naming its config path and the value it got. Empty when
-        the config is valid.
-    """
-    problems: list[str] = []
-    sc = cfg.scenario
-    factors = set(sc.factors.keys())
-    agg, tgt = sc.aggressor, sc.target
-    if agg.code == tgt.code:
-        problems.append(f"scenario.target.code must differ from the aggressor's, got {tgt.code}")
-    for code in sc.actors:
-        if code in (agg.code, tgt.code):
-            problems.append(
-                f"scenario.actors.{code}: a partner cannot also be the aggressor or the target"
-            )
-    if len(sc.actors) == 0:
-        problems.append("scenario.actors must name at least one partner, got none")
-    _check_capability("scenario.aggressor.capability", agg.capability, problems)
-    _check_capability("scenario.target.capability", tgt.capability, problems)
-    if not float(agg.prize) > 0:
-        problems.append(f"scenario.aggressor.prize must be > 0, got {agg.prize}")
-    if not float(agg.cost) >= 0:
-        problems.append(f"scenario.aggressor.cost must be >= 0, got {agg.cost}")
-    if not float(agg.decision_noise) > 0:
-        problems.append(f"scenario.aggressor.decision_noise must be > 0, got {agg.decision_noise}")
-    if not float(sc.contest.exponent) > 0:
-        problems.append(f"scenario.contest.exponent must be > 0, got {sc.contest.exponent}")
-    for code, p in sc.actors.items():
-        base = f"scenario.actors.{code}"
-        _check_willingness(f"{base}.willingness", p.willingness, problems)
-        _check_capability(f"{base}.capability", p.capability, problems)
-        ss = 0.0
-        for f, v in p.loadings.items():
-            if f not in factors:
-                problems.append(
-                    f"{base}.loadings.{f}: unknown factor '{f}' "
-                    f"(declared factors: {sorted(factors) or 'none'})"
-                )
-            if not -1.0 <= float(v) <= 1.0:
-                problems.append(f"{base}.loadings.{f} must lie in [-1, 1], got {v}")
-            ss += float(v) ** 2
-        if ss > 1.0 + 1e-12:
-            problems.append(
-                f"{base}.loadings: squared loadings sum to {ss:.3g} > 1, "
-                "which is not a valid correlation"
-            )
-        if not float(p.perceived.noise) >= 0:
-            problems.append(f"{base}.perceived.noise must be >= 0, got {p.perceived.noise}")
-    s = cfg.sampler
-    for key in ("draws", "realizations", "block_size"):
-        if not int(s[key]) >= 1:
-            problems.append(f"sampler.{key} must be >= 1, got {s[key]}")
-    if s.threads is not None and not int(s.threads) >= 1:
-        problems.append(f"sampler.threads must be >= 1 (or null for all cores), got {s.threads}")
-    if not 0 <= int(s.seed) < 2**63:
-        problems.append(f"sampler.seed must be a non-negative integer, got {s.seed}")
-    return problems
-
-
-def check(cfg: DictConfig | Any) -> None:
+def check(cfg: Any) -> None:
     """Raise :class:`ConfigError` listing every problem, if there is any."""
     problems = validate(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def _value(x: Any) -> Any:
+    return getattr(x, "value", x)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -164,41 +74,56 @@ def beta_concentration(mean: float, interval: list[float]) -> float:
 
 
 @dataclass(frozen=True)
+class Marginal:
+    """A quantile function: ``fixed`` (a), ``beta`` (a, b), ``lognormal`` (mu, s), ``normal``."""
+
+    kind: str
+    a: float = 0.0
+    b: float = 0.0
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        if self.kind == "fixed":
+            return np.full(u.shape, self.a)
+        if self.kind == "beta":
+            return np.clip(stats.beta.ppf(u, self.a, self.b), _EPS, 1 - _EPS)
+        if self.kind == "lognormal":
+            return np.exp(self.a + self.b * special.ndtri(u))
+        return special.ndtri(u)
+
+    @classmethod
+    def willingness(cls, w: Any) -> Marginal:
+        mean = float(w.mean)
+        if w.interval is not None:
+            k = beta_concentration(mean, list(w.interval))
+        elif w.concentration is not None:
+            k = float(w.concentration)
+        else:
+            return cls("fixed", mean)
+        return cls("beta", mean * k, (1 - mean) * k)
+
+    @classmethod
+    def positive(cls, c: Any) -> Marginal:
+        """Log-normal with the given mean and sd (fixed when sd is 0 or the mean is 0)."""
+        mean, sd = float(c.mean), float(c.sd)
+        if sd == 0 or mean == 0:
+            return cls("fixed", mean)
+        s2 = math.log1p((sd / mean) ** 2)
+        return cls("lognormal", math.log(mean) - s2 / 2, math.sqrt(s2))
+
+
+@dataclass(frozen=True)
 class Parameter:
-    """One epistemic parameter: its name, config path and quantile function."""
+    """One epistemic parameter: its name, config path, quantile function and factor loadings."""
 
     name: str
     path: str
-    ppf: Callable[[np.ndarray], np.ndarray]
-    # row of factor loadings (K,), zeros when independent
-    loadings: np.ndarray
+    ppf: Marginal
+    loadings: np.ndarray  # (K,), zeros when independent of the factors
 
     @property
     def fixed(self) -> bool:
-        q = self.ppf(np.array([0.05, 0.95]))
-        return bool(q[0] == q[1])
-
-
-def _willingness_ppf(w: Any) -> Callable[[np.ndarray], np.ndarray]:
-    mean = float(w.mean)
-    if w.interval is not None:
-        k = beta_concentration(mean, list(w.interval))
-    elif w.concentration is not None:
-        k = float(w.concentration)
-    else:
-        return lambda u: np.full(np.shape(u), mean)
-    a, b = mean * k, (1 - mean) * k
-    return lambda u: np.clip(stats.beta.ppf(u, a, b), _EPS, 1 - _EPS)
-
-
-def _lognormal_ppf(c: Any) -> Callable[[np.ndarray], np.ndarray]:
-    mean, sd = float(c.mean), float(c.sd)
-    if sd == 0:
-        return lambda u: np.full(np.shape(u), mean)
-    s2 = math.log1p((sd / mean) ** 2)
-    mu = math.log(mean) - s2 / 2
-    s = math.sqrt(s2)
-    return lambda u: np.exp(mu + s * special.ndtri(u))
+        return self.ppf.kind == "fixed"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -208,105 +133,300 @@ def _lognormal_ppf(c: Any) -> Callable[[np.ndarray], np.ndarray]:
 
 @dataclass(frozen=True)
 class Model:
-    """A validated scenario as arrays. P partners, K factors."""
+    """A validated scenario as arrays. T attack types, P partners, K factors, J institutions.
+
+    ``static`` holds the kernel arguments that do not change between draws; ``columns`` maps
+    each group of parameters to its slice of :attr:`Draws.values`.
+    """
 
     scenario: str
     codes: tuple[str, ...]
     names: tuple[str, ...]
     factors: tuple[str, ...]
+    attack_types: tuple[str, ...]
+    institutions: tuple[str, ...]
     aggressor: str
     target: str
-    loadings: np.ndarray  # (P, K)
-    idio: np.ndarray  # (P,) sqrt(1 - sum_k loadings^2)
     parameters: tuple[Parameter, ...]
+    columns: dict[str, slice]
+    type_multiplier: np.ndarray  # (T, P) willingness multipliers
+    type_probability: np.ndarray  # (T,)
+    type_prize: np.ndarray  # (T,)
+    type_cost: np.ndarray  # (T,)
+    choose_type: bool
+    partner_cost: np.ndarray  # (P,) the aggressor's cost per joining partner
     perceived_bias: np.ndarray  # (P,)
     perceived_noise: np.ndarray  # (P,)
-    prize: float
-    cost: float
     decision_noise: float
-    exponent: float
+    vote_override: np.ndarray  # (J, V) P(yes) given in the config, NaN: the partner's draw
+    vote_partner: np.ndarray  # (J, V) int partner index of the voter, -1 if not a partner
+    static: dict[str, Any] = field(repr=False)
+    layout: np.ndarray = field(repr=False)  # (N_LAYOUT,) column offsets, -1 absent
+    n_normals: int = 0
+    n_uniforms: int = 0
 
     @property
     def n_partners(self) -> int:
         return len(self.codes)
 
 
-def build_model(cfg: DictConfig | Any) -> Model:
+def decision_order(codes: tuple[str, ...], actors: Any) -> np.ndarray:
+    """Partners in dependency order (leaders before those who require or follow them)."""
+    deps = {c: [o for o in [*actors[c].requires, *actors[c].follows.keys()]] for c in codes}
+    done: list[str] = []
+    while len(done) < len(codes):
+        for c in codes:  # ties keep the config's order
+            if c not in done and all(o in done for o in deps[c]):
+                done.append(c)
+                break
+    return np.array([codes.index(c) for c in done], dtype=np.int64)
+
+
+def _partner_matrix(codes, actors, key: str, default: float) -> np.ndarray:
+    P = len(codes)
+    out = np.full((P, P), default)
+    for i, c in enumerate(codes):
+        for other, v in actors[c][key].items():
+            out[i, codes.index(other)] = float(v)
+    return out
+
+
+def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    insts = list(sc.institutions.values())
+    J = len(insts)
+    V = max([len(i.members) for i in insts] + [1])
+    P = len(codes)
+    out = {
+        "inst_abstain": np.zeros((J, V)),
+        "inst_member": np.zeros((J, P), dtype=np.bool_),
+        "inst_rule": np.zeros((J, 3)),
+        "inst_veto": np.zeros((J, V), dtype=np.bool_),
+        "inst_shift": np.zeros((J, 2)),
+        "vote_override": np.full((J, V), np.nan),
+        "vote_partner": np.full((J, V), -1, dtype=np.int64),
+    }
+    for j, inst in enumerate(insts):
+        out["inst_rule"][j] = (_RULES[_value(inst.rule)], float(inst.k), len(inst.members))
+        out["inst_shift"][j] = (float(inst.mandate_shift), float(inst.no_mandate_shift))
+        for v, m in enumerate(inst.members):
+            out["inst_veto"][j, v] = m in inst.veto
+            if m == sc.aggressor.code:  # the aggressor always votes no and never abstains
+                out["vote_override"][j, v] = 0.0
+                continue
+            out["inst_abstain"][j, v] = float(inst.abstain)
+            if m in inst.vote:
+                out["vote_override"][j, v] = float(inst.vote[m])
+            if m in codes:
+                out["vote_partner"][j, v] = codes.index(m)
+                out["inst_member"][j, codes.index(m)] = True
+    return out
+
+
+def _layout(P: int, K: int, J: int, V: int, sc: Any) -> tuple[np.ndarray, int, int]:
+    """Column offsets of each random-number group; a group is present only when used."""
+    actors = sc.actors.values()
+    layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
+    nz = nu = 0
+    for key, width, present in (
+        (kernels.L_FACTOR, K, True),
+        (kernels.L_IDIO, P, True),
+        (kernels.L_DELAY, P, any(float(a.delay.spread) > 0 for a in actors)),
+        (kernels.L_FA, 1, float(sc.aggressor.fait_accompli.spread) > 0),
+    ):
+        if present:
+            layout[key], nz = nz, nz + width
+    any_attr = any(float(v) < 1 for a in actors for v in a.attribution.values())
+    any_vote = any(_value(i.rule) != "individual" for i in sc.institutions.values())
+    for key, width, present in (
+        (kernels.L_CONTEST, 1, True),
+        (kernels.L_ATTR, P, any_attr),
+        (kernels.L_ENGAGED, P, any(float(a.engaged.probability) > 0 for a in actors)),
+        (kernels.L_VOTE, J * V, any_vote),
+        (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
+    ):
+        if present:
+            layout[key], nu = nu, nu + width
+    return layout, nz, nu
+
+
+def build_model(cfg: Any) -> Model:
     """Validate ``cfg`` (raising :class:`ConfigError`) and turn it into a :class:`Model`."""
     check(cfg)
     sc = cfg.scenario
-    codes = tuple(sc.actors.keys())
+    actors = sc.actors
+    codes = tuple(actors.keys())
     factors = tuple(sc.factors.keys())
+    types = tuple(attack_type_names(sc))
     P, K = len(codes), len(factors)
-    loadings = np.zeros((P, K))
-    for i, code in enumerate(codes):
-        for k, f in enumerate(factors):
-            loadings[i, k] = float(sc.actors[code].loadings.get(f, 0.0))
-    idio = np.sqrt(np.clip(1.0 - (loadings**2).sum(axis=1), 0.0, None))
+    agg = sc.aggressor
+
+    loadings = np.array(
+        [[float(actors[c].loadings.get(f, 0.0)) for f in factors] for c in codes]
+    ).reshape(P, K)
     zeros = np.zeros(K)
+    groups: list[tuple[str, list[Parameter]]] = [
+        (
+            "willingness",
+            [
+                Parameter(
+                    f"willingness[{c}]",
+                    f"scenario.actors.{c}.willingness",
+                    Marginal.willingness(actors[c].willingness),
+                    loadings[i],
+                )
+                for i, c in enumerate(codes)
+            ],
+        ),
+        (
+            "capability",
+            [
+                Parameter(
+                    f"capability[{c}]",
+                    f"scenario.actors.{c}.capability",
+                    Marginal.positive(actors[c].capability),
+                    zeros,
+                )
+                for c in codes
+            ],
+        ),
+        (
+            "capability_target",
+            [
+                Parameter(
+                    f"capability[{sc.target.code}]",
+                    "scenario.target.capability",
+                    Marginal.positive(sc.target.capability),
+                    zeros,
+                )
+            ],
+        ),
+        (
+            "capability_aggressor",
+            [
+                Parameter(
+                    f"capability[{agg.code}]",
+                    "scenario.aggressor.capability",
+                    Marginal.positive(agg.capability),
+                    zeros,
+                )
+            ],
+        ),
+        (
+            "perception",
+            [
+                Parameter(
+                    f"perception[{c}]",
+                    f"scenario.actors.{c}.perceived",
+                    # the standard-normal error of the aggressor's view; fixed when noise is 0
+                    Marginal("normal")
+                    if float(actors[c].perceived.noise) > 0
+                    else Marginal("fixed"),
+                    zeros,
+                )
+                for c in codes
+            ],
+        ),
+        (
+            "delay",
+            [
+                Parameter(
+                    f"delay[{c}]",
+                    f"scenario.actors.{c}.delay",
+                    Marginal.positive(actors[c].delay),
+                    zeros,
+                )
+                for c in codes
+            ],
+        ),
+        (
+            "fait_accompli",
+            [
+                Parameter(
+                    "fait_accompli",
+                    "scenario.aggressor.fait_accompli",
+                    Marginal.positive(agg.fait_accompli),
+                    zeros,
+                )
+            ],
+        ),
+    ]
     params: list[Parameter] = []
-    for i, code in enumerate(codes):
-        p = sc.actors[code]
-        params.append(
-            Parameter(
-                f"willingness[{code}]",
-                f"scenario.actors.{code}.willingness",
-                _willingness_ppf(p.willingness),
-                loadings[i],
-            )
-        )
-    for code in codes:
-        params.append(
-            Parameter(
-                f"capability[{code}]",
-                f"scenario.actors.{code}.capability",
-                _lognormal_ppf(sc.actors[code].capability),
-                zeros,
-            )
-        )
-    params.append(
-        Parameter(
-            f"capability[{sc.target.code}]",
-            "scenario.target.capability",
-            _lognormal_ppf(sc.target.capability),
-            zeros,
-        )
+    columns: dict[str, slice] = {}
+    for name, group in groups:
+        columns[name] = slice(len(params), len(params) + len(group))
+        params.extend(group)
+
+    type_multiplier = np.array(
+        [[float(actors[c].type_willingness.get(t, 1.0)) for c in codes] for t in types]
     )
-    params.append(
-        Parameter(
-            f"capability[{sc.aggressor.code}]",
-            "scenario.aggressor.capability",
-            _lognormal_ppf(sc.aggressor.capability),
-            zeros,
-        )
+    attribution = np.array(
+        [[float(actors[c].attribution.get(t, 1.0)) for c in codes] for t in types]
     )
-    for code in codes:
-        noise = float(sc.actors[code].perceived.noise)
-        params.append(
-            Parameter(
-                f"perception[{code}]",
-                f"scenario.actors.{code}.perceived",
-                # the standard-normal error of the aggressor's view; constant when noise is 0
-                (lambda u: special.ndtri(u)) if noise > 0 else (lambda u: np.zeros(np.shape(u))),
-                zeros,
-            )
-        )
+    if sc.attack_types:
+        ats = [sc.attack_types[t] for t in types]
+        prob = np.array([float(a.probability) for a in ats])
+        prize = np.array([float(agg.prize if a.prize is None else a.prize) for a in ats])
+        cost = np.array([float(agg.cost if a.cost is None else a.cost) for a in ats])
+    else:
+        prob, prize, cost = np.ones(1), np.array([float(agg.prize)]), np.array([float(agg.cost)])
+
+    inst = _institution_arrays(sc, codes)
+    J, V = inst["inst_abstain"].shape
+    layout, nz, nu = _layout(P, K, J, V, sc)
+    static = {
+        "attribution": attribution,
+        "loadings": loadings,
+        "idio": np.sqrt(np.clip(1.0 - (loadings**2).sum(axis=1), 0.0, None)),
+        "order": decision_order(codes, actors),
+        "requires": np.array(
+            [[o in actors[c].requires for o in codes] for c in codes], dtype=np.bool_
+        ).reshape(P, P),
+        "follows": _partner_matrix(codes, actors, "follows", 0.0),
+        "buck": np.array([float(actors[c].buck_passing) for c in codes]),
+        "access": _partner_matrix(codes, actors, "access", 1.0),
+        "engaged": np.array(
+            [
+                [
+                    float(actors[c].engaged.probability),
+                    float(actors[c].engaged.capability_factor),
+                    float(actors[c].engaged.willingness_shift),
+                ]
+                for c in codes
+            ]
+        ).reshape(P, 3),
+        "allies": _partner_matrix(codes, actors, "allies", 0.0),
+        "delay_spread": np.array([float(actors[c].delay.spread) for c in codes]),
+        "fa_spread": float(agg.fait_accompli.spread),
+        "late_discount": float(sc.late_discount),
+        "exponent": float(sc.contest.exponent),
+        **{k: v for k, v in inst.items() if k.startswith("inst_")},
+    }
     return Model(
         scenario=str(sc.name),
         codes=codes,
-        names=tuple(sc.actors[c].name or c for c in codes),
+        names=tuple(actors[c].name or c for c in codes),
         factors=factors,
-        aggressor=str(sc.aggressor.code),
+        attack_types=types,
+        institutions=tuple(sc.institutions.keys()),
+        aggressor=str(agg.code),
         target=str(sc.target.code),
-        loadings=loadings,
-        idio=idio,
         parameters=tuple(params),
-        perceived_bias=np.array([float(sc.actors[c].perceived.bias) for c in codes]),
-        perceived_noise=np.array([float(sc.actors[c].perceived.noise) for c in codes]),
-        prize=float(sc.aggressor.prize),
-        cost=float(sc.aggressor.cost),
-        decision_noise=float(sc.aggressor.decision_noise),
-        exponent=float(sc.contest.exponent),
+        columns=columns,
+        type_multiplier=type_multiplier,
+        type_probability=prob,
+        type_prize=prize,
+        type_cost=cost,
+        choose_type=bool(agg.choose_type),
+        partner_cost=np.array([float(actors[c].cost_to_aggressor) for c in codes]),
+        perceived_bias=np.array([float(actors[c].perceived.bias) for c in codes]),
+        perceived_noise=np.array([float(actors[c].perceived.noise) for c in codes]),
+        decision_noise=float(agg.decision_noise),
+        vote_override=inst["vote_override"],
+        vote_partner=inst["vote_partner"],
+        static=static,
+        layout=layout,
+        n_normals=nz,
+        n_uniforms=nu,
     )
 
 
@@ -319,16 +439,18 @@ def build_model(cfg: DictConfig | Any) -> Model:
 class Draws:
     """Epistemic parameters, one row per draw (D draws, P partners)."""
 
+    values: np.ndarray  # (D, n_parameters) every parameter, in Model.parameters order
     willingness: np.ndarray  # (D, P) our belief's draw of each partner's true willingness
     perceived: np.ndarray  # (D, P) the aggressor's view of it
     capability: np.ndarray  # (D, P)
     capability_target: np.ndarray  # (D,)
     capability_aggressor: np.ndarray  # (D,)
-    values: np.ndarray  # (D, n_parameters) every parameter, in Model.parameters order
+    delay: np.ndarray  # (D, P) days
+    fait_accompli: np.ndarray  # (D,) days; inf when the scenario sets no time limit
 
     @property
     def n_draws(self) -> int:
-        return self.willingness.shape[0]
+        return self.values.shape[0]
 
 
 def epistemic_generator(seed: int) -> np.random.Generator:
@@ -351,20 +473,24 @@ def parameter_index(model: Model, name: str) -> int:
 
 
 def draws_from_values(model: Model, values: np.ndarray) -> Draws:
-    """Assemble :class:`Draws` from parameter values (D, n_parameters), columns as in
-    ``model.parameters``: willingness (P), capability (P), target, aggressor, perception (P)."""
-    P = model.n_partners
-    w = values[:, :P]
-    perception = values[:, 2 * P + 2 : 3 * P + 2]
-    logit = special.logit(w) + model.perceived_bias + model.perceived_noise * perception
-    perceived = np.clip(special.expit(logit), _EPS, 1 - _EPS)
+    """Assemble :class:`Draws` from parameter values (D, n_parameters)."""
+    col = model.columns
+    w = values[:, col["willingness"]]
+    logit = (
+        special.logit(w)
+        + model.perceived_bias
+        + model.perceived_noise * values[:, col["perception"]]
+    )
+    fa = values[:, col["fait_accompli"]][:, 0]
     return Draws(
-        willingness=w,
-        perceived=perceived,
-        capability=values[:, P : 2 * P],
-        capability_target=values[:, 2 * P],
-        capability_aggressor=values[:, 2 * P + 1],
         values=values,
+        willingness=w,
+        perceived=np.clip(special.expit(logit), _EPS, 1 - _EPS),
+        capability=values[:, col["capability"]],
+        capability_target=values[:, col["capability_target"]][:, 0],
+        capability_aggressor=values[:, col["capability_aggressor"]][:, 0],
+        delay=values[:, col["delay"]],
+        fait_accompli=np.where(fa > 0, fa, np.inf),
     )
 
 
@@ -384,6 +510,7 @@ def draw_parameters(
     seed: int,
     uniforms: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
+    willingness: np.ndarray | None = None,
 ) -> Draws:
     """Draw ``n_draws`` epistemic parameter sets, reproducibly from ``seed``.
 
@@ -394,13 +521,68 @@ def draw_parameters(
     fixed : dict, optional
         Parameter name -> value, held at that value in every draw (e.g. ``{"willingness[USA]":
         0.9}``); the other parameters keep their draws, so comparisons share random numbers.
+    willingness : (n_draws, P), optional
+        Willingness draws from elsewhere (a calibration posterior), replacing the config's.
     """
     u = copula_uniforms(model, n_draws, seed) if uniforms is None else np.asarray(uniforms, float)
     values = parameters_from_uniforms(model, u)
+    if willingness is not None:
+        values[:, model.columns["willingness"]] = np.clip(willingness, _EPS, 1 - _EPS)
     for name, value in (fixed or {}).items():
         values[:, parameter_index(model, name)] = value
     return draws_from_values(model, values)
 
 
-def to_container(cfg: DictConfig | Any) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[return-value]
+def type_thresholds(model: Model, w: np.ndarray) -> np.ndarray:
+    """Probit thresholds (T, P) of willingness w (P,) under each attack type's multiplier."""
+    return special.ndtri(np.clip(w * model.type_multiplier, _EPS, 1 - _EPS))
+
+
+def kernel_inputs(model: Model, draws: Draws, d: int) -> dict[str, Any]:
+    """Keyword arguments of :func:`forecast.kernels.simulate_block` for draw ``d``.
+
+    Everything except the random blocks ``z``, ``u`` and the accumulators.
+    """
+    votes = np.where(
+        np.isnan(model.vote_override),
+        draws.willingness[d][np.maximum(model.vote_partner, 0)],
+        model.vote_override,
+    )
+    votes = np.where(
+        (model.vote_partner < 0) & np.isnan(model.vote_override), 0.0, votes
+    )  # padding voters never vote
+    s = model.static
+    return {
+        "thr": type_thresholds(model, draws.willingness[d]),
+        "thr_perc": type_thresholds(model, draws.perceived[d]),
+        "attribution": s["attribution"],
+        "loadings": s["loadings"],
+        "idio": s["idio"],
+        "order": s["order"],
+        "requires": s["requires"],
+        "follows": s["follows"],
+        "buck": s["buck"],
+        "cap": draws.capability[d],
+        "access": s["access"],
+        "engaged": s["engaged"],
+        "allies": s["allies"],
+        "delay": draws.delay[d],
+        "delay_spread": s["delay_spread"],
+        "timing": np.array(
+            [
+                draws.fait_accompli[d],
+                s["fa_spread"],
+                s["late_discount"],
+            ]
+        ),
+        "inst_vote": votes,
+        "inst_abstain": s["inst_abstain"],
+        "inst_member": s["inst_member"],
+        "inst_rule": s["inst_rule"],
+        "inst_veto": s["inst_veto"],
+        "inst_shift": s["inst_shift"],
+        "power": np.array(
+            [draws.capability_target[d], draws.capability_aggressor[d], s["exponent"]]
+        ),
+        "layout": model.layout,
+    }

@@ -1,14 +1,57 @@
 """The crisis model in plain vectorised numpy: the readable specification and the test oracle.
 
-Mirrors :mod:`forecast.kernels` name for name and consumes the same pre-drawn random numbers,
-so integer counts agree exactly and float sums to rounding.
+Mirrors :mod:`forecast.kernels` name for name, vectorised over the realizations of a block, and
+consumes the same pre-drawn random numbers in the same arithmetic order, so integer counts agree
+with the kernel exactly (up to last-ulp differences between numpy's and libm's exp/log, which
+would matter only for a comparison tied to the last bit).
+
+One crisis, for each attack type t:
+
+1. Latent resolve x_i = sum_k L_ik g_k + sqrt(1 - |L_i|^2) e_i (fresh normals each crisis).
+2. Another theatre engages partner i with probability engaged[i, 0]: its power is scaled by
+   engaged[i, 1] and its threshold shifted by engaged[i, 2].
+3. Each institution votes; a mandate (or its absence) shifts members' thresholds.
+4. Partners decide in dependency order: i acts iff it attributes the attack (uniform <
+   attribution[t, i]), every partner it requires acts, and x_i < threshold, where threshold =
+   Phi^-1(w_it) + sum of follows[i, j] over acting j - buck[i] * committed share + shifts.
+5. Chain-ganging: a partner not acting is drawn in with probability
+   1 - prod_j (1 - allies[i, j]) over acting allies j, until nothing changes.
+6. A partner arriving after the fait-accompli time counts at the late discount; a partner's power
+   is scaled by access[i, j] for each partner j that does not act.
+7. The coalition (target + acting partners) wins iff its power exceeds A (u / (1 - u))^(1/m)
+   for the crisis's contest uniform u, i.e. with probability C^m / (C^m + A^m).
+8. The same crisis is replayed with the aggressor's perceived thresholds (common random numbers).
 """
 
 import numpy as np
 
-from forecast.kernels import A_JOIN, N_PARTNER, N_SCALAR, S_CSF, S_CSF2, S_PCSF, S_PCSF2
-
-__all__ = ["contest", "simulate_block", "N_SCALAR", "N_PARTNER"]
+from forecast.kernels import (
+    HIST_HI,
+    HIST_LO,
+    L_ATTR,
+    L_CHAIN,
+    L_CONTEST,
+    L_DELAY,
+    L_ENGAGED,
+    L_FA,
+    L_FACTOR,
+    L_IDIO,
+    L_VOTE,
+    N_BINS,
+    P_ENTANGLED,
+    P_IN_TIME,
+    P_JOIN,
+    P_PIVOTAL,
+    P_PJOIN,
+    RULE_CONSENSUS,
+    RULE_INDIVIDUAL,
+    RULE_MAJORITY,
+    RULE_UNANIMITY,
+    T_CAME,
+    T_CAME_WON,
+    T_PWIN,
+    T_WIN,
+)
 
 
 def contest(c, a, m):
@@ -16,24 +59,194 @@ def contest(c, a, m):
     return 1.0 / (1.0 + np.exp(m * (np.log(a) - np.log(c))))
 
 
-def simulate_block(thr, thr_perc, loadings, idio, cap, cap_target, cap_aggr, m, z, acc, acc_p):
-    """Vectorised twin of :func:`forecast.kernels.simulate_block` (same arguments)."""
-    P, K = loadings.shape
-    # latent resolve x (n, P), summed in the kernel's order so comparisons agree exactly
-    x = idio * z[:, K : K + P]
-    for k in range(K):
-        x = x + loadings[:, k] * z[:, k : k + 1]
-    join = x < thr
-    join_p = x < thr_perc
-    c = np.full(z.shape[0], float(cap_target))
-    cp = c.copy()
+def winning_power(a, m, u):
+    """Power needed to win a contest whose uniform draw is u: A (u / (1 - u))^(1/m)."""
+    return a * np.exp(np.log(u / (1.0 - u)) / m)
+
+
+def coalition_power(act, cap_eff, access, cap_target):
+    """(n,) target's power plus acting partners' (act, cap_eff: (n, P)), scaled by access."""
+    n, P = act.shape
+    c = np.full(n, float(cap_target))
     for i in range(P):
-        c = c + np.where(join[:, i], cap[i], 0.0)
-        cp = cp + np.where(join_p[:, i], cap[i], 0.0)
-    s = contest(c, cap_aggr, m)
-    sp = contest(cp, cap_aggr, m)
-    acc[S_CSF] += s.sum()
-    acc[S_CSF2] += (s * s).sum()
-    acc[S_PCSF] += sp.sum()
-    acc[S_PCSF2] += (sp * sp).sum()
-    acc_p[:, A_JOIN] += join.sum(axis=0)
+        f = cap_eff[:, i].copy()
+        for j in range(P):
+            f = np.where(~act[:, j], f * access[i, j], f)
+        c = np.where(act[:, i], c + f, c)
+    return c
+
+
+def decide(
+    thr_t, attr_t, x, shift, attributed_u, order, requires, follows, buck, cap, allies, chain_u
+):
+    """Decisions of all partners in all n crises; returns act, ent (n, P) bool."""
+    n, P = x.shape
+    act = np.zeros((n, P), dtype=bool)
+    ent = np.zeros((n, P), dtype=bool)
+    total = np.zeros(n)
+    for i in range(P):
+        total = total + cap[:, i]
+    committed = np.zeros(n)
+    for i in order:
+        ok = np.ones(n, dtype=bool)
+        if attributed_u is not None:
+            ok &= attributed_u[:, i] < attr_t[i]
+        for j in range(P):
+            if requires[i, j]:
+                ok &= act[:, j]
+        t = np.full(n, float(thr_t[i]))
+        for j in range(P):
+            t = np.where(act[:, j], t + follows[i, j], t)
+        t = t - buck[i] * (committed / total)
+        t = t + shift[:, i]
+        a = ok & (x[:, i] < t)
+        act[:, i] = a
+        committed = np.where(a, committed + cap[:, i], committed)
+    if chain_u is not None:
+        changed = True
+        while changed:
+            changed = False
+            for i in order:
+                q = np.ones(n)
+                for j in range(P):
+                    q = np.where(act[:, j], q * (1.0 - allies[i, j]), q)
+                new = ~act[:, i] & (chain_u[:, i] < 1.0 - q)
+                if new.any():
+                    act[:, i] |= new
+                    ent[:, i] |= new
+                    changed = True
+    return act, ent
+
+
+def _institutions(
+    inst_vote, inst_abstain, inst_member, inst_rule, inst_veto, inst_shift, u, col, shift, acc_j
+):
+    n = u.shape[0]
+    J, V = inst_vote.shape
+    for j in range(J):
+        rule = int(inst_rule[j, 0])
+        if rule == RULE_INDIVIDUAL:
+            continue
+        nv = int(inst_rule[j, 2])
+        yes = np.zeros(n, dtype=np.int64)
+        no = np.zeros(n, dtype=np.int64)
+        vetoed = np.zeros(n, dtype=bool)
+        for v in range(nv):
+            uv = u[:, col + j * V + v]
+            p = inst_vote[j, v]
+            y = uv < p
+            abstain = ~y & (uv < p + (1.0 - p) * inst_abstain[j, v])
+            nay = ~y & ~abstain
+            yes += y
+            no += nay
+            if inst_veto[j, v]:
+                vetoed |= nay
+        if rule == RULE_UNANIMITY:
+            mandate = yes == nv
+        elif rule == RULE_CONSENSUS:
+            mandate = no == 0
+        elif rule == RULE_MAJORITY:
+            mandate = yes >= inst_rule[j, 1]
+        else:
+            mandate = (yes >= inst_rule[j, 1]) & ~vetoed
+        acc_j[j] += mandate.sum()
+        for i in range(shift.shape[1]):
+            if inst_member[j, i]:
+                shift[:, i] = shift[:, i] + np.where(mandate, inst_shift[j, 0], inst_shift[j, 1])
+
+
+def simulate_block(
+    thr,
+    thr_perc,
+    attribution,
+    loadings,
+    idio,
+    order,
+    requires,
+    follows,
+    buck,
+    cap,
+    access,
+    engaged,
+    allies,
+    delay,
+    delay_spread,
+    timing,
+    inst_vote,
+    inst_abstain,
+    inst_member,
+    inst_rule,
+    inst_veto,
+    inst_shift,
+    power,
+    layout,
+    z,
+    u,
+    acc_t,
+    acc_tp,
+    acc_j,
+    hist,
+):
+    """Vectorised twin of :func:`forecast.kernels.simulate_block` (same arguments)."""
+    n = z.shape[0]
+    T, P = thr.shape
+    K = loadings.shape[1]
+    cap_target, cap_aggr, m = power[0], power[1], power[2]
+    x = idio * z[:, layout[L_IDIO] : layout[L_IDIO] + P]
+    for k in range(K):
+        x = x + loadings[:, k] * z[:, layout[L_FACTOR] + k : layout[L_FACTOR] + k + 1]
+    shift = np.zeros((n, P))
+    cap_eff = np.tile(cap, (n, 1)).astype(float)
+    if layout[L_ENGAGED] >= 0:
+        eng = u[:, layout[L_ENGAGED] : layout[L_ENGAGED] + P] < engaged[:, 0]
+        cap_eff = np.where(eng, cap_eff * engaged[:, 1], cap_eff)
+        shift = np.where(eng, shift + engaged[:, 2], shift)
+    _institutions(
+        inst_vote,
+        inst_abstain,
+        inst_member,
+        inst_rule,
+        inst_veto,
+        inst_shift,
+        u,
+        layout[L_VOTE],
+        shift,
+        acc_j,
+    )
+    fa = np.full(n, float(timing[0]))
+    if layout[L_FA] >= 0:
+        s = timing[1]
+        fa = fa * np.exp(s * z[:, layout[L_FA]] - 0.5 * s * s)
+    d = np.tile(delay, (n, 1)).astype(float)
+    if layout[L_DELAY] >= 0:
+        s = delay_spread
+        d = d * np.exp(s * z[:, layout[L_DELAY] : layout[L_DELAY] + P] - 0.5 * s * s)
+    in_time = d <= fa[:, None]
+    cap_eff = np.where(in_time, cap_eff, cap_eff * timing[2])
+    c_star = winning_power(cap_aggr, m, u[:, layout[L_CONTEST]])
+    attr_u = u[:, layout[L_ATTR] : layout[L_ATTR] + P] if layout[L_ATTR] >= 0 else None
+    chain_u = u[:, layout[L_CHAIN] : layout[L_CHAIN] + P] if layout[L_CHAIN] >= 0 else None
+    scale = N_BINS / (HIST_HI - HIST_LO)
+    for t in range(T):
+        args = (order, requires, follows, buck, cap_eff, allies, chain_u)
+        act, ent = decide(thr[t], attribution[t], x, shift, attr_u, *args)
+        pact, _ = decide(thr_perc[t], attribution[t], x, shift, attr_u, *args)
+        c = coalition_power(act, cap_eff, access, cap_target)
+        win = c > c_star
+        came = act.any(axis=1)
+        acc_tp[t, :, P_JOIN] += act.sum(axis=0)
+        acc_tp[t, :, P_IN_TIME] += (act & in_time).sum(axis=0)
+        acc_tp[t, :, P_ENTANGLED] += ent.sum(axis=0)
+        acc_tp[t, :, P_PJOIN] += pact.sum(axis=0)
+        for i in range(P):
+            flipped = act.copy()
+            flipped[:, i] = ~flipped[:, i]
+            acc_tp[t, i, P_PIVOTAL] += (
+                (coalition_power(flipped, cap_eff, access, cap_target) > c_star) != win
+            ).sum()
+        acc_t[t, T_WIN] += win.sum()
+        acc_t[t, T_CAME_WON] += (win & came).sum()
+        acc_t[t, T_CAME] += came.sum()
+        acc_t[t, T_PWIN] += (coalition_power(pact, cap_eff, access, cap_target) > c_star).sum()
+        b = np.floor((np.log10(c / cap_aggr) - HIST_LO) * scale).astype(np.int64)
+        np.add.at(hist[t], np.clip(b, 0, N_BINS - 1), 1.0)

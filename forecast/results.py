@@ -20,6 +20,9 @@ import xarray as xr
 
 DRAW = "draw"
 ACTOR = "actor"
+ATTACK_TYPE = "attack_type"
+INSTITUTION = "institution"
+QUANTILE = "quantile"
 
 _PACKAGES = ("forecast", "numpy", "numba", "scipy", "xarray", "h5netcdf", "hydra-core", "pymc")
 
@@ -32,6 +35,21 @@ _DESCRIPTIONS = {
     "willingness": "the draw's true willingness of the partner to honour its commitment",
     "willingness_perceived": "the aggressor's view of the partner's willingness",
     "capability": "the draw's capability of the partner",
+    "delay": "the draw's response delay of the partner, days",
+    "fait_accompli": "the draw's fait-accompli time, days (inf: no time limit)",
+    "p_join_in_time": "P(the partner joins and arrives before the fait accompli | attack)",
+    "p_entangled": "P(the partner is drawn in through an ally, not its own commitment | attack)",
+    "pivotality": "P(this partner's choice alone flips the outcome | attack), others held fixed",
+    "p_miscalculation": "P(the aggressor attacks, a partner comes, and the coalition wins)",
+    "p_coalition_forms": "P(at least one partner joins | attack)",
+    "p_attack_by_type": "P(the aggressor attacks with this attack type)",
+    "p_attack_type": "P(attack type | attack)",
+    "attack_value": "the aggressor's perceived value of attacking with this type (prize units)",
+    "p_defense_success_by_type": "P(the coalition defeats the attack | attack of this type)",
+    "p_join_by_type": "P(the partner joins | attack of this type)",
+    "p_mandate": "P(the institution gives a mandate)",
+    "coalition_power": "quantiles of coalition power at the decisive time, capability units",
+    "coalition_power_ratio": "quantiles of coalition power / the aggressor's power",
 }
 
 
@@ -82,23 +100,35 @@ def provenance(config_yaml: str, seed: int) -> dict[str, Any]:
 
 
 def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.Dataset:
-    """Per-draw statistics -> Dataset with coords ``draw`` and ``actor``."""
+    """Per-draw statistics -> Dataset with coords ``draw``, ``actor``, ``attack_type``, ...
+
+    ``stats`` is a :class:`forecast.estimates.Stats`, whose ``dims`` names each array's dims;
+    a plain dict is read as (draw,) or (draw, actor) arrays.
+    """
+    from forecast.estimates import QUANTILES
+
     m = plan.model
     coords = {
         DRAW: np.arange(plan.n_draws),
         ACTOR: list(m.codes),
         "actor_name": (ACTOR, list(m.names)),
+        ATTACK_TYPE: list(m.attack_types),
+        INSTITUTION: list(m.institutions),
+        QUANTILE: QUANTILES,
     }
+    dims_of = getattr(stats, "dims", {})
     data = {}
     for name, arr in stats.items():
-        dims = (DRAW,) if arr.ndim == 1 else (DRAW, ACTOR)
+        dims = dims_of.get(name) or ((DRAW,) if np.ndim(arr) == 1 else (DRAW, ACTOR))
         data[name] = (dims, np.asarray(arr, dtype=float))
     dr = plan.draws
     data["willingness"] = ((DRAW, ACTOR), dr.willingness)
     data["willingness_perceived"] = ((DRAW, ACTOR), dr.perceived)
     data["capability"] = ((DRAW, ACTOR), dr.capability)
+    data["delay"] = ((DRAW, ACTOR), dr.delay)
     data["capability_target"] = ((DRAW,), dr.capability_target)
     data["capability_aggressor"] = ((DRAW,), dr.capability_aggressor)
+    data["fait_accompli"] = ((DRAW,), dr.fait_accompli)
     data["n_realizations"] = ((DRAW,), plan_realizations(plan, stats))
     ds = xr.Dataset(data, coords=coords)
     for name, text in _DESCRIPTIONS.items():
@@ -149,21 +179,47 @@ def read(path: str | os.PathLike) -> xr.Dataset:
         return ds.load()
 
 
+SUMMARY_VARIABLES = (
+    "p_deterrence",
+    "p_attack",
+    "p_defense_success",
+    "p_win_perceived",
+    "p_coalition_forms",
+    "p_miscalculation",
+    "p_join",
+    "p_join_in_time",
+    "p_entangled",
+    "pivotality",
+    "p_attack_type",
+    "p_mandate",
+)
+
+
 def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
-    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability."""
+    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability.
+
+    One row per probability and (where it has one) actor, attack type or institution. The MCSE
+    of the mean over D draws is sqrt(sum_d mcse_d^2) / D.
+    """
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
-    for name in ds.data_vars:
-        if not str(name).startswith("p_"):
+    for name in SUMMARY_VARIABLES:
+        if name not in ds:
             continue
         da = ds[name]
+        if name == "p_attack_type" and da.sizes.get(ATTACK_TYPE, 1) < 2:
+            continue
+        if name == "p_entangled" and float(da.max()) == 0.0:
+            continue
         mcse = ds.get(f"mcse_{name}")
-        actors = da[ACTOR].values if ACTOR in da.dims else [None]
-        for a in actors:
-            x = da.sel({ACTOR: a}) if a is not None else da
+        extra = [d for d in da.dims if d != DRAW]
+        labels = da[extra[0]].values if extra else [None]
+        for a in labels:
+            sel = {extra[0]: a} if extra else {}
+            x = da.sel(sel)
             se = None
             if mcse is not None:
-                s = mcse.sel({ACTOR: a}) if a is not None else mcse
+                s = mcse.sel(sel)
                 se = float(np.sqrt((s.values**2).sum()) / s.sizes[DRAW])
             rows.append(
                 {
@@ -182,10 +238,10 @@ def format_summary(df: pd.DataFrame) -> str:
     """A fixed-width text table of :func:`summary_table`."""
     cols = list(df.columns)
     q_lo, q_hi = cols[3], cols[4]
-    lines = [f"{'quantity':<22}{'actor':<7}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
+    lines = [f"{'quantity':<20}{'of':<10}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
     for r in df.itertuples(index=False):
         d = r._asdict()
         se = "" if d["mcse"] is None or np.isnan(d["mcse"]) else f"{d['mcse']:.1e}"
         iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
-        lines.append(f"{d['quantity']:<22}{d['actor']:<7}{d['mean']:>8.3f}{iv:>20}{se:>10}")
+        lines.append(f"{d['quantity']:<20}{d['actor']:<10}{d['mean']:>8.3f}{iv:>20}{se:>10}")
     return "\n".join(lines)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from forecast import kernels, reference
-from forecast.beliefs import Draws, Model, build_model, draw_parameters
+from forecast.beliefs import Draws, Model, build_model, draw_parameters, kernel_inputs
+from forecast.estimates import summarise
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,6 @@ class Plan:
     model: Model
     draws: Draws
     settings: Settings
-    thr: np.ndarray  # (D, P) probit thresholds of true willingness
-    thr_perc: np.ndarray  # (D, P) the same as the aggressor perceives it
 
     @property
     def n_draws(self) -> int:
@@ -52,19 +50,32 @@ class Plan:
 
 @dataclass
 class Accumulators:
-    """Per-draw sums over realizations: scalar (D, N_SCALAR), partner (D, P, N_PARTNER)."""
+    """Per-draw sums over realizations; the leading dim of every array is the draw.
 
-    scalar: np.ndarray
-    partner: np.ndarray
-    n: np.ndarray  # (D,) realizations run for each draw
+    by_type (D, T, N_T), by_partner (D, T, P, N_TP), mandates (D, J), hist (D, T, N_BINS),
+    n (D,) realizations run.
+    """
+
+    by_type: np.ndarray
+    by_partner: np.ndarray
+    mandates: np.ndarray
+    hist: np.ndarray
+    n: np.ndarray
 
     @classmethod
-    def zeros(cls, n_draws: int, n_partners: int) -> Accumulators:
+    def zeros(cls, n_draws: int, model: Model) -> Accumulators:
+        T, P, J = len(model.attack_types), model.n_partners, len(model.institutions)
         return cls(
-            np.zeros((n_draws, kernels.N_SCALAR)),
-            np.zeros((n_draws, n_partners, kernels.N_PARTNER)),
+            np.zeros((n_draws, T, kernels.N_T)),
+            np.zeros((n_draws, T, P, kernels.N_TP)),
+            np.zeros((n_draws, J)),
+            np.zeros((n_draws, T, kernels.N_BINS)),
             np.zeros(n_draws, dtype=np.int64),
         )
+
+    def row(self, j: int) -> tuple[np.ndarray, ...]:
+        """Views of draw-row ``j``'s accumulators, in the kernel's argument order."""
+        return self.by_type[j], self.by_partner[j], self.mandates[j], self.hist[j]
 
 
 def default_threads() -> int:
@@ -90,7 +101,7 @@ def make_plan(
     uniforms: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
 ) -> Plan:
-    """Validate the config, draw the epistemic parameters and precompute thresholds.
+    """Validate the config, draw the epistemic parameters and settle the sampler's settings.
 
     ``uniforms`` and ``fixed`` are passed to :func:`forecast.beliefs.draw_parameters`: copula
     uniforms (draws, n_parameters) to use instead of random ones, and parameters held at a value.
@@ -100,14 +111,16 @@ def make_plan(
     model = build_model(cfg)
     settings = settings_from_config(cfg.sampler)
     n_draws = int(cfg.sampler.draws) if uniforms is None else len(uniforms)
-    draws = draw_parameters(model, n_draws, settings.seed, uniforms=uniforms, fixed=fixed)
-    return Plan(
-        model=model,
-        draws=draws,
-        settings=settings,
-        thr=special.ndtri(draws.willingness),
-        thr_perc=special.ndtri(draws.perceived),
+    willingness = None
+    source = getattr(getattr(cfg, "beliefs", None), "source", None)
+    if str(getattr(source, "value", source)) == "calibrated":
+        from forecast.calibrated import calibrated_willingness
+
+        willingness = calibrated_willingness(cfg, model, n_draws, settings.seed)
+    draws = draw_parameters(
+        model, n_draws, settings.seed, uniforms=uniforms, fixed=fixed, willingness=willingness
     )
+    return Plan(model=model, draws=draws, settings=settings)
 
 
 def block_generator(seed: int, draw: int, block: int) -> np.random.Generator:
@@ -119,48 +132,43 @@ def _block_function(backend: str) -> Callable[..., None]:
     return kernels.simulate_block if backend == "numba" else reference.simulate_block
 
 
-def run_draw(plan: Plan, d: int, acc: np.ndarray, acc_p: np.ndarray, buf: np.ndarray) -> int:
-    """Run every realization block of draw ``d`` into ``acc`` (N_SCALAR,), ``acc_p`` (P, ...).
+class Scratch:
+    """Reusable random-number buffers of one worker thread: z (block, NZ), u (block, NU)."""
 
-    ``buf`` is a scratch array of shape (block_size, K + P). Returns the realizations run.
+    def __init__(self, plan: Plan):
+        n = min(plan.settings.block_size, plan.settings.realizations)
+        self.z = np.empty((n, plan.model.n_normals))
+        self.u = np.empty((n, plan.model.n_uniforms))
+
+
+def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) -> int:
+    """Run every realization block of draw ``d`` into row ``j`` of ``acc``.
+
+    Returns the number of realizations run.
     """
-    m, st, dr = plan.model, plan.settings, plan.draws
+    st = plan.settings
     simulate_block = _block_function(st.backend)
+    inputs = kernel_inputs(plan.model, plan.draws, d)
+    out = acc.row(j)
     done = 0
     for b in range(plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
-        z = buf[:n]
-        block_generator(st.seed, d, b).standard_normal(out=z)
-        simulate_block(
-            plan.thr[d],
-            plan.thr_perc[d],
-            m.loadings,
-            m.idio,
-            dr.capability[d],
-            dr.capability_target[d],
-            dr.capability_aggressor[d],
-            m.exponent,
-            z,
-            acc,
-            acc_p,
-        )
+        z, u = scratch.z[:n], scratch.u[:n]
+        rng = block_generator(st.seed, d, b)
+        rng.standard_normal(out=z)
+        rng.random(out=u)
+        simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done
-
-
-def scratch(plan: Plan) -> np.ndarray:
-    m = plan.model
-    width = len(m.factors) + m.n_partners
-    return np.empty((min(plan.settings.block_size, plan.settings.realizations), width))
 
 
 def run_draws(plan: Plan, draws: Iterable[int]) -> Accumulators:
     """Run the listed draws serially; the unit of work handed to a thread or a Dask task."""
     idx = list(draws)
-    out = Accumulators.zeros(len(idx), plan.model.n_partners)
-    buf = scratch(plan)
+    out = Accumulators.zeros(len(idx), plan.model)
+    scratch = Scratch(plan)
     for j, d in enumerate(idx):
-        out.n[j] = run_draw(plan, d, out.scalar[j], out.partner[j], buf)
+        out.n[j] = run_draw(plan, d, out, j, scratch)
     return out
 
 
@@ -175,21 +183,21 @@ def chunks(n_draws: int, size: int) -> list[range]:
 def run_local(plan: Plan, progress: Callable[[int], None] | None = None) -> Accumulators:
     """Run all draws on a thread pool of ``plan.settings.threads`` threads.
 
-    Draws are handed out in small chunks; each chunk's results land in its own rows, so the
+    Draws are handed out in small chunks; each draw's results land in its own row, so the
     outcome does not depend on the number of threads or the order of completion.
     """
-    D, P = plan.n_draws, plan.model.n_partners
-    out = Accumulators.zeros(D, P)
+    D = plan.n_draws
+    out = Accumulators.zeros(D, plan.model)
     threads = max(1, plan.settings.threads)
     per_chunk = max(1, min(64, D // (threads * 8) or 1))
     stop = threading.Event()
 
     def work(rows: range) -> range:
-        buf = scratch(plan)
+        scratch = Scratch(plan)
         for d in rows:
             if stop.is_set():
                 raise Interrupted()
-            out.n[d] = run_draw(plan, d, out.scalar[d], out.partner[d], buf)
+            out.n[d] = run_draw(plan, d, out, d, scratch)
         return rows
 
     todo = chunks(D, per_chunk)
@@ -216,41 +224,11 @@ def run_local(plan: Plan, progress: Callable[[int], None] | None = None) -> Accu
     return out
 
 
-def summarise(plan: Plan, acc: Accumulators) -> dict[str, np.ndarray]:
-    """Per-draw probabilities and their Monte Carlo standard errors from the accumulators.
-
-    P(defence succeeds | attack) is the mean contest-success probability over realizations (a
-    Rao-Blackwellised estimate of the contest's outcome). The aggressor attacks when its perceived
-    value of attacking, prize * P(win) - cost, plus logistic decision noise exceeds the status
-    quo's 0, so P(attack) = expit((prize * P_perceived(win) - cost) / decision_noise).
-    """
-    m = plan.model
-    n = acc.n.astype(float)
-    s = acc.scalar
-
-    def mean_and_mcse(total: np.ndarray, total_sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean = total / n
-        var = np.clip(total_sq / n - mean**2, 0.0, None) * n / np.maximum(n - 1, 1)
-        return mean, np.sqrt(var / n)
-
-    p_def, mcse_def = mean_and_mcse(s[:, kernels.S_CSF], s[:, kernels.S_CSF2])
-    p_lose_perc, mcse_perc = mean_and_mcse(s[:, kernels.S_PCSF], s[:, kernels.S_PCSF2])
-    p_win_perc = 1.0 - p_lose_perc
-    value = m.prize * p_win_perc - m.cost
-    p_attack = special.expit(value / m.decision_noise)
-    # delta method: d p_attack / d p_win = prize / noise * p (1 - p)
-    mcse_attack = m.prize / m.decision_noise * p_attack * (1 - p_attack) * mcse_perc
-    p_join = acc.partner[:, :, kernels.A_JOIN] / n[:, None]
-    mcse_join = np.sqrt(p_join * (1 - p_join) / n[:, None])
-    return {
-        "p_attack": p_attack,
-        "mcse_p_attack": mcse_attack,
-        "p_deterrence": 1.0 - p_attack,
-        "mcse_p_deterrence": mcse_attack,
-        "p_defense_success": p_def,
-        "mcse_p_defense_success": mcse_def,
-        "p_win_perceived": p_win_perc,
-        "mcse_p_win_perceived": mcse_perc,
-        "p_join": p_join,
-        "mcse_p_join": mcse_join,
-    }
+__all__ = [
+    "Accumulators",
+    "Plan",
+    "make_plan",
+    "run_draws",
+    "run_local",
+    "summarise",
+]

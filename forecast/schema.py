@@ -79,6 +79,43 @@ class PerceptionConfig:
 
 
 @dataclass
+class DelayBelief:
+    """Days from the attack until the partner's forces arrive.
+
+    Log-normal epistemic belief ``{mean, sd}``; ``spread`` is the aleatory log-sd from crisis to
+    crisis (0: the draw's delay holds in every crisis).
+    """
+
+    mean: float = 0.0
+    sd: float = 0.0
+    spread: float = 0.0
+
+
+@dataclass
+class EngagedConfig:
+    """Competing commitments: the partner may be engaged in another theatre."""
+
+    probability: float = 0.0
+    # share of its capability still available here when engaged
+    capability_factor: float = 1.0
+    # probit shift of its willingness when engaged (negative: less will)
+    willingness_shift: float = 0.0
+
+
+@dataclass
+class CovariatesConfig:
+    """Historical covariates of the commitment, for calibrated willingness (see calibration)."""
+
+    post1945: bool = True
+    multilateral: bool = False
+    milinst: Optional[float] = None
+    formal: Optional[float] = None
+    chcap2d: Optional[float] = None
+    dinstch2: Optional[float] = None
+    origtar1: Optional[float] = None
+
+
+@dataclass
 class PartnerConfig:
     name: str = ""
     commitment: Commitment = Commitment.defense
@@ -86,7 +123,67 @@ class PartnerConfig:
     capability: CapabilityBelief = field(default_factory=CapabilityBelief)
     loadings: Dict[str, float] = field(default_factory=dict)
     perceived: PerceptionConfig = field(default_factory=PerceptionConfig)
+    # willingness multiplier by attack type (missing types: 1)
+    type_willingness: Dict[str, float] = field(default_factory=dict)
+    # P(recognising the attack type as aggression) by attack type (missing types: 1)
+    attribution: Dict[str, float] = field(default_factory=dict)
+    # acts only if all of these partners act
+    requires: List[str] = field(default_factory=list)
+    # probit shift of willingness when the named partner acts
+    follows: Dict[str, float] = field(default_factory=dict)
+    # probit shift per unit share of partner power already committed (>= 0 lowers willingness)
+    buck_passing: float = 0.0
+    delay: DelayBelief = field(default_factory=DelayBelief)
+    engaged: EngagedConfig = field(default_factory=EngagedConfig)
+    # chain-ganging: P(drawn in | the named ally acts), for commitments between partners
+    allies: Dict[str, float] = field(default_factory=dict)
+    # share of capability usable when the named partner does not act (e.g. basing access)
+    access: Dict[str, float] = field(default_factory=dict)
+    # the aggressor's extra cost of war when this partner joins (units of the prize)
+    cost_to_aggressor: float = 0.0
+    covariates: CovariatesConfig = field(default_factory=CovariatesConfig)
     source: str = ""
+
+
+class Rule(Enum):
+    """How an institution decides on a mandate."""
+
+    individual = "individual"
+    unanimity = "unanimity"
+    consensus = "consensus"
+    qualified_majority = "qualified_majority"
+    veto = "veto"
+
+
+@dataclass
+class InstitutionConfig:
+    """An institution whose collective decision shifts its members' willingness."""
+
+    name: str = ""
+    # state codes: partners, the aggressor, or other states (which then need a vote entry)
+    members: List[str] = field(default_factory=list)
+    rule: Rule = Rule.individual
+    # qualified_majority / veto: yes votes needed
+    k: int = 0
+    # veto: members whose "no" blocks the mandate
+    veto: List[str] = field(default_factory=list)
+    # P(member votes yes); partners default to their drawn willingness, the aggressor to 0
+    vote: Dict[str, float] = field(default_factory=dict)
+    # consensus: P(a member that does not vote yes stays silent rather than objecting)
+    abstain: float = 0.0
+    # probit shift of members' willingness with a mandate, and without one
+    mandate_shift: float = 0.0
+    no_mandate_shift: float = 0.0
+
+
+@dataclass
+class AttackTypeConfig:
+    description: str = ""
+    # P(this type of attack is the option on the table); ignored when the aggressor chooses
+    probability: float = 1.0
+    # prize and cost of this type; null: the aggressor's
+    prize: Optional[float] = None
+    cost: Optional[float] = None
 
 
 @dataclass
@@ -107,6 +204,10 @@ class AggressorConfig:
     cost: float = 0.3
     # Scale of the logistic noise on the attack decision (> 0).
     decision_noise: float = 0.1
+    # true: the aggressor picks the attack type with the best perceived value
+    choose_type: bool = False
+    # days until the aggressor presents a fait accompli; 0 (default): no time limit
+    fait_accompli: DelayBelief = field(default_factory=DelayBelief)
 
 
 @dataclass
@@ -129,6 +230,11 @@ class ScenarioConfig:
     actors: Dict[str, PartnerConfig] = field(default_factory=dict)
     factors: Dict[str, FactorConfig] = field(default_factory=dict)
     contest: ContestConfig = field(default_factory=ContestConfig)
+    # empty: a single attack type named "attack"
+    attack_types: Dict[str, AttackTypeConfig] = field(default_factory=dict)
+    institutions: Dict[str, InstitutionConfig] = field(default_factory=dict)
+    # share of their power that forces arriving after the fait accompli still count for
+    late_discount: float = 0.5
 
 
 @dataclass

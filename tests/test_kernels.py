@@ -1,4 +1,4 @@
-"""Kernel against reference: exact on the same pre-drawn numbers (counts), floats to rounding."""
+"""Kernel against reference on the same pre-drawn numbers: every count must agree exactly."""
 
 from __future__ import annotations
 
@@ -10,53 +10,141 @@ from hypothesis import strategies as st
 from forecast import kernels, reference
 
 
-def _inputs(rng, P, K, n):
+def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
+    """Random but valid kernel arguments, with every mechanism switched on when asked."""
     loadings = rng.uniform(-1, 1, (P, K)) / np.sqrt(max(K, 1) * 1.5)
-    idio = np.sqrt(1 - (loadings**2).sum(axis=1))
-    thr = rng.normal(0, 1, P)
-    thr_perc = thr + rng.normal(0, 0.3, P)
-    cap = rng.lognormal(0, 0.5, P)
-    z = rng.standard_normal((n, K + P))
-    return (thr, thr_perc, loadings, idio, cap, 1.3, 4.0, 1.7, z)
+    layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
+    nz = nu = 0
+    for key, width, on in (
+        (kernels.L_FACTOR, K, True),
+        (kernels.L_IDIO, P, True),
+        (kernels.L_DELAY, P, mechanisms),
+        (kernels.L_FA, 1, mechanisms),
+    ):
+        if on:
+            layout[key], nz = nz, nz + width
+    for key, width, on in (
+        (kernels.L_CONTEST, 1, True),
+        (kernels.L_ATTR, P, mechanisms),
+        (kernels.L_ENGAGED, P, mechanisms),
+        (kernels.L_VOTE, J * V, mechanisms and J > 0),
+        (kernels.L_CHAIN, P, mechanisms),
+    ):
+        if on:
+            layout[key], nu = nu, nu + width
+    order = rng.permutation(P).astype(np.int64)
+    requires = np.zeros((P, P), dtype=np.bool_)
+    follows = np.zeros((P, P))
+    if mechanisms:  # dependencies only on partners earlier in the order: acyclic
+        for a in range(1, P):
+            lead = order[rng.integers(0, a)]
+            if rng.random() < 0.5:
+                requires[order[a], lead] = True
+            else:
+                follows[order[a], lead] = rng.normal(0, 1)
+    inst_rule = np.zeros((J, 3))
+    for j in range(J):
+        nv = int(rng.integers(1, V + 1))
+        inst_rule[j] = (rng.integers(0, 5) if mechanisms else 0, rng.integers(1, nv + 1), nv)
+    on = float(mechanisms)
+    thr = rng.normal(0, 1, (T, P))
+    return {
+        "thr": thr,
+        "thr_perc": thr + rng.normal(0, 0.5, (T, P)),
+        "attribution": rng.uniform(0.3, 1, (T, P)) if mechanisms else np.ones((T, P)),
+        "loadings": loadings,
+        "idio": np.sqrt(1 - (loadings**2).sum(axis=1)),
+        "order": order,
+        "requires": requires,
+        "follows": follows,
+        "buck": rng.uniform(0, 2, P) * on,
+        "cap": rng.lognormal(0, 0.7, P),
+        "access": 1 - rng.uniform(0, 0.8, (P, P)) * (rng.random((P, P)) < 0.3) * on,
+        "engaged": np.column_stack(
+            [rng.uniform(0, 0.5, P) * on, rng.uniform(0.2, 1, P), rng.normal(0, 0.5, P)]
+        ),
+        "allies": rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on,
+        "delay": rng.uniform(1, 30, P),
+        "delay_spread": rng.uniform(0, 0.6, P) * on,
+        "timing": np.array([rng.uniform(5, 25) if mechanisms else np.inf, 0.3 * on, 0.5]),
+        "inst_vote": rng.uniform(0, 1, (J, V)),
+        "inst_abstain": rng.uniform(0, 1, (J, V)),
+        "inst_member": rng.random((J, P)) < 0.5,
+        "inst_rule": inst_rule,
+        "inst_veto": rng.random((J, V)) < 0.3,
+        "inst_shift": rng.normal(0, 0.7, (J, 2)),
+        "power": np.array([rng.lognormal(0, 0.5), rng.lognormal(1, 0.5), rng.uniform(0.5, 3)]),
+        "layout": layout,
+        "z": rng.standard_normal((n, nz)),
+        "u": rng.random((n, nu)),
+    }
 
 
-def _run(fn, args, P):
-    acc = np.zeros(kernels.N_SCALAR)
-    acc_p = np.zeros((P, kernels.N_PARTNER))
-    fn(*args, acc, acc_p)
-    return acc, acc_p
+def accumulators(T, P, J):
+    return {
+        "acc_t": np.zeros((T, kernels.N_T)),
+        "acc_tp": np.zeros((T, P, kernels.N_TP)),
+        "acc_j": np.zeros(J),
+        "hist": np.zeros((T, kernels.N_BINS)),
+    }
+
+
+def run_both(fn, args, T, P, J):
+    a, b = accumulators(T, P, J), accumulators(T, P, J)
+    fn(**args, **a)
+    reference.simulate_block(**args, **b)
+    return a, b
 
 
 @pytest.mark.parametrize("fn", [kernels.simulate_block, kernels.simulate_block.py_func])
-def test_kernel_matches_reference_on_same_numbers(fn):
+@pytest.mark.parametrize("mechanisms", [False, True])
+def test_kernel_matches_reference_on_same_numbers(fn, mechanisms):
     rng = np.random.default_rng(7)
-    P, K, n = 5, 2, 3000
-    args = _inputs(rng, P, K, n)
-    acc_k, accp_k = _run(fn, args, P)
-    acc_r, accp_r = _run(reference.simulate_block, args, P)
-    np.testing.assert_array_equal(accp_k, accp_r)  # integer counts: exact
-    np.testing.assert_allclose(acc_k, acc_r, rtol=1e-12)
+    T, P, K, J, V, n = 3, 5, 2, 2, 4, 4000
+    args = random_inputs(rng, T, P, K, J, V, n, mechanisms)
+    a, b = run_both(fn, args, T, P, J)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # the mechanisms really were exercised
+    assert a["acc_tp"][..., kernels.P_JOIN].sum() > 0
+    if mechanisms:
+        assert a["acc_tp"][..., kernels.P_ENTANGLED].sum() > 0
+        assert a["acc_tp"][..., kernels.P_IN_TIME].sum() < a["acc_tp"][..., kernels.P_JOIN].sum()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    P=st.integers(1, 8),
+    T=st.integers(1, 3),
+    P=st.integers(1, 7),
     K=st.integers(0, 3),
-    n=st.integers(1, 300),
+    J=st.integers(0, 3),
+    V=st.integers(1, 5),
+    n=st.integers(1, 200),
+    mechanisms=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_kernel_matches_reference_hypothesis(P, K, n, seed):
+def test_kernel_matches_reference_hypothesis(T, P, K, J, V, n, mechanisms, seed):
     rng = np.random.default_rng(seed)
-    args = _inputs(rng, P, K, n)
-    acc_k, accp_k = _run(kernels.simulate_block, args, P)
-    acc_r, accp_r = _run(reference.simulate_block, args, P)
-    np.testing.assert_array_equal(accp_k, accp_r)
-    np.testing.assert_allclose(acc_k, acc_r, rtol=1e-12)
+    args = random_inputs(rng, T, P, K, J, V, n, mechanisms)
+    a, b = run_both(kernels.simulate_block, args, T, P, J)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # every crisis is counted once per attack type in the histogram
+    np.testing.assert_array_equal(a["hist"].sum(axis=1), np.full(T, n))
 
 
-@pytest.mark.parametrize("fn", [kernels.contest, kernels.contest.py_func])
+@pytest.mark.parametrize("fn", [kernels.contest, kernels.contest.py_func, reference.contest])
 def test_contest_closed_form(fn):
     assert fn(1.0, 1.0, 1.0) == pytest.approx(0.5)
     assert fn(3.0, 1.0, 1.0) == pytest.approx(0.75)
     assert fn(2.0, 1.0, 2.0) == pytest.approx(0.8)
-    assert reference.contest(np.array([3.0]), 1.0, 1.0)[0] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    "fn", [kernels.winning_power, kernels.winning_power.py_func, reference.winning_power]
+)
+def test_winning_power_inverts_the_contest(fn):
+    """C > winning_power(A, m, u) exactly when u < C^m / (C^m + A^m)."""
+    for a, m, u in [(1.0, 1.0, 0.5), (10.0, 2.0, 0.3), (3.0, 0.7, 0.9)]:
+        c = fn(a, m, u)
+        assert reference.contest(c, a, m) == pytest.approx(u)

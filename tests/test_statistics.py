@@ -12,7 +12,7 @@ import pytest
 from omegaconf import open_dict
 from scipy import stats
 
-from forecast import sampler
+from forecast import kernels, sampler
 from forecast.run import simulate
 
 ALPHA = 1e-6
@@ -42,7 +42,7 @@ def test_one_partner_fixed_willingness_is_binomial(quick):
     cfg = _config(quick, {"AAA": _fixed(w)}, realizations=n)
     plan = sampler.make_plan(cfg)
     acc = sampler.run_local(plan)
-    joins = acc.partner[:, 0, 0]
+    joins = acc.by_partner[:, 0, 0, kernels.P_JOIN]
     for k in joins:
         p = stats.binomtest(int(k), n, w).pvalue
         assert p > ALPHA, (k, n, w)
@@ -123,8 +123,13 @@ def test_aggressor_decision_closed_form(quick):
     ds = simulate(cfg)
     p_win = 0.75
     expected = 1 / (1 + np.exp(-(2.0 * p_win - 1.0) / 0.25))
-    np.testing.assert_allclose(ds.p_attack, expected, rtol=1e-9)
-    np.testing.assert_allclose(ds.p_defense_success, 0.25, rtol=1e-9)
+    n = int(ds.n_realizations.sum())
+    wins = round(float(ds.p_defense_success.mean()) * n)
+    assert stats.binomtest(wins, n, 1 - p_win).pvalue > ALPHA
+    # P(attack) is a smooth function of the perceived frequency: within 5.3 MCSE (normal
+    # approximation, two-sided failure rate about 1e-7)
+    mcse_mean = float(np.sqrt((ds.mcse_p_attack**2).sum()) / ds.sizes["draw"])
+    assert abs(float(ds.p_attack.mean()) - expected) < 5.3 * mcse_mean
 
 
 def test_beta_marginal_of_willingness_draws(quick):
@@ -153,13 +158,13 @@ def test_interval_spread_reproduces_the_interval(quick):
     assert w.mean() == pytest.approx(0.5, abs=0.01)
 
 
-def test_backends_agree_in_distribution(quick):
-    """numba and numpy backends consume the same numbers: identical counts, floats to rounding."""
-    a = simulate(quick(draws=8, realizations=3000))
-    b = simulate(quick("sampler.backend=numpy", draws=8, realizations=3000))
-    np.testing.assert_array_equal(a.p_join.values, b.p_join.values)
-    np.testing.assert_allclose(a.p_defense_success, b.p_defense_success, rtol=1e-12)
-    np.testing.assert_allclose(a.p_attack, b.p_attack, rtol=1e-10)
+@pytest.mark.parametrize("scenario", ["taiwan", "baltic"])
+def test_backends_agree_exactly(quick, scenario):
+    """numba and numpy backends consume the same numbers: identical results."""
+    a = simulate(quick(f"scenario={scenario}", draws=8, realizations=3000))
+    b = simulate(quick(f"scenario={scenario}", "sampler.backend=numpy", draws=8, realizations=3000))
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
 
 
 def test_thread_invariance(quick):
