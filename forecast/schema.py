@@ -54,6 +54,8 @@ class WillingnessBelief:
     mean: float = MISSING
     concentration: Optional[float] = None
     interval: Optional[List[float]] = None
+    # with beliefs.source=calibrated: explicit judgement added to the calibrated draws (logit)
+    calibrated_shift: float = 0.0
 
 
 @dataclass
@@ -256,6 +258,14 @@ class BeliefsConfig:
 
 
 @dataclass
+class PosteriorLinkConfig:
+    """The calibration posterior that feeds willingness when ``beliefs.source=calibrated``."""
+
+    # posterior.nc written by forecast-calibrate
+    posterior: Optional[str] = None
+
+
+@dataclass
 class OutputConfig:
     filename: str = "forecast.nc"
 
@@ -265,6 +275,7 @@ class RunConfig:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     beliefs: BeliefsConfig = field(default_factory=BeliefsConfig)
+    calibration: PosteriorLinkConfig = field(default_factory=PosteriorLinkConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from omegaconf import open_dict
 
 from forecast.run import load_config
 
@@ -37,3 +38,28 @@ def quick_config(*overrides: str, draws: int = 40, realizations: int = 2000):
 @pytest.fixture
 def quick():
     return quick_config
+
+
+def bare_scenario(quick, actors, factors=None, draws=4, realizations=20000, **scenario):
+    """A quick config whose scenario holds only ``actors``, ``factors`` and ``scenario`` parts.
+
+    Every mechanism the base scenario switched on (attack types, institutions, the aggressor's
+    type choice and fait accompli) is reset to its default, off.
+    """
+    cfg = quick(draws=draws, realizations=realizations)
+    sc = cfg.scenario
+    with open_dict(cfg):
+        for node in (sc.actors, sc.factors, sc.attack_types, sc.institutions):
+            for key in list(node):
+                del node[key]
+        base = {
+            "aggressor": {
+                "choose_type": False,
+                "fait_accompli": {"mean": 0.0, "sd": 0.0, "spread": 0.0},
+            },
+            "late_discount": 0.5,
+            "contest": {"exponent": 1.0},
+        }
+        cfg.merge_with({"scenario": base})
+        cfg.merge_with({"scenario": {"actors": actors, "factors": factors or {}, **scenario}})
+    return cfg

@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from omegaconf import open_dict
 from scipy import stats
 
 from forecast import kernels, sampler
 from forecast.run import simulate
+from tests.conftest import bare_scenario
 
 ALPHA = 1e-6
 
 
 def _config(quick, actors, factors=None, draws=4, realizations=20000, **scenario):
-    cfg = quick(draws=draws, realizations=realizations)
-    sc = cfg.scenario
-    with open_dict(cfg):
-        for node in (sc.actors, sc.factors):
-            for key in list(node):
-                del node[key]
-        cfg.merge_with({"scenario": {"actors": actors, "factors": factors or {}, **scenario}})
-    return cfg
+    return bare_scenario(quick, actors, factors, draws=draws, realizations=realizations, **scenario)
 
 
 def _fixed(w, cap=1.0, loadings=None):
