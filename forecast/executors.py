@@ -21,6 +21,7 @@ Dask and distributed are imported only when a Dask executor is used.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import shutil
 import sys
@@ -114,11 +115,33 @@ def connect(executor_cfg: Any, path: str = "executor") -> Iterator[Client]:
     Raises :class:`ConfigError` naming the config path when the scheduler at ``address`` does not
     answer, when no worker joins within ``startup_timeout``, or when Slurm is not installed.
     """
-    from distributed import Client, LocalCluster
-
     problems = validate(executor_cfg, path)
     if problems:
         raise ConfigError(problems)
+    with _quiet_distributed():
+        yield from _connect(executor_cfg, path)
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Keep distributed's INFO chatter (workers joining, comms closing) out of the run's log.
+
+    Hydra configures the root logger at INFO for the job's log; the in-process scheduler would
+    fill it. Warnings (a lost worker, say) still show.
+    """
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if logger.getEffectiveLevel() < logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _connect(executor_cfg: Any, path: str) -> Iterator[Client]:
+    from distributed import Client, LocalCluster
+
     kind, address = str(executor_cfg.kind), executor_cfg.address
     timeout = float(executor_cfg.startup_timeout)
     if address is not None:
@@ -305,7 +328,7 @@ def _full_like(part: Accumulators, n_draws: int) -> Accumulators:
 
 
 def place_rows(out: Accumulators, rows: Sequence[int], part: Accumulators) -> None:
-    """Copy ``part``'s rows (the draws ``rows``, in order) into those rows of every field of ``out``."""
+    """Copy ``part`` (the draws ``rows``, in order) into those rows of every field of ``out``."""
     idx = np.asarray(rows, dtype=np.intp)
     for f in dataclasses.fields(out):
         getattr(out, f.name)[idx] = getattr(part, f.name)
