@@ -6,13 +6,27 @@ import re
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from forecast import beliefs
 from forecast.beliefs import ConfigError
 from forecast.run import CONFIG_DIR, load_config, merge
 
 WRONG = sorted((Path(__file__).parent / "configs").glob("wrong_*.yaml"))
+
+
+def _primary_of_groups() -> dict[str, str]:
+    """Group name -> the primary config (run, calibrate, ...) whose defaults list uses it."""
+    out = {}
+    for primary in sorted(CONFIG_DIR.glob("*.yaml")):
+        for entry in OmegaConf.load(primary).get("defaults", []):
+            if isinstance(entry, (dict, DictConfig)):
+                for group in entry:
+                    out[str(group)] = primary.stem
+    return out
+
+
+PRIMARY = _primary_of_groups()
 GROUPS = {
     group.name: sorted(p.stem for p in group.glob("*.yaml"))
     for group in CONFIG_DIR.iterdir()
@@ -31,9 +45,24 @@ def _expected(path: Path) -> str:
     "group,option", [(g, o) for g, opts in sorted(GROUPS.items()) for o in opts]
 )
 def test_every_config_composes_and_validates(group, option):
-    cfg = load_config([f"{group}={option}"])
+    assert group in PRIMARY, f"configs/{group}/ is used by no primary config's defaults"
+    if PRIMARY[group] == "calibrate":
+        from forecast.calibration_config import register_configs
+
+        register_configs()
+    cfg = load_config([f"{group}={option}"], config_name=PRIMARY[group])
     assert OmegaConf.to_yaml(cfg)
-    assert beliefs.validate(cfg) == []
+    if PRIMARY[group] == "run":
+        assert beliefs.validate(cfg) == []
+
+
+@pytest.mark.parametrize("primary", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+def test_every_primary_config_composes(primary):
+    if primary == "calibrate":
+        from forecast.calibration_config import register_configs
+
+        register_configs()
+    assert OmegaConf.to_yaml(load_config([], config_name=primary))
 
 
 def test_there_are_at_least_ten_kinds_of_mistake():
