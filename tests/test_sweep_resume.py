@@ -1,0 +1,145 @@
+"""Sweeps through Dask (``hydra/launcher=dask``) and their resumption after an interruption."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forecast import results, resume
+from forecast.run import simulate
+
+POINTS = ("0.5", "0.6", "0.7")
+
+
+def _sweep(sweep_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable, "-m", "forecast.cli", "-m",
+        "hydra/launcher=dask",
+        "hydra.launcher.cluster.n_workers=2",
+        f"hydra.sweep.dir={sweep_dir}",
+        f"scenario.actors.USA.willingness.mean={','.join(POINTS)}",
+        "sampler.draws=16", "sampler.realizations=1000", "sampler.block_size=500",
+        *extra,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+def test_an_interrupted_sweep_recomputes_only_what_is_missing(tmp_path):
+    first = _sweep(tmp_path)
+    assert first.returncode == 0, first.stderr
+    files = [tmp_path / str(i) / "forecast.nc" for i in range(len(POINTS))]
+    before = [results.read(f) for f in files]
+    for ds, point in zip(before, POINTS, strict=True):
+        assert ds.sizes["draw"] == 16
+        assert f"mean: {point}" in ds.attrs["config"]
+    # the belief swept really changed the forecast
+    assert len({float(ds.willingness.sel(actor="USA").mean()) for ds in before}) == 3
+
+    # an interruption: job 1 never wrote its file, job 0 left a truncated one
+    files[1].unlink()
+    files[0].write_bytes(files[0].read_bytes()[:2000])
+    kept = _stamp(files[2])
+
+    second = _sweep(tmp_path)
+    assert second.returncode == 0, second.stderr
+    log = second.stdout + second.stderr
+    assert "#2 : done already, skipped" in log
+    assert "Launching 2 jobs on Dask (1 done already)" in log
+    assert _stamp(files[2]) == kept  # not rewritten
+    for f, old in zip(files, before, strict=True):
+        new = results.read(f)
+        for name in ("p_attack", "p_join", "p_defense_success"):
+            assert np.array_equal(new[name].values, old[name].values), (f, name)
+
+    # nothing left to do: a third run computes nothing and touches nothing
+    stamps = [_stamp(f) for f in files]
+    third = _sweep(tmp_path)
+    assert third.returncode == 0, third.stderr
+    assert "Launching 0 jobs on Dask (3 done already)" in third.stdout + third.stderr
+    assert [_stamp(f) for f in files] == stamps
+
+
+def test_a_bad_point_stops_the_sweep_before_anything_runs(tmp_path):
+    res = _sweep(tmp_path, "scenario.aggressor.decision_noise=0,0.1")
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "error: " in res.stderr and "Traceback" not in res.stderr
+    # every bad job is named, with its overrides
+    bad = [line for line in res.stderr.splitlines() if line.startswith("  - job #")]
+    assert len(bad) == len(POINTS), res.stderr
+    assert all("decision_noise=0)" in line and "decision_noise" in line for line in bad), bad
+    assert not list(tmp_path.rglob("forecast.nc"))
+
+
+def test_a_nested_dask_executor_is_refused(tmp_path):
+    res = _sweep(tmp_path, "executor=dask")
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "executor.kind must be local under hydra/launcher=dask" in res.stderr
+    assert not list(tmp_path.rglob("forecast.nc"))
+
+
+# ------------------------------------------------------------------------------------------
+# What counts as done
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from forecast.run import load_config
+
+    cfg = load_config(["sampler.draws=6", "sampler.realizations=400", "sampler.block_size=200"])
+    path = tmp_path_factory.mktemp("done") / "forecast.nc"
+    results.write_atomic(simulate(cfg), path)
+    return cfg, path
+
+
+def _with(cfg, *overrides):
+    from forecast.run import load_config
+
+    base = [
+        "sampler.draws=6",
+        "sampler.realizations=400",
+        "sampler.block_size=200",
+        *overrides,
+    ]
+    return load_config(base)
+
+
+def test_a_finished_forecast_of_the_same_config_is_done(finished):
+    cfg, path = finished
+    assert resume.why_not_done(path, cfg) is None
+    # threads, progress bar and executor cannot change the numbers
+    same = _with(cfg, "sampler.threads=1", "sampler.progress=true", "executor=dask")
+    assert resume.is_done(path, same)
+
+
+@pytest.mark.parametrize(
+    "overrides,reason",
+    [
+        (["sampler.draws=7"], "6 draws, the config asks for 7"),
+        (["sampler.seed=1"], "made from a different config"),
+        (["scenario.actors.USA.willingness.mean=0.6"], "made from a different config"),
+    ],
+)
+def test_a_forecast_of_another_config_is_not_done(finished, overrides, reason):
+    cfg, path = finished
+    assert resume.why_not_done(path, _with(cfg, *overrides)) == reason
+
+
+def test_missing_or_damaged_files_are_not_done(finished, tmp_path):
+    cfg, path = finished
+    assert resume.why_not_done(tmp_path / "forecast.nc", cfg) == "no result file"
+    broken = tmp_path / "broken.nc"
+    broken.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert resume.why_not_done(broken, cfg).startswith("unreadable")
+    partial = tmp_path / "partial.nc"
+    results.write_atomic(results.read(path).drop_vars("p_join"), partial)
+    assert resume.why_not_done(partial, cfg) == "missing variables ['p_join']"
