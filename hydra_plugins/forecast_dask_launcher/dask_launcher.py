@@ -128,15 +128,21 @@ class DaskLauncher(Launcher):
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
         from forecast.beliefs import ConfigError
+        from forecast.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
         try:
             return self._launch(job_overrides, initial_job_idx)
         except ConfigError as exc:
             # as the CLI does for a single run: every problem, status 2, no traceback
-            from forecast.cli import EXIT_BAD_INPUT
-
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            print(
+                "interrupted: finished jobs kept their forecast.nc; run the same command again "
+                "(with the same hydra.sweep.dir) to compute only the rest",
+                file=sys.stderr,
+            )
+            sys.exit(EXIT_INTERRUPTED)
 
     def _launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
