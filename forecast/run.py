@@ -91,7 +91,12 @@ def simulate(cfg: DictConfig, progress: bool | None = False) -> xr.Dataset:
 
 
 def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> xr.Dataset:
-    """Simulate and write ``forecast.nc`` (atomically) into ``out_dir``."""
-    ds = simulate(cfg, progress=progress)
+    """Simulate, add the analyses of ``cfg.analysis``, and write ``forecast.nc`` (atomically) and
+    the reports (``report.png``, ``summary.csv``, ...) into ``out_dir``."""
+    from forecast import analysis, report
+
+    analysis.check(cfg)  # bad analysis options fail before any work, with nothing written
+    ds = analysis.analyse(simulate(cfg, progress=progress), cfg, progress=progress)
     results.write_atomic(ds, Path(out_dir) / cfg.output.filename)
+    report.write_reports(ds, out_dir, cfg.analysis)
     return ds
