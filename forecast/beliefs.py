@@ -249,6 +249,19 @@ def _layout(P: int, K: int, J: int, V: int, sc: Any) -> tuple[np.ndarray, int, i
     return layout, nz, nu
 
 
+def partner_flags(static: dict[str, Any]) -> np.ndarray:
+    """(P,) bits telling the kernel which loops over other partners each partner needs."""
+    off_diagonal = ~np.eye(len(static["buck"]), dtype=bool)
+    access = (static["access"] < 1) & off_diagonal
+    return (
+        kernels.F_REQUIRES * static["requires"].any(axis=1)
+        + kernels.F_FOLLOWS * (static["follows"] != 0).any(axis=1)
+        + kernels.F_ACCESS * access.any(axis=1)
+        + kernels.F_HOST * access.any(axis=0)
+        + kernels.F_ALLIES * (static["allies"] > 0).any(axis=1)
+    ).astype(np.int64)
+
+
 def build_model(cfg: Any) -> Model:
     """Validate ``cfg`` (raising :class:`ConfigError`) and turn it into a :class:`Model`."""
     check(cfg)
@@ -401,6 +414,7 @@ def build_model(cfg: Any) -> Model:
         "exponent": float(sc.contest.exponent),
         **{k: v for k, v in inst.items() if k.startswith("inst_")},
     }
+    static["flags"] = partner_flags(static)
     return Model(
         scenario=str(sc.name),
         codes=codes,
@@ -538,6 +552,11 @@ def type_thresholds(model: Model, w: np.ndarray) -> np.ndarray:
     return special.ndtri(np.clip(w * model.type_multiplier, _EPS, 1 - _EPS))
 
 
+def _log(x: Any) -> Any:
+    with np.errstate(divide="ignore"):  # a zero delay is log 0 = -inf: always in time
+        return np.log(x)
+
+
 def kernel_inputs(model: Model, draws: Draws, d: int) -> dict[str, Any]:
     """Keyword arguments of :func:`forecast.kernels.simulate_block` for draw ``d``.
 
@@ -566,11 +585,12 @@ def kernel_inputs(model: Model, draws: Draws, d: int) -> dict[str, Any]:
         "access": s["access"],
         "engaged": s["engaged"],
         "allies": s["allies"],
-        "delay": draws.delay[d],
+        "flags": s["flags"],
+        "log_delay": _log(draws.delay[d]),
         "delay_spread": s["delay_spread"],
         "timing": np.array(
             [
-                draws.fait_accompli[d],
+                _log(draws.fait_accompli[d]),
                 s["fa_spread"],
                 s["late_discount"],
             ]

@@ -43,6 +43,13 @@ L_VOTE = 7  # J * V uniforms: institutional votes
 L_CHAIN = 8  # P uniforms: chain-ganging
 N_LAYOUT = 9
 
+# Per-partner flags (bits of flags[i]): which loops over other partners can be skipped
+F_REQUIRES = 1  # i requires some partner
+F_FOLLOWS = 2  # i follows some partner
+F_ACCESS = 4  # i's power depends on another partner acting
+F_HOST = 8  # another partner's power depends on i acting
+F_ALLIES = 16  # i can be drawn in through an ally
+
 # Institution rules (inst_rule[j, 0])
 RULE_INDIVIDUAL = 0
 RULE_UNANIMITY = 1
@@ -73,16 +80,17 @@ def winning_power(a, m, u):
 
 
 @njit(inline="always", **JIT)
-def coalition_power(act, cap_eff, access, cap_target):
+def coalition_power(act, cap_eff, access, flags, cap_target):
     """Target's power plus every acting partner's, each scaled by the access it lacks."""
     P = act.shape[0]
     c = cap_target
     for i in range(P):
         if act[i]:
             f = cap_eff[i]
-            for j in range(P):
-                if not act[j]:
-                    f *= access[i, j]
+            if flags[i] & F_ACCESS:
+                for j in range(P):
+                    if not act[j]:
+                        f *= access[i, j]
             c += f
     return c
 
@@ -101,6 +109,7 @@ def decide(
     cap,
     allies,
     chain_u,
+    flags,
     act,
     ent,
 ):
@@ -122,15 +131,17 @@ def decide(
         if attributed_u.shape[0] > 0 and not attributed_u[i] < attr_t[i]:
             continue
         ok = True
-        for j in range(P):
-            if requires[i, j] and not act[j]:
-                ok = False
+        if flags[i] & F_REQUIRES:
+            for j in range(P):
+                if requires[i, j] and not act[j]:
+                    ok = False
         if not ok:
             continue
         t = thr_t[i]
-        for j in range(P):
-            if act[j]:
-                t += follows[i, j]
+        if flags[i] & F_FOLLOWS:
+            for j in range(P):
+                if act[j]:
+                    t += follows[i, j]
         t -= buck[i] * (committed / total)
         t += shift[i]
         if x[i] < t:
@@ -142,7 +153,7 @@ def decide(
             changed = False
             for k in range(P):
                 i = order[k]
-                if act[i]:
+                if act[i] or not flags[i] & F_ALLIES:
                     continue
                 q = 1.0
                 for j in range(P):
@@ -169,7 +180,8 @@ def simulate_block(
     access,
     engaged,
     allies,
-    delay,
+    flags,
+    log_delay,
     delay_spread,
     timing,
     inst_vote,
@@ -199,8 +211,9 @@ def simulate_block(
     cap : (P,) capabilities; access : (P, P) factor on i's power when j does not act.
     engaged : (P, 3) probability, capability factor, probit shift of another theatre.
     allies : (P, P) P(i is drawn in | ally j acts).
-    delay, delay_spread : (P,) response delay and its aleatory log-sd.
-    timing : (3,) fait-accompli time, its aleatory log-sd, late-arrival discount.
+    flags : (P,) int64 bits F_* saying which loops over other partners a partner needs.
+    log_delay, delay_spread : (P,) log response delay (-inf: none) and its aleatory log-sd.
+    timing : (3,) log fait-accompli time (inf: none), its aleatory log-sd, late discount.
     inst_vote, inst_abstain : (J, V) P(yes), P(abstain | not yes); inst_member : (J, P) bool;
     inst_rule : (J, 3) rule code, k, number of voters; inst_veto : (J, V) bool;
     inst_shift : (J, 2) probit shift of members with / without a mandate.
@@ -269,15 +282,16 @@ def simulate_block(
             for i in range(P):
                 if inst_member[j, i]:
                     shift[i] += inst_shift[j, 0] if mandate else inst_shift[j, 1]
+        # arrival and fait accompli compared on the log scale: log-normal, mean-preserving noise
         fa = timing[0]
         if layout[L_FA] >= 0:
             s = timing[1]
-            fa *= math.exp(s * zr[layout[L_FA]] - 0.5 * s * s)
+            fa += s * zr[layout[L_FA]] - 0.5 * s * s
         for i in range(P):
-            d = delay[i]
+            d = log_delay[i]
             if layout[L_DELAY] >= 0:
                 s = delay_spread[i]
-                d *= math.exp(s * zr[layout[L_DELAY] + i] - 0.5 * s * s)
+                d += s * zr[layout[L_DELAY] + i] - 0.5 * s * s
             in_time[i] = d <= fa
             if not in_time[i]:
                 cap_eff[i] *= timing[2]
@@ -298,6 +312,7 @@ def simulate_block(
                 cap_eff,
                 allies,
                 chain_u,
+                flags,
                 act,
                 ent,
             )
@@ -314,10 +329,11 @@ def simulate_block(
                 cap_eff,
                 allies,
                 chain_u,
+                flags,
                 pact,
                 pent,
             )
-            c = coalition_power(act, cap_eff, access, cap_target)
+            c = coalition_power(act, cap_eff, access, flags, cap_target)
             win = c > c_star
             came = False
             for i in range(P):
@@ -330,17 +346,28 @@ def simulate_block(
                         acc_tp[t, i, P_ENTANGLED] += 1.0
                 if pact[i]:
                     acc_tp[t, i, P_PJOIN] += 1.0
-                act[i] = not act[i]
-                if (coalition_power(act, cap_eff, access, cap_target) > c_star) != win:
+                # pivotality: reverse i's choice alone; unless others' access depends on i,
+                # that adds or removes i's own power
+                if flags[i] & F_HOST:
+                    act[i] = not act[i]
+                    c_flip = coalition_power(act, cap_eff, access, flags, cap_target)
+                    act[i] = not act[i]
+                else:
+                    f = cap_eff[i]
+                    if flags[i] & F_ACCESS:
+                        for j in range(P):
+                            if not act[j]:
+                                f *= access[i, j]
+                    c_flip = c - f if act[i] else c + f
+                if (c_flip > c_star) != win:
                     acc_tp[t, i, P_PIVOTAL] += 1.0
-                act[i] = not act[i]
             if win:
                 acc_t[t, T_WIN] += 1.0
                 if came:
                     acc_t[t, T_CAME_WON] += 1.0
             if came:
                 acc_t[t, T_CAME] += 1.0
-            if coalition_power(pact, cap_eff, access, cap_target) > c_star:
+            if coalition_power(pact, cap_eff, access, flags, cap_target) > c_star:
                 acc_t[t, T_PWIN] += 1.0
             b = int(math.floor((math.log10(c / cap_aggr) - HIST_LO) * scale))
             hist[t, min(max(b, 0), N_BINS - 1)] += 1.0

@@ -16,8 +16,9 @@ One crisis, for each attack type t:
    Phi^-1(w_it) + sum of follows[i, j] over acting j - buck[i] * committed share + shifts.
 5. Chain-ganging: a partner not acting is drawn in with probability
    1 - prod_j (1 - allies[i, j]) over acting allies j, until nothing changes.
-6. A partner arriving after the fait-accompli time counts at the late discount; a partner's power
-   is scaled by access[i, j] for each partner j that does not act.
+6. Arrival and fait-accompli times are log-normal around the draw's values (compared on the
+   log scale); a partner arriving after the fait-accompli time counts at the late discount; a
+   partner's power is scaled by access[i, j] for each partner j that does not act.
 7. The coalition (target + acting partners) wins iff its power exceeds A (u / (1 - u))^(1/m)
    for the crisis's contest uniform u, i.e. with probability C^m / (C^m + A^m).
 8. The same crisis is replayed with the aggressor's perceived thresholds (common random numbers).
@@ -26,6 +27,9 @@ One crisis, for each attack type t:
 import numpy as np
 
 from forecast.kernels import (
+    F_ACCESS,
+    F_ALLIES,
+    F_HOST,
     HIST_HI,
     HIST_LO,
     L_ATTR,
@@ -64,20 +68,48 @@ def winning_power(a, m, u):
     return a * np.exp(np.log(u / (1.0 - u)) / m)
 
 
-def coalition_power(act, cap_eff, access, cap_target):
+def partner_power(i, act, cap_eff, access, flags):
+    """(n,) power partner i brings: its capability scaled by the access it lacks."""
+    f = cap_eff[:, i].copy()
+    if flags[i] & F_ACCESS:
+        for j in range(act.shape[1]):
+            f = np.where(~act[:, j], f * access[i, j], f)
+    return f
+
+
+def coalition_power(act, cap_eff, access, flags, cap_target):
     """(n,) target's power plus acting partners' (act, cap_eff: (n, P)), scaled by access."""
     n, P = act.shape
     c = np.full(n, float(cap_target))
     for i in range(P):
-        f = cap_eff[:, i].copy()
-        for j in range(P):
-            f = np.where(~act[:, j], f * access[i, j], f)
-        c = np.where(act[:, i], c + f, c)
+        c = np.where(act[:, i], c + partner_power(i, act, cap_eff, access, flags), c)
     return c
 
 
+def flipped_power(i, c, act, cap_eff, access, flags, cap_target):
+    """(n,) coalition power with partner i's choice alone reversed, the others held fixed."""
+    if not flags[i] & F_HOST:  # nobody's access depends on i: add or remove its own power
+        f = partner_power(i, act, cap_eff, access, flags)
+        return np.where(act[:, i], c - f, c + f)
+    flipped = act.copy()
+    flipped[:, i] = ~flipped[:, i]
+    return coalition_power(flipped, cap_eff, access, flags, cap_target)
+
+
 def decide(
-    thr_t, attr_t, x, shift, attributed_u, order, requires, follows, buck, cap, allies, chain_u
+    thr_t,
+    attr_t,
+    x,
+    shift,
+    attributed_u,
+    order,
+    requires,
+    follows,
+    buck,
+    cap,
+    allies,
+    chain_u,
+    flags,
 ):
     """Decisions of all partners in all n crises; returns act, ent (n, P) bool."""
     n, P = x.shape
@@ -107,6 +139,8 @@ def decide(
         while changed:
             changed = False
             for i in order:
+                if not flags[i] & F_ALLIES:
+                    continue
                 q = np.ones(n)
                 for j in range(P):
                     q = np.where(act[:, j], q * (1.0 - allies[i, j]), q)
@@ -169,7 +203,8 @@ def simulate_block(
     access,
     engaged,
     allies,
-    delay,
+    flags,
+    log_delay,
     delay_spread,
     timing,
     inst_vote,
@@ -216,11 +251,11 @@ def simulate_block(
     fa = np.full(n, float(timing[0]))
     if layout[L_FA] >= 0:
         s = timing[1]
-        fa = fa * np.exp(s * z[:, layout[L_FA]] - 0.5 * s * s)
-    d = np.tile(delay, (n, 1)).astype(float)
+        fa = fa + (s * z[:, layout[L_FA]] - 0.5 * s * s)
+    d = np.tile(log_delay, (n, 1)).astype(float)
     if layout[L_DELAY] >= 0:
         s = delay_spread
-        d = d * np.exp(s * z[:, layout[L_DELAY] : layout[L_DELAY] + P] - 0.5 * s * s)
+        d = d + (s * z[:, layout[L_DELAY] : layout[L_DELAY] + P] - 0.5 * s * s)
     in_time = d <= fa[:, None]
     cap_eff = np.where(in_time, cap_eff, cap_eff * timing[2])
     c_star = winning_power(cap_aggr, m, u[:, layout[L_CONTEST]])
@@ -228,10 +263,10 @@ def simulate_block(
     chain_u = u[:, layout[L_CHAIN] : layout[L_CHAIN] + P] if layout[L_CHAIN] >= 0 else None
     scale = N_BINS / (HIST_HI - HIST_LO)
     for t in range(T):
-        args = (order, requires, follows, buck, cap_eff, allies, chain_u)
+        args = (order, requires, follows, buck, cap_eff, allies, chain_u, flags)
         act, ent = decide(thr[t], attribution[t], x, shift, attr_u, *args)
         pact, _ = decide(thr_perc[t], attribution[t], x, shift, attr_u, *args)
-        c = coalition_power(act, cap_eff, access, cap_target)
+        c = coalition_power(act, cap_eff, access, flags, cap_target)
         win = c > c_star
         came = act.any(axis=1)
         acc_tp[t, :, P_JOIN] += act.sum(axis=0)
@@ -239,14 +274,13 @@ def simulate_block(
         acc_tp[t, :, P_ENTANGLED] += ent.sum(axis=0)
         acc_tp[t, :, P_PJOIN] += pact.sum(axis=0)
         for i in range(P):
-            flipped = act.copy()
-            flipped[:, i] = ~flipped[:, i]
-            acc_tp[t, i, P_PIVOTAL] += (
-                (coalition_power(flipped, cap_eff, access, cap_target) > c_star) != win
-            ).sum()
+            flipped = flipped_power(i, c, act, cap_eff, access, flags, cap_target)
+            acc_tp[t, i, P_PIVOTAL] += ((flipped > c_star) != win).sum()
         acc_t[t, T_WIN] += win.sum()
         acc_t[t, T_CAME_WON] += (win & came).sum()
         acc_t[t, T_CAME] += came.sum()
-        acc_t[t, T_PWIN] += (coalition_power(pact, cap_eff, access, cap_target) > c_star).sum()
+        acc_t[t, T_PWIN] += (
+            coalition_power(pact, cap_eff, access, flags, cap_target) > c_star
+        ).sum()
         b = np.floor((np.log10(c / cap_aggr) - HIST_LO) * scale).astype(np.int64)
         np.add.at(hist[t], np.clip(b, 0, N_BINS - 1), 1.0)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forecast import kernels, reference
+from forecast.beliefs import partner_flags
 
 
 def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
@@ -48,6 +49,11 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
         inst_rule[j] = (rng.integers(0, 5) if mechanisms else 0, rng.integers(1, nv + 1), nv)
     on = float(mechanisms)
     thr = rng.normal(0, 1, (T, P))
+    access = 1 - rng.uniform(0, 0.8, (P, P)) * (rng.random((P, P)) < 0.3) * on
+    np.fill_diagonal(access, 1.0)
+    allies = rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on
+    static = {"buck": np.zeros(P), "requires": requires, "follows": follows}
+    flags = partner_flags({**static, "access": access, "allies": allies})
     return {
         "thr": thr,
         "thr_perc": thr + rng.normal(0, 0.5, (T, P)),
@@ -59,14 +65,15 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
         "follows": follows,
         "buck": rng.uniform(0, 2, P) * on,
         "cap": rng.lognormal(0, 0.7, P),
-        "access": 1 - rng.uniform(0, 0.8, (P, P)) * (rng.random((P, P)) < 0.3) * on,
+        "access": access,
         "engaged": np.column_stack(
             [rng.uniform(0, 0.5, P) * on, rng.uniform(0.2, 1, P), rng.normal(0, 0.5, P)]
         ),
-        "allies": rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on,
-        "delay": rng.uniform(1, 30, P),
+        "allies": allies,
+        "flags": flags,
+        "log_delay": np.log(rng.uniform(1, 30, P)),
         "delay_spread": rng.uniform(0, 0.6, P) * on,
-        "timing": np.array([rng.uniform(5, 25) if mechanisms else np.inf, 0.3 * on, 0.5]),
+        "timing": np.array([np.log(rng.uniform(5, 25)) if mechanisms else np.inf, 0.3 * on, 0.5]),
         "inst_vote": rng.uniform(0, 1, (J, V)),
         "inst_abstain": rng.uniform(0, 1, (J, V)),
         "inst_member": rng.random((J, P)) < 0.5,
