@@ -63,6 +63,21 @@ HIST_HI = 2.0
 N_BINS = 200
 
 
+@njit(**JIT)
+def fill_block(rng, z, u):
+    """Fill z (n, NZ) with standard normals, then u (n, NU) with uniforms, from ``rng``.
+
+    ``rng`` is a numpy ``Generator``; numba draws the same stream numpy would, faster, and
+    without the GIL. Both backends consume the numbers it fills.
+    """
+    for r in range(z.shape[0]):
+        for k in range(z.shape[1]):
+            z[r, k] = rng.standard_normal()
+    for r in range(u.shape[0]):
+        for k in range(u.shape[1]):
+            u[r, k] = rng.random()
+
+
 @njit(inline="always", **JIT)
 def contest(c, a, m):
     """Contest-success probability c^m / (c^m + a^m) of power c against power a."""

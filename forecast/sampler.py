@@ -154,9 +154,7 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     for b in range(plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.z[:n], scratch.u[:n]
-        rng = block_generator(st.seed, d, b)
-        rng.standard_normal(out=z)
-        rng.random(out=u)
+        kernels.fill_block(block_generator(st.seed, d, b), z, u)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done

@@ -155,3 +155,13 @@ def test_winning_power_inverts_the_contest(fn):
     for a, m, u in [(1.0, 1.0, 0.5), (10.0, 2.0, 0.3), (3.0, 0.7, 0.9)]:
         c = fn(a, m, u)
         assert reference.contest(c, a, m) == pytest.approx(u)
+
+
+@pytest.mark.parametrize("fn", [kernels.fill_block, kernels.fill_block.py_func])
+def test_fill_block_draws_numpys_stream(fn):
+    """The numba fill consumes the generator exactly as numpy's own fills would."""
+    z, u = np.empty((50, 3)), np.empty((50, 4))
+    fn(np.random.Generator(np.random.SFC64(11)), z, u)
+    g = np.random.Generator(np.random.SFC64(11))
+    np.testing.assert_array_equal(z, g.standard_normal((50, 3)))
+    np.testing.assert_array_equal(u, g.random((50, 4)))
