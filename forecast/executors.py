@@ -116,6 +116,8 @@ def connect(executor_cfg: Any, path: str = "executor") -> Iterator[Client]:
     answer, when no worker joins within ``startup_timeout``, or when Slurm is not installed.
     """
     problems = validate(executor_cfg, path)
+    if str(executor_cfg.kind) == "local":
+        problems.append(f"{path}.kind must be dask or slurm to start or join a cluster, got local")
     if problems:
         raise ConfigError(problems)
     with _quiet_distributed():

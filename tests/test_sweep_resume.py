@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,22 +11,27 @@ import numpy as np
 import pytest
 
 from forecast import results, resume
-from forecast.run import simulate
+from forecast.run import load_config, simulate
 
 POINTS = ("0.5", "0.6", "0.7")
+SWEEP_SAMPLER = ("sampler.draws=16", "sampler.realizations=1000", "sampler.block_size=500")
+SMALL = ("sampler.draws=6", "sampler.realizations=400", "sampler.block_size=200")
 
 
-def _sweep(sweep_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def _sweep(
+    sweep_dir: Path, *extra: str, env_path: str | None = None
+) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable, "-m", "forecast.cli", "-m",
         "hydra/launcher=dask",
         "hydra.launcher.cluster.n_workers=2",
         f"hydra.sweep.dir={sweep_dir}",
         f"scenario.actors.USA.willingness.mean={','.join(POINTS)}",
-        "sampler.draws=16", "sampler.realizations=1000", "sampler.block_size=500",
+        *SWEEP_SAMPLER,
         *extra,
     ]  # fmt: skip
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    env = dict(os.environ, PATH=env_path) if env_path is not None else None
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -86,6 +92,27 @@ def test_a_nested_dask_executor_is_refused(tmp_path):
     assert not list(tmp_path.rglob("forecast.nc"))
 
 
+def test_a_sweep_joins_a_running_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        res = _sweep(tmp_path, f"hydra.launcher.cluster.address={cluster.scheduler_address}")
+        assert res.returncode == 0, res.stderr
+        assert "hydra-job" in cluster.scheduler.task_prefixes  # the jobs ran there
+    for i in range(len(POINTS)):
+        cfg = load_config([*SWEEP_SAMPLER, f"scenario.actors.USA.willingness.mean={POINTS[i]}"])
+        assert resume.is_done(tmp_path / str(i) / "forecast.nc", cfg)
+
+
+def test_a_sweep_on_slurm_without_sbatch_is_a_clear_error(tmp_path):
+    res = _sweep(tmp_path, "hydra.launcher.cluster.kind=slurm", env_path=str(tmp_path))
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "hydra.launcher.cluster.kind=slurm needs Slurm's 'sbatch' on PATH" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 # ------------------------------------------------------------------------------------------
 # What counts as done
 # ------------------------------------------------------------------------------------------
@@ -93,24 +120,15 @@ def test_a_nested_dask_executor_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    from forecast.run import load_config
-
-    cfg = load_config(["sampler.draws=6", "sampler.realizations=400", "sampler.block_size=200"])
+    cfg = load_config(SMALL)
     path = tmp_path_factory.mktemp("done") / "forecast.nc"
     results.write_atomic(simulate(cfg), path)
     return cfg, path
 
 
 def _with(cfg, *overrides):
-    from forecast.run import load_config
-
-    base = [
-        "sampler.draws=6",
-        "sampler.realizations=400",
-        "sampler.block_size=200",
-        *overrides,
-    ]
-    return load_config(base)
+    """The ``finished`` fixture's config with ``overrides``."""
+    return load_config([*SMALL, *overrides])
 
 
 def test_a_finished_forecast_of_the_same_config_is_done(finished):
