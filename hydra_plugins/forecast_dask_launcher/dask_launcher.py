@@ -206,8 +206,10 @@ class DaskLauncher(Launcher):
         with open_dict(cfg):
             cfg.hydra.job.id = idx
             cfg.hydra.job.num = idx
+            # resolved here, once: a worker elsewhere has another working directory and clock
+            cfg.hydra.sweep.dir = str(Path(str(cfg.hydra.sweep.dir)).absolute())
         HydraConfig.instance().set_config(cfg)
-        job_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+        job_dir = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir)
         return idx, cfg, job_dir
 
 
