@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -118,29 +119,58 @@ def path_label(path: str, ds: xr.Dataset) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def series(da: xr.DataArray, keep: tuple[str, ...]) -> list[tuple[str, xr.DataArray]]:
-    """Split ``da`` into labelled series over the dims not in ``keep``.
+def groups(
+    da: xr.DataArray, keep: tuple[str, ...], split: tuple[str, ...] = (ACTOR,), names=None
+) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """How to draw ``da`` as series over the dims not in ``keep``: (label, selection, dims to
+    average) for each series.
 
-    A few combinations (at most 6) become one series each, labelled ``dim=value``; more are
-    averaged, and the label says over which dims.
+    Dims in ``split`` (the actor) are always one series per value, labelled by name. The other
+    dims become one series per combination when there are few (at most 6 series in all), else
+    they are averaged, and the label says over which.
     """
+    names = names or {}
     extra = [d for d in da.dims if d not in keep]
-    if not extra:
-        return [("", da)]
-    n = int(np.prod([da.sizes[d] for d in extra]))
-    if n > _MAX_SERIES:
-        return [(f"mean over {', '.join(extra)}", da.mean(extra))]
+    always = [d for d in extra if d in split]
+    other = [d for d in extra if d not in split]
+    n_always = int(np.prod([da.sizes[d] for d in always]))
+    if n_always * int(np.prod([da.sizes[d] for d in other])) <= _MAX_SERIES:
+        always, averaged = extra, []
+    else:
+        averaged = other
     out = []
-    for combo in itertools.product(*(da[d].values for d in extra)):
-        sel = dict(zip(extra, combo, strict=True))
-        label = ", ".join(str(v) if len(extra) == 1 else f"{d}={v}" for d, v in sel.items())
-        out.append((label, da.sel(sel)))
+    for combo in itertools.product(*(da[d].values for d in always)):
+        sel = dict(zip(always, combo, strict=True))
+        parts = [
+            names.get(str(v), str(v)) if d in (ACTOR, results.ATTACK_TYPE) else f"{d}={v}"
+            for d, v in sel.items()
+        ]
+        if averaged:
+            parts.append(f"mean over {', '.join(averaged)}")
+        out.append((", ".join(parts), sel, averaged))
     return out
 
 
-def _interval(da: xr.DataArray, dim: str) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+def series(da: xr.DataArray, keep: tuple[str, ...], names=None) -> list[tuple[str, xr.DataArray]]:
+    """``da`` split into labelled series over the dims not in ``keep`` (see :func:`groups`)."""
+    return [
+        (label, da.sel(sel).mean(avg) if avg else da.sel(sel))
+        for label, sel, avg in groups(da, keep, names=names)
+    ]
+
+
+def interval(da: xr.DataArray, dim: str) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Mean and the ``LEVEL`` interval of ``da`` over ``dim``; NaN where all of it is NaN (the
+    cells of failed or missing sweep jobs), without a warning."""
     lo, hi = (1 - LEVEL) / 2, (1 + LEVEL) / 2
-    return da.mean(dim), da.quantile(lo, dim).drop_vars("quantile"), da.quantile(hi, dim)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        return (
+            da.mean(dim),
+            da.quantile(lo, dim).drop_vars("quantile"),
+            da.quantile(hi, dim).drop_vars("quantile"),
+        )
 
 
 def _mcse_of_mean(ds: xr.Dataset, name: str, dim: str = DRAW) -> xr.DataArray | None:
@@ -163,7 +193,7 @@ def _title(ds: xr.Dataset) -> str:
     return f"{scen}: if {names.get(agg, agg)} attacks {names.get(tgt, tgt)}  ({size} crises each)"
 
 
-def _figure(width: float, height: float, footer_lines: int = 1) -> Figure:
+def _figure(width: float, height: float, footer_lines: int = 2) -> Figure:
     """A constrained-layout figure that leaves a strip at the bottom for the footer."""
     fig = Figure(figsize=(width, height), layout="constrained")
     strip = (0.1 + 0.13 * footer_lines) / height
@@ -176,8 +206,9 @@ def _footer(fig: Figure, ds: xr.Dataset) -> None:
         0.005,
         0.005,
         f"forecast {ds.attrs.get('version_forecast', '')}, git {ds.attrs.get('git_revision', '')}"
-        f", seed {ds.attrs.get('seed', '')}, created {ds.attrs.get('created', '')}. Intervals: "
-        f"{LEVEL:.0%} across epistemic draws (what we do not know); MCSE: Monte Carlo error.",
+        f", seed {ds.attrs.get('seed', '')}, created {ds.attrs.get('created', '')}.\nIntervals: "
+        f"{LEVEL:.0%} across epistemic draws (what we do not know); MCSE: Monte Carlo standard "
+        "error (chance in the simulation).",
         fontsize=7,
         color="0.4",
     )
@@ -191,11 +222,11 @@ def _actor_panel(ax: Any, ds: xr.Dataset, name: str, title: str) -> None:
         var, title = f"{name}_by_type", f"{title}, by attack type"
     da = ds[var]
     labels = [str(v) for v in ds["actor_name"].values] if "actor_name" in ds.coords else None
-    groups = series(da, (DRAW, ACTOR))
-    n = len(groups)
+    parts = series(da, (DRAW, ACTOR))
+    n = len(parts)
     y = np.arange(da.sizes[ACTOR])
-    for k, (label, sub) in enumerate(groups):
-        mean, lo, hi = _interval(sub, DRAW)
+    for k, (label, sub) in enumerate(parts):
+        mean, lo, hi = interval(sub, DRAW)
         off = (k - (n - 1) / 2) * 0.6 / max(n, 1) if n > 1 else 0.0
         ax.errorbar(
             mean.values,
@@ -226,11 +257,11 @@ def _actor_panel(ax: Any, ds: xr.Dataset, name: str, title: str) -> None:
 
 
 def _distribution_panel(ax: Any, ds: xr.Dataset, name: str) -> None:
-    groups = series(ds[name], (DRAW,))
-    for label, sub in groups:
-        ax.hist(sub.values, bins=25, range=(0, 1), alpha=0.85 / len(groups), label=label or None)
+    parts = series(ds[name], (DRAW,))
+    for label, sub in parts:
+        ax.hist(sub.values, bins=25, range=(0, 1), alpha=0.85 / len(parts), label=label or None)
     da = ds[name].mean([d for d in ds[name].dims if d != DRAW])
-    mean, lo, hi = (float(v) for v in _interval(da, DRAW))
+    mean, lo, hi = (float(v) for v in interval(da, DRAW))
     ax.axvspan(
         lo,
         hi,
@@ -245,7 +276,7 @@ def _distribution_panel(ax: Any, ds: xr.Dataset, name: str) -> None:
         ax.plot([], [], " ", label=f"MCSE of the mean {float(se.mean()):.1g}")
     if "p_defense_success" in ds and name != "p_defense_success":
         d = ds["p_defense_success"].mean([x for x in ds["p_defense_success"].dims if x != DRAW])
-        m, lo, hi = (float(v) for v in _interval(d, DRAW))
+        m, lo, hi = (float(v) for v in interval(d, DRAW))
         ax.plot([], [], " ", label=f"P(defence succeeds | attack):\n  {m:.2f} [{lo:.2f}, {hi:.2f}]")
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"{quantity_label(name)} in a draw (probability)")
@@ -381,38 +412,44 @@ def plot_threshold(ds: xr.Dataset) -> Figure:
 # ----------------------------------------------------------------------------------------------
 
 
+def swept_paths(sweep: xr.Dataset) -> list[str]:
+    """The swept config paths of a ``sweep.nc``, in the sweep's order."""
+    return [p for p in str(sweep.attrs.get("swept_paths", "")).split("\n") if p in sweep.dims]
+
+
 def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
-    """A curve of ``name`` against the first swept config path, one series per other point.
+    """``name`` against the first swept config path with several values; a series per partner
+    and per value of the other swept paths (averaged when there are too many).
 
     Points: the mean over draws, with +-2 MCSE error bars; bands: the interval across draws.
     """
-    dims = [str(d) for d in sweep.attrs.get("swept_paths", "").split("\n") if d]
-    x_dim = next((d for d in dims if sweep.sizes[d] > 1), dims[0])
+    paths = swept_paths(sweep)
+    x_dim = next((d for d in paths if sweep.sizes[d] > 1), paths[0])
     da = sweep[name]
-    keep = (x_dim, DRAW)
+    mcse = sweep.get(f"mcse_{name}")
     numeric = np.issubdtype(sweep[x_dim].dtype, np.number)
     xs = sweep[x_dim].values if numeric else np.arange(sweep.sizes[x_dim])
-    mcse = sweep.get(f"mcse_{name}")
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig = _figure(9, 5.5)
     ax = fig.subplots()
     names = state_names(sweep)
-    for k, (label, sub) in enumerate(series(da, keep)):
-        sel = {d: sub[d].values for d in sub.coords if d in da.dims and d not in keep}
-        if ACTOR in sel:
-            label = label.replace(f"actor={sel[ACTOR]}", names.get(str(sel[ACTOR]), ""))
-        mean, lo, hi = _interval(sub, DRAW)
+    for k, (label, sel, avg) in enumerate(groups(da, (x_dim, DRAW), names=names)):
+        sub = da.sel(sel).mean(avg) if avg else da.sel(sel)
+        mean, lo, hi = interval(sub, DRAW)
         err = None
         if mcse is not None:
-            s = mcse.sel({d: v for d, v in sel.items() if d in mcse.dims})
-            s = s.mean([d for d in s.dims if d not in keep]) if set(s.dims) - set(keep) else s
-            err = 2 * np.sqrt((s**2).sum(DRAW)) / s.sizes[DRAW]
-        ax.fill_between(xs, lo.values, hi.values, color=f"C{k}", alpha=0.12)
+            s = mcse.sel(sel) ** 2
+            # the mean over draws (and averaged dims) of independent estimates
+            err = (
+                2 * np.sqrt(s.sum([DRAW, *avg])) / int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
+            )
+        color = f"C{k % 10}"
+        ax.fill_between(xs, lo.values, hi.values, color=color, alpha=0.12)
         ax.errorbar(
             xs,
             mean.values,
-            yerr=err,
+            yerr=None if err is None else err.values,
             fmt="o-",
-            color=f"C{k}",
+            color=color,
             capsize=3,
             label=label or "mean over draws",
         )
@@ -421,13 +458,26 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
         ax.set_xticks(xs, [str(v) for v in sweep[x_dim].values])
     ax.set_xlabel(path_label(x_dim, sweep))
     ax.set_ylabel(f"{quantity_label(name)} (probability)")
+    crn = (
+        "points share random numbers"
+        if sweep.attrs.get("common_random_numbers", 1)
+        else "points use different seeds"
+    )
     ax.set_title(
-        f"{quantity_label(name)} across the sweep\n(mean +-2 MCSE; band: {LEVEL:.0%} "
-        "interval across epistemic draws; points share random numbers)",
+        f"{quantity_label(name)} across the sweep\n(mean over draws +-2 MCSE; band: {LEVEL:.0%} "
+        f"interval across epistemic draws; {crn})",
         fontsize=10,
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    fig.suptitle(
+        _title(sweep).replace(
+            f"{sweep.sizes.get(DRAW, 0)} epistemic",
+            f"each point: {sweep.sizes.get(DRAW, 0)} epistemic",
+        ),
+        fontsize=11,
+    )
+    _footer(fig, sweep)
     return fig
 
 
