@@ -164,3 +164,21 @@ def summarise(plan: Any, acc: Any) -> Stats:
     st.put("coalition_power_ratio", (D, Q), ratio)
     st.put("coalition_power", (D, Q), ratio * plan.draws.capability_aggressor[:, None])
     return st
+
+
+def max_mcse(stats: Stats, scope: str = "overall") -> float:
+    """The largest Monte Carlo standard error of any reported probability.
+
+    ``overall``: of each probability's mean over the draws, sqrt(sum_d mcse_d^2) / D (the
+    estimate the summary reports); ``draw``: within any single draw.
+    """
+    worst = 0.0
+    for name, value in stats.items():
+        if not name.startswith("mcse_"):
+            continue
+        if scope == "draw":
+            worst = max(worst, float(np.max(value)))
+        else:
+            overall = np.sqrt((value**2).sum(axis=0)) / value.shape[0]
+            worst = max(worst, float(np.max(overall)))
+    return worst

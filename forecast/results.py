@@ -131,11 +131,18 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     data["fait_accompli"] = ((DRAW,), dr.fait_accompli)
     data["n_realizations"] = ((DRAW,), plan_realizations(plan, stats))
     ds = xr.Dataset(data, coords=coords)
+    for name in [v for v in ds.data_vars if str(v).startswith("mcse_")]:
+        # the aleatory MCSE of the mean over draws: independent draws, so variances add
+        se = ds[name]
+        ds[f"mcse_mean_{str(name)[5:]}"] = np.sqrt((se**2).sum(DRAW)) / se.sizes[DRAW]
+        ds[f"mcse_mean_{str(name)[5:]}"].attrs["description"] = (
+            f"Monte Carlo standard error of the mean of {str(name)[5:]} over the draws"
+        )
     for name, text in _DESCRIPTIONS.items():
         if name in ds:
             ds[name].attrs["description"] = text
     for name in list(ds.data_vars):
-        if name.startswith("mcse_"):
+        if name.startswith("mcse_") and not name.startswith("mcse_mean_"):
             ds[name].attrs["description"] = f"Monte Carlo standard error of {name[5:]} in the draw"
     ds.attrs.update(provenance(config_yaml, plan.settings.seed))
     ds.attrs["scenario"] = m.scenario

@@ -12,23 +12,25 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from forecast import kernels, reference
 from forecast.beliefs import Draws, Model, build_model, draw_parameters, kernel_inputs
-from forecast.estimates import summarise
+from forecast.estimates import max_mcse, summarise
 
 
 @dataclass(frozen=True)
 class Settings:
     seed: int
-    realizations: int
+    realizations: int  # per draw, in this plan
     block_size: int
     backend: str
     threads: int
+    # index of the first realization block (the stopping rule runs later blocks in rounds)
+    block_start: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ class Accumulators:
             np.zeros((n_draws, T, kernels.N_BINS)),
             np.zeros(n_draws, dtype=np.int64),
         )
+
+    def add(self, other: Accumulators) -> None:
+        """Add another run's sums (same draws) to these, in place."""
+        for name in ("by_type", "by_partner", "mandates", "hist", "n"):
+            getattr(self, name)[...] += getattr(other, name)
 
     def row(self, j: int) -> tuple[np.ndarray, ...]:
         """Views of draw-row ``j``'s accumulators, in the kernel's argument order."""
@@ -123,6 +130,14 @@ def make_plan(
     return Plan(model=model, draws=draws, settings=settings)
 
 
+def later_blocks(plan: Plan, block_start: int, n_blocks: int) -> Plan:
+    """The same plan restricted to ``n_blocks`` full blocks from ``block_start`` on."""
+    st = replace(
+        plan.settings, block_start=block_start, realizations=n_blocks * plan.settings.block_size
+    )
+    return replace(plan, settings=st)
+
+
 def block_generator(seed: int, draw: int, block: int) -> np.random.Generator:
     """The generator of realization block ``block`` of epistemic draw ``draw``."""
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block])))
@@ -142,16 +157,16 @@ class Scratch:
 
 
 def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) -> int:
-    """Run every realization block of draw ``d`` into row ``j`` of ``acc``.
+    """Run the plan's realization blocks of draw ``d`` into row ``j`` of ``acc``.
 
-    Returns the number of realizations run.
+    Blocks ``block_start`` .. ``block_start + n_blocks - 1``; returns the realizations run.
     """
     st = plan.settings
     simulate_block = _block_function(st.backend)
     inputs = kernel_inputs(plan.model, plan.draws, d)
     out = acc.row(j)
     done = 0
-    for b in range(plan.n_blocks):
+    for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.z[:n], scratch.u[:n]
         kernels.fill_block(block_generator(st.seed, d, b), z, u)
@@ -226,6 +241,7 @@ __all__ = [
     "Accumulators",
     "Plan",
     "make_plan",
+    "max_mcse",
     "run_draws",
     "run_local",
     "summarise",

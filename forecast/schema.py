@@ -36,6 +36,13 @@ class Backend(Enum):
     numpy = "numpy"
 
 
+class McseScope(Enum):
+    """Which Monte Carlo standard errors the precision stopping rule bounds."""
+
+    overall = "overall"  # of each probability's mean over the draws (the reported estimate)
+    draw = "draw"  # of each probability within every draw
+
+
 class BeliefSource(Enum):
     """Where partners' willingness comes from: the scenario's stated beliefs or a posterior."""
 
@@ -250,6 +257,13 @@ class SamplerConfig:
     # realizations per block; each (draw, block) has its own random stream
     block_size: int = 10000
     progress: Optional[bool] = None
+    # precision stopping rule: add a block of realizations to every draw until every reported
+    # probability's MCSE is at most target_mcse (null: run sampler.realizations, no rule)
+    target_mcse: Optional[float] = None
+    target_mcse_scope: McseScope = McseScope.overall
+    # caps of the stopping rule: realizations per draw, and wall-clock seconds (null: none)
+    max_realizations: int = 10_000_000
+    max_seconds: Optional[float] = None
 
 
 @dataclass

@@ -245,6 +245,16 @@ def validate(cfg: Any) -> list[str]:
             r.add(f"sampler.{key} must be >= 1, got {s[key]}")
     if s.threads is not None and not int(s.threads) >= 1:
         r.add(f"sampler.threads must be >= 1 (or null for all cores), got {s.threads}")
+    if s.target_mcse is not None:
+        if not 0 < float(s.target_mcse) <= 0.5:
+            r.add(f"sampler.target_mcse must lie in (0, 0.5], got {s.target_mcse}")
+        if not int(s.max_realizations) >= int(s.realizations):
+            r.add(
+                f"sampler.max_realizations must be >= sampler.realizations "
+                f"({s.realizations}), got {s.max_realizations}"
+            )
+        if s.max_seconds is not None:
+            r.positive("sampler.max_seconds", s.max_seconds)
     if not 0 <= int(s.seed) < 2**63:
         r.add(f"sampler.seed must be a non-negative integer, got {s.seed}")
     return r.problems
