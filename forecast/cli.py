@@ -42,6 +42,14 @@ def _forecast(cfg: DictConfig) -> None:
         f"scenario {cfg.scenario.name}: {ds.attrs['draws']} draws x "
         f"{ds.attrs['realizations']} crises, {ds.attrs['realizations_per_second']:.3g} crises/s"
     )
+    if "stopping_reason" in ds.attrs:
+        print(
+            f"precision rule: {ds.attrs['stopping_reason']} after "
+            f"{ds.attrs['stopping_realizations_per_draw']} crises per draw; largest "
+            f"{ds.attrs['stopping_scope']} MCSE {ds.attrs['stopping_max_mcse']:.2g} "
+            f"(target {ds.attrs['stopping_target_mcse']:.2g})"
+        )
+    print("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
     print(results.format_summary(results.summary_table(ds)))
     print(f"wrote {out_dir / cfg.output.filename}")
 
