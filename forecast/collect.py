@@ -204,6 +204,11 @@ def merge(paths: list[str], jobs: list[Job], datasets: dict[int, xr.Dataset]) ->
     names: dict[str, str] = {}
     parts = []
     for ds in datasets.values():
+        # encode the merged file afresh, and give empty dims (a scenario without institutions)
+        # text coords, so that they join with another job's names
+        ds = ds.drop_encoding()
+        empty = {k: np.array([], dtype=str) for k, v in ds.indexes.items() if len(v) == 0}
+        ds = ds.assign_coords(empty)
         if "actor_name" in ds.coords:
             names.update(
                 zip(map(str, ds.actor.values), map(str, ds.actor_name.values), strict=True)

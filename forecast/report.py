@@ -432,27 +432,27 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
     fig = _figure(9, 5.5)
     ax = fig.subplots()
     names = state_names(sweep)
-    for k, (label, sel, avg) in enumerate(groups(da, (x_dim, DRAW), names=names)):
+    parts = groups(da, (x_dim, DRAW), names=names)
+    for k, (label, sel, avg) in enumerate(parts):
         sub = da.sel(sel).mean(avg) if avg else da.sel(sel)
         mean, lo, hi = interval(sub, DRAW)
         err = None
         if mcse is not None:
             s = mcse.sel(sel) ** 2
             # the mean over draws (and averaged dims) of independent estimates
-            err = (
-                2 * np.sqrt(s.sum([DRAW, *avg])) / int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
-            )
+            n = int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
+            err = (2 * np.sqrt(s.sum([DRAW, *avg])) / n).values
         color = f"C{k % 10}"
-        ax.fill_between(xs, lo.values, hi.values, color=color, alpha=0.12)
-        ax.errorbar(
-            xs,
-            mean.values,
-            yerr=None if err is None else err.values,
-            fmt="o-",
-            color=color,
-            capsize=3,
-            label=label or "mean over draws",
-        )
+        label = label or "mean over draws"
+        if numeric:
+            ax.fill_between(xs, lo.values, hi.values, color=color, alpha=0.12)
+            ax.errorbar(xs, mean.values, yerr=err, fmt="o-", color=color, capsize=3, label=label)
+        else:
+            # categories (scenarios, ...): no lines between them; the interval as a thin bar
+            x = xs + (k - (len(parts) - 1) / 2) * 0.6 / max(len(parts), 1)
+            spread = [mean.values - lo.values, hi.values - mean.values]
+            ax.errorbar(x, mean.values, yerr=spread, fmt="none", ecolor=color, alpha=0.35, lw=4)
+            ax.errorbar(x, mean.values, yerr=err, fmt="o", color=color, capsize=3, label=label)
     ax.set_ylim(0, 1)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in sweep[x_dim].values])
@@ -464,19 +464,16 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
         else "points use different seeds"
     )
     ax.set_title(
-        f"{quantity_label(name)} across the sweep\n(mean over draws +-2 MCSE; band: {LEVEL:.0%} "
-        f"interval across epistemic draws; {crn})",
+        f"{quantity_label(name)} across the sweep\n(mean over draws +-2 MCSE; "
+        f"{'band' if numeric else 'bar'}: {LEVEL:.0%} interval across epistemic draws; {crn})",
         fontsize=10,
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.suptitle(
-        _title(sweep).replace(
-            f"{sweep.sizes.get(DRAW, 0)} epistemic",
-            f"each point: {sweep.sizes.get(DRAW, 0)} epistemic",
-        ),
-        fontsize=11,
-    )
+    title = _title(sweep).replace("  (", "  (each point: ")
+    if "scenario" in paths:  # the first job's scenario would mislabel the others
+        title = "Sweep over scenarios: " + ", ".join(map(str, sweep["scenario"].values))
+    fig.suptitle(title, fontsize=11)
     _footer(fig, sweep)
     return fig
 
