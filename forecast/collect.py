@@ -87,10 +87,13 @@ def job_dirs(sweep_dir: Path) -> dict[int, Path]:
         job_dir = rec.parent.parent
         hydra_cfg = _read_yaml(rec.parent / "hydra.yaml") or {}
         num = (hydra_cfg.get("hydra") or {}).get("job", {}).get("num")
-        if isinstance(num, int):
+        if not isinstance(num, int):
+            if not job_dir.name.isdigit():
+                continue
+            num = int(job_dir.name)
+        # a copied job directory claims the same number: the one named after it wins
+        if num not in out or job_dir.name == str(num):
             out[num] = job_dir
-        elif job_dir.name.isdigit():
-            out[int(job_dir.name)] = job_dir
     return out
 
 
