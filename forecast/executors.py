@@ -171,6 +171,7 @@ def _connect(executor_cfg: Any, path: str) -> Iterator[Client]:
                 processes=True,
                 dashboard_address=_dashboard(executor_cfg),
                 env={"NUMBA_NUM_THREADS": str(threads)},
+                preload=[__name__],  # runs dask_setup below in each worker process
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -182,6 +183,20 @@ def _dashboard(executor_cfg: Any) -> str:
     # that two clusters on one machine never clash over the default 8787
     address = executor_cfg.dashboard_address
     return ":0" if address is None else str(address)
+
+
+def dask_setup(worker: Any) -> None:
+    """Preload hook of LocalCluster workers: leave Ctrl-C to the process that owns the cluster.
+
+    A Ctrl-C in a terminal reaches every process of the foreground group. The ``forecast``
+    process then stops the run and closes the cluster; without this each worker would also die
+    of its own KeyboardInterrupt and print a traceback.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _wait_for_workers(client: Client, timeout: float, where: str) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
-from forecast import results, resume
+from forecast import results, resume, sampler
 from forecast.run import load_config, simulate
 
 POINTS = ("0.5", "0.6", "0.7")
@@ -72,6 +75,61 @@ def test_an_interrupted_sweep_recomputes_only_what_is_missing(tmp_path):
     assert third.returncode == 0, third.stderr
     assert "Launching 0 jobs on Dask (3 done already)" in third.stdout + third.stderr
     assert [_stamp(f) for f in files] == stamps
+
+
+def _crises_per_second() -> float:
+    """This machine's single-thread speed, only to size jobs; no timing is asserted."""
+    plan = sampler.make_plan(load_config([*SMALL, "sampler.draws=1", "sampler.realizations=20000"]))
+    sampler.run_draws(plan, [0])
+    t0 = time.perf_counter()
+    sampler.run_draws(plan, [0])
+    return 20000 / max(time.perf_counter() - t0, 1e-6)
+
+
+def test_ctrl_c_stops_a_sweep_and_the_same_command_finishes_it(tmp_path):
+    # four jobs of about 1.5 s on two workers: Ctrl-C once the first has finished
+    draws = 50
+    realizations = int(np.clip(round(_crises_per_second() * 1.5 / draws, -3), 1000, 10**6))
+    args = [
+        "hydra/launcher=dask", "hydra.launcher.cluster.n_workers=2",
+        f"hydra.sweep.dir={tmp_path}", "scenario.actors.USA.willingness.mean=0.5,0.6,0.7,0.8",
+        f"sampler.draws={draws}", f"sampler.realizations={realizations}",
+    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "forecast.cli", "-m", *args]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob("*/forecast.nc")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "interrupted: finished jobs kept their forecast.nc" in err
+    assert "Traceback" not in err
+    psutil.wait_procs(workers, timeout=10)
+    assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    done = sorted(p.parent.name for p in tmp_path.glob("*/forecast.nc"))
+    assert 1 <= len(done) < 4, done
+    stamps = {name: _stamp(tmp_path / name / "forecast.nc") for name in done}
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    log = again.stdout + again.stderr
+    assert f"Launching {4 - len(done)} jobs on Dask ({len(done)} done already)" in log
+    assert {name: _stamp(tmp_path / name / "forecast.nc") for name in done} == stamps
+    for i, point in enumerate(("0.5", "0.6", "0.7", "0.8")):
+        cfg = load_config(
+            [f"sampler.draws={draws}", f"sampler.realizations={realizations}",
+             f"scenario.actors.USA.willingness.mean={point}"]
+        )  # fmt: skip
+        assert resume.is_done(tmp_path / str(i) / "forecast.nc", cfg), i
 
 
 def test_a_bad_point_stops_the_sweep_before_anything_runs(tmp_path):

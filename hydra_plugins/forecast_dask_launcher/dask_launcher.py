@@ -82,9 +82,12 @@ def execute_job(
     singleton_state: dict[Any, Any],
 ) -> JobReturn:
     """Run one Hydra job on a Dask worker, as Hydra's basic launcher runs it locally."""
+    import dask
     from distributed import get_worker
 
-    with _JOB_LOCK:
+    # xarray asks dask for a scheduler when it writes forecast.nc; inside a task that would open
+    # a client from the worker back to the scheduler, for numpy data that needs none
+    with _JOB_LOCK, dask.config.set(scheduler="synchronous"):
         setup_globals()
         Singleton.set_state(singleton_state)
         if sweep_config.sampler.threads is None:
