@@ -3,6 +3,7 @@ joining a scheduler by address, the Slurm job script, and clear errors for bad i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -202,6 +203,44 @@ def test_slurm_job_script_carries_the_config():
     assert "--nworkers 4" in worker and "--nthreads 4" in worker
     # the environment is set before the worker starts
     assert lines.index("export NUMBA_NUM_THREADS=4") < lines.index(worker)
+
+
+# Slurm is not installed here. These stand-ins run a submitted job script on this machine, in a
+# session of its own, as Slurm would run it on a node; everything else is the real dask-jobqueue.
+_SBATCH = """#!/usr/bin/env bash
+script="$(mktemp)"; cp "$1" "$script"   # dask-jobqueue deletes its copy on return
+setsid bash "$script" >>"$FAKE_SLURM_DIR/jobs.log" 2>&1 </dev/null &
+echo $! >>"$FAKE_SLURM_DIR/jobs"
+echo "Submitted batch job $!"
+"""
+_SCANCEL = """#!/usr/bin/env bash
+for job in "$@"; do kill -TERM -- "-$job" 2>/dev/null || true; done
+"""
+
+
+def test_executor_slurm_runs_on_the_workers_its_jobs_start(quick, tmp_path, monkeypatch):
+    for name, text in (("sbatch", _SBATCH), ("scancel", _SCANCEL)):
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM_DIR", str(tmp_path))
+    cfg = quick(
+        "executor=slurm", "executor.slurm.jobs=1", "executor.slurm.cores=2",
+        "executor.slurm.processes=2", "executor.slurm.memory=4GB",
+        "executor.slurm.interface=lo", "executor.startup_timeout=120",
+        draws=20, realizations=2000,
+    )  # fmt: skip
+    plan = sampler.make_plan(cfg)
+    try:
+        result = executors.run(plan, cfg.executor)
+    finally:
+        jobs = (tmp_path / "jobs").read_text().split() if (tmp_path / "jobs").exists() else []
+        for job in jobs:  # scancel ran at close; make sure even if the run failed
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(job), signal.SIGKILL)
+    assert len(jobs) == 1  # one job submitted, with its two worker processes
+    assert "Start worker" in (tmp_path / "jobs.log").read_text()
+    _assert_identical(result, sampler.run_local(plan))
 
 
 def test_slurm_without_sbatch_is_a_clear_error(monkeypatch, tmp_path):
