@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -269,15 +271,32 @@ def _progress(total: int, enabled: bool | None, desc: str):
     return tqdm(total=total, disable=not show, file=sys.stderr, desc=desc, unit=" runs")
 
 
+Runner = Callable[[sampler.Plan], sampler.Accumulators]
+
+
+@contextmanager
+def session(cfg: Any) -> Iterator[Runner]:
+    """A function that runs a plan on ``cfg.executor``; a Dask cluster is started (or joined)
+    once for all the analysis's plans, not once per plan."""
+    if str(cfg.executor.kind) == "local":
+        yield lambda plan: executors.run(plan, cfg.executor)
+        return
+    with executors.connect(cfg.executor) as client:
+        chunk = cfg.executor.chunk_draws
+        yield lambda plan: executors.run_dask(plan, client, chunk_draws=chunk)
+
+
 def evaluate(
     cfg: Any,
     quantity: str,
     uniforms: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
+    runner: Runner | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-draw ``quantity`` (D,) and its MCSE (D,) under ``make_plan(cfg, uniforms, fixed)``."""
     plan = sampler.make_plan(cfg, uniforms=uniforms, fixed=fixed)
-    stats = sampler.summarise(plan, executors.run(plan, cfg.executor))
+    acc = runner(plan) if runner is not None else executors.run(plan, cfg.executor)
+    stats = sampler.summarise(plan, acc)
     mcse = stats.get(f"mcse_{quantity}", np.zeros_like(stats[quantity]))
     return np.asarray(stats[quantity], float), np.asarray(mcse, float)
 
@@ -306,6 +325,7 @@ def tornado(
     quantiles: tuple[float, float] = (0.05, 0.95),
     replicates: int = 8,
     progress: bool | None = False,
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Each non-fixed belief moved to its low and high quantile, the others at their medians.
 
@@ -328,14 +348,14 @@ def tornado(
     out: dict[str, Any] = {k: [] for k in keys}
     with _progress(1 + 2 * len(cols), progress, "tornado") as bar:
         u = np.full((replicates, n_par), 0.5)
-        q0, se0 = evaluate(cfg, quantity, uniforms=u)
+        q0, se0 = evaluate(cfg, quantity, uniforms=u, runner=runner)
         out["base"], out["mcse_base"] = _mean_and_mcse(q0, se0)
         bar.update()
         for j in cols:
             for side, qu in zip(("low", "high"), quantiles, strict=True):
                 u = np.full((replicates, n_par), 0.5)
                 u[:, j] = qu
-                q, se = evaluate(cfg, quantity, uniforms=u)
+                q, se = evaluate(cfg, quantity, uniforms=u, runner=runner)
                 mean, mcse = _mean_and_mcse(q, se)
                 out[side].append(mean)
                 out[f"mcse_{side}"].append(mcse)
@@ -350,7 +370,9 @@ def tornado(
     return out
 
 
-def threshold_search(cfg: Any, progress: bool | None = False) -> dict[str, Any]:
+def threshold_search(
+    cfg: Any, progress: bool | None = False, runner: Runner | None = None
+) -> dict[str, Any]:
     """Where the mean over draws of ``analysis.threshold.quantity`` reaches its target.
 
     The parameter is held at a value in every draw (the others keep their draws) on a coarse
@@ -375,7 +397,7 @@ def threshold_search(cfg: Any, progress: bool | None = False) -> dict[str, Any]:
     evaluated: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def at(v: float) -> float:
-        evaluated[v] = evaluate(cfg, quantity, fixed={p.name: v})
+        evaluated[v] = evaluate(cfg, quantity, fixed={p.name: v}, runner=runner)
         bar.update()
         return float(evaluated[v][0].mean())
 
@@ -474,20 +496,26 @@ def analyse(ds: xr.Dataset, cfg: Any, progress: bool | None = False) -> xr.Datas
     """Add the analyses that ``cfg.analysis`` asks for to the forecast ``ds``; return a new one."""
     a = cfg.analysis
     out = ds.copy()
-    if a.sensitivity:
-        out = out.merge(_sensitivity_dataset(ds, cfg, progress))
     if a.threshold.parameter is not None:
         _check_quantity(ds, "analysis.threshold.quantity", str(a.threshold.quantity))
-        res = threshold_search(cfg, progress=progress)
-        out = out.merge(_threshold_dataset(res, cfg))
-        out.attrs["threshold_summary"] = res["message"]
+    if not a.sensitivity and a.threshold.parameter is None:
+        return out
+    with session(cfg) as runner:
+        if a.sensitivity:
+            out = out.merge(_sensitivity_dataset(ds, cfg, progress, runner))
+        if a.threshold.parameter is not None:
+            res = threshold_search(cfg, progress=progress, runner=runner)
+            out = out.merge(_threshold_dataset(res, cfg))
+            out.attrs["threshold_summary"] = res["message"]
     return out
 
 
-def _sensitivity_dataset(ds: xr.Dataset, cfg: Any, progress: bool | None) -> xr.Dataset:
+def _sensitivity_dataset(
+    ds: xr.Dataset, cfg: Any, progress: bool | None, runner: Runner
+) -> xr.Dataset:
     a, quantity = cfg.analysis, "p_deterrence"
     q = (float(a.tornado_quantiles[0]), float(a.tornado_quantiles[1]))
-    tor = tornado(cfg, quantity, q, int(a.tornado_replicates), progress)
+    tor = tornado(cfg, quantity, q, int(a.tornado_replicates), progress, runner)
     plan = sampler.make_plan(cfg)  # the run's own draws: same seed, same parameters
     cols = [beliefs.parameter_index(plan.model, n) for n in tor["names"]]
     x = plan.draws.values[:, cols]

@@ -82,7 +82,7 @@ def state_names(ds: xr.Dataset) -> dict[str, str]:
 _KINDS = {
     "willingness": "{who} willingness",
     "capability": "{who} capability",
-    "perception": "aggressor's misperception of {who} (logit-scale error, sd units)",
+    "perception": "aggressor's error on {who} resolve (sd)",
     "delay": "{who} response delay (days)",
     "fait_accompli": "fait-accompli time (days)",
 }
