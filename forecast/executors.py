@@ -90,6 +90,28 @@ def run(
         return run_dask(plan, client, chunk_draws=executor_cfg.chunk_draws, progress=progress)
 
 
+Runner = Callable[..., Accumulators]
+
+
+@contextmanager
+def session(executor_cfg: Any) -> Iterator[Runner]:
+    """A ``runner(plan, progress=None)`` for many plans on one executor.
+
+    A Dask cluster is started (or joined) once for all the plans run inside the ``with`` block,
+    not once per plan as repeated :func:`run` calls would: for rounds of a precision rule, or
+    the plans of a sensitivity analysis.
+    """
+    problems = validate(executor_cfg)
+    if problems:
+        raise ConfigError(problems)
+    if str(executor_cfg.kind) == "local":
+        yield lambda plan, progress=None: run_local(plan, progress=progress)
+        return
+    with connect(executor_cfg) as client:
+        chunk = executor_cfg.chunk_draws
+        yield lambda plan, progress=None: run_dask(plan, client, chunk, progress)
+
+
 # ----------------------------------------------------------------------------------------------
 # Clusters
 # ----------------------------------------------------------------------------------------------

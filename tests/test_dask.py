@@ -96,6 +96,21 @@ def test_executor_dask_starts_a_local_cluster_of_processes_without_oversubscribi
     assert not _children() - before
 
 
+def test_a_session_runs_many_plans_on_one_cluster(quick, cluster):
+    cfg = quick("executor=dask", f"executor.address={cluster.scheduler_address}", draws=6)
+    plans = [
+        sampler.make_plan(quick(f"sampler.seed={seed}", draws=6, realizations=1000))
+        for seed in (1, 2, 3)
+    ]
+    clients_before = len(cluster.scheduler.clients)
+    with executors.session(cfg.executor) as runner:
+        runs = [runner(plan) for plan in plans]
+        # one more client, for all three plans
+        assert len(cluster.scheduler.clients) == clients_before + 1
+    for plan, acc in zip(plans, runs, strict=True):
+        _assert_identical(acc, sampler.run_local(plan))
+
+
 def test_simulate_joins_a_scheduler_by_address_with_identical_dataset(quick, cluster):
     local = simulate(quick(draws=20, realizations=2000))
     via = simulate(
