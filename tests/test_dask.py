@@ -311,6 +311,19 @@ def test_unreachable_scheduler_is_a_clear_error(quick):
     assert problem.startswith(f"executor.address: no Dask scheduler answered at {address}")
 
 
+def test_a_scheduler_without_workers_is_a_clear_error(quick):
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as empty:
+        address = empty.scheduler_address
+        cfg = quick(
+            "executor=dask", f"executor.address={address}", "executor.startup_timeout=1", draws=2
+        )
+        with pytest.raises(ConfigError) as info:
+            executors.run(sampler.make_plan(cfg), cfg.executor)
+    assert info.value.problems == [
+        f"executor.address={address}: no Dask worker joined within 1 s (executor.startup_timeout)"
+    ]
+
+
 @pytest.mark.parametrize(
     "args,expected",
     [
