@@ -342,20 +342,39 @@ def tornado(
         ``base``, ``mcse_base`` (scalars) with all beliefs at their medians.
     """
     model = beliefs.build_model(cfg)
-    cols = [j for j, p in enumerate(model.parameters) if not p.fixed]
     n_par = len(model.parameters)
+    # Where the beliefs come from elsewhere (beliefs.source=calibrated: a posterior replaces the
+    # config's willingness), the copula's uniforms do not move a parameter. Such parameters are
+    # found by probing, and held at quantiles of the run's own draws instead (with `fixed`).
+    own = sampler.make_plan(cfg).draws.values  # (D, n_par): the forecast's draws
+    probe = sampler.make_plan(cfg, uniforms=np.full((2, n_par), 0.5)).draws.values
+    median = np.array([float(p.ppf(np.array([0.5]))[0]) for p in model.parameters])
+    elsewhere = ~np.isclose(probe, median).all(axis=0)
+    cols = [
+        j
+        for j, p in enumerate(model.parameters)
+        if (not p.fixed and not elsewhere[j]) or (elsewhere[j] and np.ptp(own[:, j]) > 0)
+    ]
+
+    def value(j: int, q: float) -> float:
+        if elsewhere[j]:
+            return float(np.quantile(own[:, j], q))
+        return float(model.parameters[j].ppf(np.array([q]))[0])
+
+    held = {model.parameters[j].name: value(j, 0.5) for j in np.flatnonzero(elsewhere)}
     keys = ("low", "high", "mcse_low", "mcse_high", "mcse_low_diff", "mcse_high_diff")
     out: dict[str, Any] = {k: [] for k in keys}
     with _progress(1 + 2 * len(cols), progress, "tornado") as bar:
         u = np.full((replicates, n_par), 0.5)
-        q0, se0 = evaluate(cfg, quantity, uniforms=u, runner=runner)
+        q0, se0 = evaluate(cfg, quantity, uniforms=u, fixed=held, runner=runner)
         out["base"], out["mcse_base"] = _mean_and_mcse(q0, se0)
         bar.update()
         for j in cols:
             for side, qu in zip(("low", "high"), quantiles, strict=True):
                 u = np.full((replicates, n_par), 0.5)
                 u[:, j] = qu
-                q, se = evaluate(cfg, quantity, uniforms=u, runner=runner)
+                fixed = {**held, model.parameters[j].name: value(j, qu)} if elsewhere[j] else held
+                q, se = evaluate(cfg, quantity, uniforms=u, fixed=fixed, runner=runner)
                 mean, mcse = _mean_and_mcse(q, se)
                 out[side].append(mean)
                 out[f"mcse_{side}"].append(mcse)
@@ -366,7 +385,7 @@ def tornado(
     out["names"] = [p.name for p in ps]
     out["paths"] = [p.path for p in ps]
     for key, qu in (("value_low", quantiles[0]), ("value_high", quantiles[1]), ("value_base", 0.5)):
-        out[key] = np.array([float(p.ppf(np.array([qu]))[0]) for p in ps])
+        out[key] = np.array([value(j, qu) for j in cols])
     return out
 
 
