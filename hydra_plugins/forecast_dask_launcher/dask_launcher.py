@@ -23,6 +23,8 @@ oversubscribing the cores.
 
 # No `from __future__ import annotations`: Hydra's plugin scanner runs this module before it is
 # in sys.modules, where dataclasses would look up string annotations.
+import contextlib
+import io
 import logging
 import sys
 import threading
@@ -94,16 +96,41 @@ def execute_job(
             # all of this worker's threads: the job is the only one running in the process
             with open_dict(sweep_config):
                 sweep_config.sampler.threads = get_worker().state.nthreads
+        stderr = _Tee(sys.stderr)
         try:
-            return run_job(
-                hydra_context=hydra_context,
-                task_function=task_function,
-                config=sweep_config,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-            )
+            with contextlib.redirect_stderr(stderr):
+                return run_job(
+                    hydra_context=hydra_context,
+                    task_function=task_function,
+                    config=sweep_config,
+                    job_dir_key="hydra.sweep.dir",
+                    job_subdir_key="hydra.sweep.subdir",
+                )
         except SystemExit as exc:  # a SystemExit would end the worker's thread, not the job
-            raise JobExited(f"job {sweep_config.hydra.job.num} exited with {exc.code}") from None
+            # the job printed why on the worker, which may be another machine: bring it back
+            said = stderr.text().strip()
+            error = JobExited(
+                f"job {sweep_config.hydra.job.num} exited with status {exc.code}"
+                + (f":\n{said}" if said else "")
+            )
+            return _job_return(sweep_config, JobStatus.FAILED, error)
+
+
+class _Tee(io.TextIOBase):
+    """Writes to ``stream`` and keeps the last few thousand characters written."""
+
+    def __init__(self, stream: Any, keep: int = 4000) -> None:
+        self.stream, self.keep, self.buf = stream, keep, ""
+
+    def write(self, text: str) -> int:
+        self.buf = (self.buf + text)[-self.keep :]
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def text(self) -> str:
+        return self.buf
 
 
 class DaskLauncher(Launcher):
@@ -174,7 +201,7 @@ class DaskLauncher(Launcher):
             reason = _why_not_done(job_dir, cfg) if self.resume else "resume is off"
             if reason is None:
                 log.info(f"\t#{idx} : done already, skipped ({job_dir})")
-                returns[idx] = _skipped(cfg, job_dir)
+                returns[idx] = _job_return(cfg, JobStatus.COMPLETED)
             else:
                 args = " ".join(filter_overrides(cfg.hydra.overrides.task))
                 log.info(f"\t#{idx} : {args} ({reason})")
@@ -192,11 +219,16 @@ class DaskLauncher(Launcher):
                         cfg,
                         state,
                         key=f"hydra-job-{idx}-{token}",
-                    ): idx
+                    ): (idx, cfg)
                     for idx, cfg in todo
                 }
-                for future, ret in as_completed(futures, with_results=True):
-                    idx = futures[future]
+                for future in as_completed(futures):
+                    idx, cfg = futures[future]
+                    try:
+                        ret = future.result()
+                    except Exception as exc:  # e.g. KilledWorker: the job took workers down
+                        ret = _job_return(cfg, JobStatus.FAILED, exc)
+                    # a failed job does not stop the others; Hydra reports it after the batch
                     log.info(f"\t#{idx} : {ret.status.name.lower()}")
                     returns[idx] = ret
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
@@ -225,13 +257,18 @@ def _task_config(cfg: DictConfig) -> DictConfig:
 
 def _job_problems(idx: int, cfg: DictConfig) -> list[str]:
     """Every problem of job ``idx``'s config, prefixed with the job and its overrides."""
-    from forecast import beliefs
+    from forecast import beliefs, sampler
     from forecast.beliefs import ConfigError
 
     task = _task_config(cfg)
     problems = []
     try:
+        # what the job itself checks before it samples: every domain rule, then the inputs the
+        # plan needs (a calibrated posterior, say), on one draw to keep a large sweep's check short
         beliefs.check(task)
+        one = task.copy()
+        one.sampler.draws = 1
+        sampler.make_plan(one)
     except ConfigError as exc:
         problems += exc.problems
     if str(task.executor.kind) != "local":
@@ -249,15 +286,15 @@ def _why_not_done(job_dir: Path, cfg: DictConfig) -> str | None:
     return resume.why_not_done(job_dir / str(cfg.output.filename), _task_config(cfg))
 
 
-def _skipped(cfg: DictConfig, job_dir: Path) -> JobReturn:
-    """What run_job would have returned for a job that is already done."""
+def _job_return(cfg: DictConfig, status: JobStatus, value: Any = None) -> JobReturn:
+    """A JobReturn for a job that run_job did not return from: skipped as done, or failed."""
     ret = JobReturn(
         overrides=list(cfg.hydra.overrides.task),
         cfg=_task_config(cfg),
         hydra_cfg=cfg,
-        working_dir=str(job_dir),
+        working_dir=str(Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir)),
         task_name=str(cfg.hydra.job.name),
-        status=JobStatus.COMPLETED,
+        status=status,
     )
-    ret.return_value = None
+    ret.return_value = value
     return ret
