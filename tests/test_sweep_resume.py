@@ -143,6 +143,14 @@ def test_a_bad_point_stops_the_sweep_before_anything_runs(tmp_path):
     assert not list(tmp_path.rglob("forecast.nc"))
 
 
+def test_a_job_failing_at_run_time_does_not_stop_the_others(tmp_path):
+    # passes every check, fails when it writes: /proc refuses new directories
+    res = _sweep(tmp_path, "output.filename=forecast.nc,/proc/forecast-test/forecast.nc")
+    assert res.returncode != 0
+    assert "Error executing job" in res.stderr
+    assert sorted(p.parent.name for p in tmp_path.glob("*/forecast.nc")) == ["0", "2", "4"]
+
+
 def test_a_nested_dask_executor_is_refused(tmp_path):
     res = _sweep(tmp_path, "executor=dask")
     assert res.returncode == 2, (res.stdout, res.stderr)
