@@ -111,38 +111,59 @@ def _combos(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cols, combos, allowed
 
 
-def _logit(xp, eta, gamma, log_pi, design: Design):
-    """Log-odds of honouring, summing over unknown Leeds-Anac covariates.
+def _mixture_arrays(design: Design) -> dict | None:
+    """Constant arrays of the sum over unknown covariates (None when nothing is unknown).
 
-    Works on numpy arrays (``xp=np``) and PyTensor tensors (``xp=pt``).
-
-    Parameters
-    ----------
-    eta : (..., n) log-odds with the known covariates' contributions
-    gamma : (..., 5) Leeds-Anac coefficients
-    log_pi : (..., 5, 2, 3) log P(covariate = level | era); -inf (or any value) for no level
+    ``cols`` (m,) enumerated covariates; ``era_index`` (n, 1, 1); ``level_index`` (1, k, m);
+    ``miss`` (n, 1, m) 1 where unknown; ``log_allowed`` (n, k) 0 or -1e4 (effectively -inf,
+    but finite so that gradients stay finite); ``shift`` (n, k, m) enumerated values where
+    unknown, else 0.
     """
     cols, combos, allowed = _combos(design.missing)
     if len(cols) == 0:
+        return None
+    miss = design.missing[:, cols].astype(float)
+    return {
+        "cols": cols,
+        "era_index": design.era[:, None, None].astype(np.int64),
+        "level_index": combos[None].astype(np.int64),
+        "miss": miss[:, None, :],
+        "log_allowed": np.where(allowed, 0.0, -1e4),
+        "shift": combos[None, :, :] * miss[:, None, :],
+    }
+
+
+def _logit(xp, eta, gamma, log_pi, arrays: dict | None):
+    """Log-odds of honouring, summing over unknown Leeds-Anac covariates.
+
+    Works on numpy arrays (``xp=np``, with a leading draws axis ``S``) and on PyTensor tensors
+    (``xp=pt``, no draws axis).
+
+    Parameters
+    ----------
+    eta : (S, n) or (n,) log-odds with the known covariates' contributions
+    gamma : (S, 5) or (5,) Leeds-Anac coefficients
+    log_pi : (S, 5, 2, 3) or (5, 2, 3) log P(covariate = level | era)
+    arrays : from :func:`_mixture_arrays`
+    """
+    if arrays is None:
         return eta
-    miss = design.missing[:, cols].astype(float)  # (n, m)
-    # log P(combo | era) for each row: (..., n, k)
-    index = (cols[None, None, :], design.era[:, None, None], combos[None].astype(int))
-    lp = log_pi[index] if log_pi.ndim == 3 else log_pi[(slice(None), *index)]
-    log_w = (lp * miss[:, None, :]).sum(axis=-1) + np.where(allowed, 0.0, -np.inf)
-    # Contribution of the enumerated values to the log-odds: (n, k, m) @ gamma[cols].
-    shift = combos[None, :, :] * miss[:, None, :]
+    cols = arrays["cols"]
+    index = (cols[None, None, :], arrays["era_index"], arrays["level_index"])
+    # log P(combo | era) for each row: (S, n, k) or (n, k)
+    lp = log_pi[index] if xp is not np else log_pi[(slice(None), *index)]
+    log_w = (lp * arrays["miss"]).sum(axis=-1) + arrays["log_allowed"]
     if xp is np:
-        eta_k = eta[..., None] + np.einsum("nkm,sm->snk", shift, gamma[:, cols])
+        eta_k = eta[..., None] + np.einsum("nkm,sm->snk", arrays["shift"], gamma[:, cols])
     else:
-        eta_k = eta[:, None] + pt.dot(shift, gamma[cols])
+        eta_k = eta[:, None] + pt.dot(arrays["shift"], gamma[cols])
 
     def lse(a):
         top = a.max(axis=-1)
         return top + xp.log(xp.exp(a - top[..., None]).sum(axis=-1))
 
-    log_sig = -xp.log1p(xp.exp(-eta_k)) if xp is np else -pt.softplus(-eta_k)
-    log_sig_neg = -xp.log1p(xp.exp(eta_k)) if xp is np else -pt.softplus(eta_k)
+    log_sig = -np.logaddexp(0.0, -eta_k) if xp is np else -pt.softplus(-eta_k)
+    log_sig_neg = -np.logaddexp(0.0, eta_k) if xp is np else -pt.softplus(eta_k)
     return lse(log_w + log_sig) - lse(log_w + log_sig_neg)
 
 
@@ -158,14 +179,18 @@ def _prior(name: str, prior: PriorConfig, **kwargs):
     return getattr(pm, prior.dist)(name, **{k: params[k] for k in needed}, **kwargs)
 
 
-def build_model(cases: pd.DataFrame, priors: PriorsConfig) -> pm.Model:
+def build_model(
+    cases: pd.DataFrame, priors: PriorsConfig, wars: np.ndarray | None = None
+) -> pm.Model:
     """The hierarchical logit of P(honour) on a case table with known outcomes.
 
     The observed Leeds-Anac covariates are data of the imputation model too; the arrays that
     simulation-based calibration swaps (``y`` and ``z_obs_*``) are ``pm.Data``.
     """
     design = design_from_cases(cases)
-    wars = pd.unique(design.war)
+    # Cross-validation passes every war, so that all folds share one parameter vector (and one
+    # compiled graph); a war without training cases keeps its prior effect.
+    wars = pd.unique(design.war) if wars is None else pd.unique(np.asarray(wars))
     war_idx = pd.Index(wars).get_indexer(design.war)
     coords = {
         "case": cases.index.to_numpy(str),
@@ -177,6 +202,12 @@ def build_model(cases: pd.DataFrame, priors: PriorsConfig) -> pm.Model:
         **{f"level_{name}": list(LA_LEVELS[name]) for name in LA_COVARIATES},
     }
     with pm.Model(coords=coords) as model:
+        # Every array is pm.Data, not a constant: the compiled graph then does not depend on
+        # the data, so cross-validation folds and SBC refits reuse PyTensor's compile cache.
+        def data(name, value, broadcast=()):
+            shape = tuple(1 if i in broadcast else None for i in range(np.ndim(value)))
+            return pm.Data(name, value, shape=shape)
+
         alpha = _prior("alpha", priors.intercept)
         beta = _prior("beta", priors.effects, dims="effect")
         delta = _prior("delta_source", priors.source)
@@ -197,24 +228,30 @@ def build_model(cases: pd.DataFrame, priors: PriorsConfig) -> pm.Model:
             known = ~design.missing[:, j]
             pm.Categorical(
                 f"z_obs_{name}",
-                p=pi[design.era[known]],
-                observed=pm.Data(f"z_{name}", design.z[known, j].astype(int)),
+                p=pi[data(f"era_{name}", design.era[known])],
+                observed=data(f"z_{name}", design.z[known, j].astype(np.int64)),
             )
             pad = pt.full((2, _N_LEVELS - n_lev), -np.inf)
             log_pis.append(pt.concatenate([pt.log(pi), pad], axis=1))
         log_pi = pm.Deterministic(
             "log_pi", pt.stack(log_pis), dims=("la_covariate", "era", "level")
         )
-        z_known = pm.Data("z_known", design.z)
         eta = (
             alpha
-            + pt.dot(design.x, beta)
-            + design.source * delta
-            + u_war[war_idx]
-            + pt.dot(z_known, gamma)
+            + pt.dot(data("x", design.x), beta)
+            + data("source", design.source) * delta
+            + u_war[data("war_idx", war_idx.astype(np.int64))]
+            + pt.dot(data("z_known", design.z), gamma)
         )
-        y = pm.Data("y_obs", design.y.astype(int), dims="case")
-        pm.Bernoulli("y", logit_p=_logit(pt, eta, gamma, log_pi, design), observed=y, dims="case")
+        arrays = _mixture_arrays(design)
+        if arrays is not None:
+            broadcast = {"era_index": (1, 2), "level_index": (0,), "miss": (1,)}
+            arrays = {
+                k: v if k == "cols" else data(f"mix_{k}", v, broadcast.get(k, ()))
+                for k, v in arrays.items()
+            }
+        y = data("y_obs", design.y.astype(np.int64))
+        pm.Bernoulli("y", logit_p=_logit(pt, eta, gamma, log_pi, arrays), observed=y, dims="case")
     return model
 
 
@@ -226,10 +263,12 @@ def fit(
     tune: int | None = None,
     seed: int | None = None,
     log_likelihood: bool = True,
+    wars: np.ndarray | None = None,
 ) -> xr.DataTree:
     """Fit the model with NUTS and check convergence.
 
-    ``draws``, ``tune`` and ``seed`` override the config (cross-validation folds use fewer).
+    ``draws``, ``tune`` and ``seed`` override the config (cross-validation folds use fewer);
+    ``wars`` lists the wars to give an effect (default: those in ``cases``).
 
     Returns
     -------
@@ -239,7 +278,7 @@ def fit(
     """
     s = config.sampling
     progress = s.progress if s.progress is not None else _is_tty()
-    model = build_model(cases, config.priors)
+    model = build_model(cases, config.priors, wars)
     with model:
         tree = pm.sample(
             draws=draws or s.draws,
@@ -361,11 +400,12 @@ def _predict_probabilities(draws: dict, design: Design, war_effect: np.ndarray) 
         + draws["gamma"] @ design.z.T
     )
     out = np.empty_like(eta)
+    arrays = _mixture_arrays(design)
     # Chunks over draws bound memory: the sum over unknown covariates is (S, n, combos).
     for start in range(0, eta.shape[0], 256):
         sl = slice(start, start + 256)
         with np.errstate(invalid="ignore"):
-            logit = _logit(np, eta[sl], draws["gamma"][sl], draws["log_pi"][sl], design)
+            logit = _logit(np, eta[sl], draws["gamma"][sl], draws["log_pi"][sl], arrays)
         out[sl] = 1.0 / (1.0 + np.exp(-logit))
     return out
 
