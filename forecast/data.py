@@ -172,7 +172,7 @@ def _format_problems(what: str, problems: list[str]) -> str:
     shown = problems[:_MAX_LISTED]
     more = len(problems) - len(shown)
     tail = f"\n  ... and {more} more" if more > 0 else ""
-    return f"{len(problems)} malformed row(s) in {what}:\n  " + "\n  ".join(shown) + tail
+    return f"{len(problems)} problem(s) in {what}:\n  " + "\n  ".join(shown) + tail
 
 
 def validate_frame(frame: pd.DataFrame, rules: dict, what: str) -> pd.DataFrame:
@@ -192,7 +192,10 @@ def validate_frame(frame: pd.DataFrame, rules: dict, what: str) -> pd.DataFrame:
         optional = key.endswith("?")
         col = key.rstrip("?")
         if col not in frame.columns:
-            problems.append((0, f"missing column {col!r}"))
+            if optional:
+                out[col] = np.nan
+            else:
+                problems.append((0, f"missing column {col!r}"))
             continue
         raw = frame[col]
         empty = raw.isna() | (raw.astype(str).str.strip() == "")

@@ -1,0 +1,165 @@
+"""Data loaders: real files in ../shared/data, clear errors, malformed rows reported."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import data
+from forecast.data import DataError
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("FORECAST_DATA_DIR", HERE.parents[1] / "shared" / "data"))
+
+
+@pytest.fixture(scope="module")
+def cases_and_report():
+    return data.load_cases(DATA)
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return data.load_tables(DATA)
+
+
+def test_case_table_counts_each_event_once(cases_and_report):
+    cases, report = cases_and_report
+    assert report["n_leeds_anac_rows"] == 110
+    assert report["n_bf_rows"] == 519
+    assert report["n_bf_cases"] == 122 == report["n_bf_rows"] - report["n_bf_not_a_case"]
+    # 82 LA rows are also BF cases (same ATOP alliance, same war): counted once.
+    assert report["n_overlap_events"] == 82
+    assert report["n_cases"] == 110 + 122 - 82 == len(cases)
+    assert not cases.duplicated(["atopid", "war"]).any()
+    assert set(cases["source"]) == {"LA", "both", "BF"}
+    assert cases["y"].isin([0.0, 1.0]).all()
+    assert list(cases.columns) == list(data.CASE_COLUMNS)
+
+
+def test_raw_honour_rates_match_the_published_figures(cases_and_report, tables):
+    """Berkemeier & Fuhrmann (2018): 66.3% before 1945, 22.2% after; defence 41%, offence 74%,
+    neutrality 78%, non-aggression 37%; Leeds & Anac: 67.9%. The copies here are training
+    splits, so the rates agree within a few points, not exactly."""
+    bf = data.cases_from_bf(tables.bf, tables)
+    bf = bf[bf["is_case"]]
+    assert bf.groupby("post1945")["y"].mean().to_dict() == pytest.approx(
+        {0.0: 0.663, 1.0: 0.222}, abs=0.03
+    )
+    expected = {"defense": 0.41, "offense": 0.74, "neutral": 0.78, "nonagg": 0.37}
+    for col, rate in expected.items():
+        assert bf.loc[bf[col] == 1, "y"].mean() == pytest.approx(rate, abs=0.05), col
+    post_def = bf[(bf["post1945"] == 1) & (bf["defense"] == 1)]["y"]
+    assert post_def.mean() == pytest.approx(6 / 43, abs=0.05)
+    la = tables.la
+    assert la["honor3"].mean() == pytest.approx(0.679, abs=0.05)
+    cases, _ = cases_and_report
+    # Pooled: far less reliable after 1945.
+    rates = cases.groupby("post1945")["y"].mean()
+    assert rates[0.0] > 0.7 and rates[1.0] < 0.3
+
+
+def test_overlap_codings_mostly_agree(cases_and_report):
+    _, report = cases_and_report
+    assert report["n_overlap_outcome_disagreements"] <= 0.1 * report["n_overlap_events"]
+
+
+def test_la_war_renumbering_matches_bf(tables):
+    """LA's COW v3 war 154 is COW v4 war 156 (Soviet-Hungarian 1956): same alliances."""
+    la = data.cases_from_la(tables.la, tables)
+    hungary = la[tables.la["war"] == 154]
+    assert set(hungary["war"]) == {"cow156"}
+    assert (hungary["source"] == "both").all()
+    assert set(hungary["war_name"]) == {"Soviet-Hungarian1956"}
+
+
+def test_atop_institutionalisation_agrees_with_leeds_anac(tables):
+    inst = tables.inst.reindex(tables.la["atopid"])
+    for col in ("milinst", "formal"):
+        agree = np.mean(inst[col].to_numpy() == tables.la[col].to_numpy())
+        assert agree >= 0.95, col
+
+
+def test_bf_cases_file_matches_the_bf_performance_rows(tables):
+    members = data.load_bf_cases(DATA)
+    bf = tables.bf[tables.bf["dnaLLM"].isna()]
+    assert len(members) == len(bf) == 122
+    left = members.set_index(["atopid", "warid"])["outcome_LLM"].eq("honored").astype(float)
+    right = bf.set_index(["atopid", "warid"])["honorLLM"].fillna(0.0)
+    pd.testing.assert_series_equal(left.sort_index(), right.sort_index(), check_names=False)
+
+
+def test_bf_covariates_come_from_la_or_atop(cases_and_report):
+    cases, _ = cases_and_report
+    bf_only = cases[cases["source"] == "BF"]
+    # milinst/formal are knowable from ATOP 5.1 (all but one alliance); the rest are not.
+    assert bf_only["formal"].notna().all()
+    assert bf_only["milinst"].isna().sum() == 1
+    assert bf_only[["chcap2d", "dinstch2", "origtar1"]].isna().all().all()
+    assert cases.loc[cases["source"] != "BF", list(data.LA_COVARIATES)].notna().all().all()
+
+
+def test_missing_directory_names_the_files_and_their_source(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    with pytest.raises(DataError, match="no data directory.*FORECAST_DATA_DIR") as err:
+        data.load_cases()
+    assert "LeedsAnacIIrep.csv" in str(err.value) and "treaty-depth" in str(err.value)
+    with pytest.raises(DataError, match="does not exist"):
+        data.load_cases(tmp_path / "nowhere")
+
+
+def test_environment_variable_names_the_directory(monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(DATA))
+    assert data.resolve_data_dir() == DATA
+    assert len(data.load_leeds_anac()) == 110
+
+
+def test_missing_file_names_it_and_where_to_obtain_it(tmp_path):
+    shutil.copy(DATA / "LeedsAnacIIrep.csv", tmp_path / "LeedsAnacIIrep.csv")
+    with pytest.raises(DataError) as err:
+        data.load_cases(tmp_path)
+    msg = str(err.value)
+    assert "BerkemeierFuhrmannRAP2018_0303.csv not found" in msg
+    assert "Research & Politics" in msg
+
+
+def test_malformed_rows_are_all_reported_with_line_numbers(tmp_path):
+    shutil.copy(HERE / "data" / "la_malformed.csv", tmp_path / "LeedsAnacIIrep.csv")
+    with pytest.raises(DataError) as err:
+        data.load_leeds_anac(tmp_path)
+    msg = str(err.value)
+    assert "3 problem(s) in LeedsAnacIIrep.csv" in msg
+    assert "line 3: honor3 = 'yes'" in msg
+    assert "line 4: milinst = '3.0' (expected one of 0, 1, 2" in msg
+    assert "line 5: chcap2d = (empty)" in msg
+
+
+def test_contradictory_bf_outcomes_are_reported(tmp_path):
+    shutil.copy(
+        HERE / "data" / "bf_contradictory.csv",
+        tmp_path / data.SOURCES["berkemeier_fuhrmann"].filename,
+    )
+    with pytest.raises(DataError) as err:
+        data.load_berkemeier_fuhrmann(tmp_path)
+    assert "line 2: honorLLM and violateLLM are both 1" in str(err.value)
+
+
+def test_case_files_in_either_format(tables, tmp_path):
+    la = data.read_case_file(DATA / "LeedsAnacIIrep.csv", tables)
+    assert len(la) == 110 and la["is_case"].all()
+    bf = data.read_case_file(DATA / "BerkemeierFuhrmannRAP2018_0303.csv", tables)
+    assert len(bf) == 519 and bf["is_case"].sum() == 122
+    # outcome columns are optional in a file to predict
+    no_outcome = tmp_path / "la.csv"
+    pd.read_csv(DATA / "LeedsAnacIIrep.csv").drop(columns=["honor3"]).head(3).to_csv(
+        no_outcome, index=False
+    )
+    assert data.read_case_file(no_outcome, tables)["y"].isna().all()
+    with pytest.raises(DataError, match="neither known format"):
+        data.read_case_file(HERE / "data" / "unknown_format.csv", tables)
+    with pytest.raises(DataError, match="does not exist"):
+        data.read_case_file(tmp_path / "nope.csv", tables)
