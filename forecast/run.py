@@ -110,8 +110,8 @@ def _run_to_precision(plan, cfg: DictConfig, progress: bool | None, t0: float) -
     max_blocks = max(1, int(s.max_realizations) // bs)
     blocks = min(max_blocks, -(-plan.settings.realizations // bs))
     total = plan.n_draws * max_blocks * bs
-    with progress_bar(total, progress) as update:
-        acc = executors.run(sampler.later_blocks(plan, 0, blocks), cfg.executor, progress=update)
+    with progress_bar(total, progress) as update, executors.session(cfg.executor) as runner:
+        acc = runner(sampler.later_blocks(plan, 0, blocks), progress=update)
         while True:
             stats = sampler.summarise(plan, acc)
             worst = sampler.max_mcse(stats, scope)
@@ -124,7 +124,7 @@ def _run_to_precision(plan, cfg: DictConfig, progress: bool | None, t0: float) -
             if s.max_seconds is not None and time.perf_counter() - t0 >= float(s.max_seconds):
                 reason = "sampler.max_seconds reached"
                 break
-            acc.add(executors.run(sampler.later_blocks(plan, blocks, 1), cfg.executor, update))
+            acc.add(runner(sampler.later_blocks(plan, blocks, 1), progress=update))
             blocks += 1
     stopping = {
         "stopping_target_mcse": target,

@@ -79,3 +79,15 @@ def test_memory_does_not_grow_with_realizations():
     small = simulate(quick_config(draws=4, realizations=1000))
     large = simulate(quick_config(draws=4, realizations=100000))
     assert small.nbytes == large.nbytes
+
+
+def test_stopping_rule_on_dask_stops_where_the_local_run_stops():
+    local = simulate(quick_config(*STOP, "sampler.target_mcse=0.002"))
+    dask = simulate(quick_config(*STOP, "sampler.target_mcse=0.002", "executor=dask"))
+    assert local.attrs["stopping_realizations_per_draw"] > 1000  # several rounds
+    assert (
+        dask.attrs["stopping_realizations_per_draw"]
+        == local.attrs["stopping_realizations_per_draw"]
+    )
+    for name in local.data_vars:
+        np.testing.assert_array_equal(local[name].values, dask[name].values, err_msg=name)
