@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -274,16 +273,10 @@ def _progress(total: int, enabled: bool | None, desc: str):
 Runner = Callable[[sampler.Plan], sampler.Accumulators]
 
 
-@contextmanager
-def session(cfg: Any) -> Iterator[Runner]:
-    """A function that runs a plan on ``cfg.executor``; a Dask cluster is started (or joined)
-    once for all the analysis's plans, not once per plan."""
-    if str(cfg.executor.kind) == "local":
-        yield lambda plan: executors.run(plan, cfg.executor)
-        return
-    with executors.connect(cfg.executor) as client:
-        chunk = cfg.executor.chunk_draws
-        yield lambda plan: executors.run_dask(plan, client, chunk_draws=chunk)
+def session(cfg: Any) -> Any:
+    """A ``with`` block whose runner runs plans on ``cfg.executor``; a Dask cluster is started
+    (or joined) once for all the analysis's plans (:func:`forecast.executors.session`)."""
+    return executors.session(cfg.executor)
 
 
 def evaluate(
