@@ -60,17 +60,30 @@ def _value(x: Any) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 
-def beta_concentration(mean: float, interval: list[float]) -> float:
-    """Concentration kappa of Beta(mean*kappa, (1-mean)*kappa) whose 90% interval best fits."""
-    lo, hi = interval
+_KAPPA_RANGE = (0.05, 1e6)
 
-    def loss(log_k: float) -> float:
+
+def beta_concentration(mean: float, interval: list[float]) -> float:
+    """Concentration kappa of Beta(mean*kappa, (1-mean)*kappa) whose 90% interval is as wide.
+
+    The interval states the spread; the mean states the centre. Matching the width (rather than
+    the end points) keeps the belief well defined when a sweep moves the mean outside the
+    interval; when the interval is placed around the mean, the Beta reproduces it closely.
+    Widths beyond the Beta's range are clipped to kappa in [0.05, 1e6].
+    """
+    width = float(interval[1]) - float(interval[0])
+
+    def excess(log_k: float) -> float:
         k = math.exp(log_k)
         q = stats.beta.ppf([0.05, 0.95], mean * k, (1 - mean) * k)
-        return float((q[0] - lo) ** 2 + (q[1] - hi) ** 2)
+        return float(q[1] - q[0]) - width
 
-    res = optimize.minimize_scalar(loss, bounds=(math.log(0.05), math.log(1e6)), method="bounded")
-    return float(math.exp(res.x))
+    lo, hi = (math.log(k) for k in _KAPPA_RANGE)
+    if excess(lo) <= 0:  # wider than any Beta with this mean: the widest allowed
+        return _KAPPA_RANGE[0]
+    if excess(hi) >= 0:
+        return _KAPPA_RANGE[1]
+    return float(math.exp(optimize.brentq(excess, lo, hi, xtol=1e-10)))
 
 
 @dataclass(frozen=True)

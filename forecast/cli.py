@@ -51,6 +51,8 @@ def _forecast(cfg: DictConfig) -> None:
         )
     print("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
     print(results.format_summary(results.summary_table(ds)))
+    if "threshold_summary" in ds.attrs:
+        print(ds.attrs["threshold_summary"])
     print(f"wrote {out_dir / cfg.output.filename}")
 
 

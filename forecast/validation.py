@@ -73,8 +73,6 @@ class _Rules:
                 self.add(f"{path}.interval bounds must lie in (0, 1), got {iv}")
             elif not iv[0] < iv[1]:
                 self.add(f"{path}.interval must be ordered (low < high), got {iv}")
-            elif _is_prob(w.mean) and not iv[0] < float(w.mean) < iv[1]:
-                self.add(f"{path}.interval {iv} must contain the mean {w.mean}")
 
     def capability(self, path: str, c: Any) -> None:
         self.positive(f"{path}.mean", c.mean)
