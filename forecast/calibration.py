@@ -105,6 +105,8 @@ def _combos(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     so that each observed covariate contributes exactly once, through ``z``.
     """
     cols = np.flatnonzero(missing.any(axis=0))
+    if len(cols) == 0:
+        return cols, np.zeros((1, 0)), np.ones((len(missing), 1), bool)
     levels = [LA_LEVELS[LA_COVARIATES[j]] for j in cols]
     combos = np.array(list(itertools.product(*levels)), float).reshape(-1, len(cols))
     allowed = np.all(missing[:, None, cols] | (combos[None, :, :] == 0), axis=2)
