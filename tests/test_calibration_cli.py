@@ -1,0 +1,146 @@
+"""forecast-calibrate end to end: CLI -> files -> reopen; bad input exits 2 with no output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))
+OUTPUTS = ("posterior.nc", "predictions.csv", "calibration.json")
+
+
+def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "forecast.cli_calibrate", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture(scope="module")
+def predict_file(tmp_path_factory) -> Path:
+    """Berkemeier-Fuhrmann rows: performance opportunities and non-cases, shuffled."""
+    bf = pd.read_csv(DATA / "BerkemeierFuhrmannRAP2018_0303.csv")
+    rows = pd.concat([bf[bf["dnaLLM"].isna()].head(8), bf[bf["dnaLLM"] == 1].head(4)])
+    path = tmp_path_factory.mktemp("predict") / "bf_rows.csv"
+    rows.sample(frac=1.0, random_state=1).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, predict_file) -> Path:
+    out = tmp_path_factory.mktemp("calibrate")
+    res = run_cli(
+        f"data_dir={DATA}",
+        "calibration=quick",
+        "calibration.sampling.draws=100",
+        "calibration.sampling.tune=200",
+        "validation.enabled=false",
+        f"predict={predict_file}",
+        f"hydra.run.dir={out}",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "cases: 150 in 40 wars" in res.stdout
+    return out
+
+
+def test_fit_writes_a_reopenable_posterior_with_provenance(run_dir):
+    with xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf") as tree:
+        assert tree["posterior"]["alpha"].dims == ("chain", "draw")
+        assert tree["posterior"].sizes["draw"] == 100
+        attrs = dict(tree.attrs)
+    for key in ("created_at", "package_versions", "git_revision", "config_yaml", "data_report"):
+        assert attrs[key], key
+    assert "pymc" in attrs["package_versions"]
+    assert "calibration:" in attrs["config_yaml"] and "draws: 100" in attrs["config_yaml"]
+
+
+def test_predictions_follow_the_input_rows(run_dir, predict_file):
+    given = pd.read_csv(predict_file)
+    pred = pd.read_csv(run_dir / "predictions.csv", comment="#")
+    assert len(pred) == len(given)
+    np.testing.assert_array_equal(pred["atopid"], given["atopid"])
+    np.testing.assert_array_equal(pred["warid"], given["warid"])
+    not_case = given["dnaLLM"].eq(1).to_numpy()
+    assert pred.loc[not_case, ["p_honor", "p_honor_q05", "p_honor_q95"]].isna().all().all()
+    ok = pred[~not_case]
+    assert ok[["p_honor", "p_honor_q05", "p_honor_q95"]].notna().all().all()
+    assert (ok["p_honor_q05"] <= ok["p_honor"]).all() and (ok["p_honor"] <= ok["p_honor_q95"]).all()
+    assert ((ok["p_honor"] > 0) & (ok["p_honor"] < 1)).all()
+
+
+def test_predict_accepts_the_leeds_anac_format(run_dir, tmp_path):
+    la = pd.read_csv(DATA / "LeedsAnacIIrep.csv").head(5)
+    path = tmp_path / "la.csv"
+    la.to_csv(path, index=False)
+    # Reuse the fitted posterior through the Python API the CLI uses.
+    from forecast.cli_calibrate import predictions_table
+    from forecast.data import load_tables, read_case_file
+
+    cases = read_case_file(path, load_tables(DATA))
+    table = predictions_table(run_dir / "posterior.nc", la, cases, seed=0)
+    assert len(table) == 5 and table["p_honor"].between(0, 1).all()
+
+
+def _assert_failed_cleanly(res, out: Path, *needles: str) -> None:
+    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
+    assert "Traceback" not in res.stderr
+    for needle in needles:
+        assert needle in res.stderr, (needle, res.stderr[-2000:])
+    for name in OUTPUTS:
+        assert not (out / name).exists(), name
+    assert not list(out.glob(".*.tmp*"))
+
+
+def test_missing_data_directory(tmp_path):
+    out = tmp_path / "run"
+    res = run_cli(f"data_dir={tmp_path / 'missing'}", f"hydra.run.dir={out}")
+    _assert_failed_cleanly(res, out, "data directory", "missing", "LeedsAnacIIrep.csv")
+
+
+def test_bad_predict_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(DATA / "LeedsAnacIIrep.csv").head(3).assign(milinst=[0, 7, 1]).to_csv(
+        bad, index=False
+    )
+    out = tmp_path / "run"
+    res = run_cli(f"data_dir={DATA}", f"predict={bad}", f"hydra.run.dir={out}")
+    _assert_failed_cleanly(res, out, str(bad), "line 3: milinst = '7'")
+
+
+def test_bad_config_values_are_listed_with_their_paths(tmp_path):
+    out = tmp_path / "run"
+    res = run_cli(
+        f"data_dir={DATA}",
+        "calibration.sampling.draws=0",
+        "calibration.priors.war_sd.sigma=-2",
+        f"hydra.run.dir={out}",
+    )
+    _assert_failed_cleanly(
+        res,
+        out,
+        "2 error(s) in the calibration configuration",
+        "calibration.sampling.draws = 0",
+        "calibration.priors.war_sd.sigma = -2.0",
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [("calibration.sampling.draws=many", "draws"), ("calibration.sampling.speed=3", "speed")],
+)
+def test_hydra_rejects_wrong_types_and_unknown_keys(tmp_path, override, needle):
+    out = tmp_path / "run"
+    res = run_cli(f"data_dir={DATA}", override, f"hydra.run.dir={out}")
+    _assert_failed_cleanly(res, out, needle)
