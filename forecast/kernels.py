@@ -7,12 +7,20 @@ the very same numbers. Every public name here has a twin in :mod:`forecast.refer
 
 Shapes: T attack types, P partners, K factors, J institutions, V voters per institution
 (padded), n realizations in the block, B histogram bins.
+
+Inside :func:`simulate_block` a set of partners (who acts, who was drawn in, who arrived late)
+is an int64 bit mask, bit i for partner i, so at most :data:`MAX_PARTNERS` partners. Dependency
+lists (requires, follows, allies, access) are turned into per-partner index lists once per block;
+index arrays are uint32 so numba drops its negative-index wraparound on every lookup. Every
+float is computed in the order :mod:`forecast.reference` computes it: skipping a term is done only
+where it would add 0 or multiply by 1, so the counts stay exactly equal.
 """
 
 import math
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -62,6 +70,8 @@ HIST_LO = -2.0
 HIST_HI = 2.0
 N_BINS = 200
 
+MAX_PARTNERS = 64  # partner sets are int64 bit masks
+
 
 @njit(**JIT)
 def fill_block(rng, z, u):
@@ -94,90 +104,154 @@ def winning_power(a, m, u):
     return a * math.exp(math.log(u / (1.0 - u)) / m)
 
 
-@njit(inline="always", **JIT)
-def coalition_power(act, cap_eff, access, flags, cap_target):
-    """Target's power plus every acting partner's, each scaled by the access it lacks."""
-    P = act.shape[0]
-    c = cap_target
+@njit(**JIT)
+def _index_lists(a, skip):
+    """Per-row lists of the columns of a (P, Q) whose entry is not ``skip``, in column order.
+
+    Returns ptr (P + 1,) and idx (nnz,), both uint32: row i's columns are idx[ptr[i]:ptr[i+1]].
+    """
+    P, Q = a.shape
+    ptr = np.zeros(P + 1, dtype=np.uint32)
+    idx = np.empty(P * Q, dtype=np.uint32)
+    n = 0
     for i in range(P):
-        if act[i]:
-            f = cap_eff[i]
-            if flags[i] & F_ACCESS:
-                for j in range(P):
-                    if not act[j]:
-                        f *= access[i, j]
-            c += f
+        for j in range(Q):
+            if a[i, j] != skip:
+                idx[n] = j
+                n += 1
+        ptr[i + 1] = n
+    return ptr, idx[:n]
+
+
+@njit(**JIT)
+def _row_masks(ptr, idx):
+    """(P,) int64 bit mask of each row's list in (ptr, idx)."""
+    P = ptr.shape[0] - 1
+    out = np.zeros(P, dtype=np.int64)
+    for i in range(P):
+        for e in range(ptr[i], ptr[i + 1]):
+            out[i] |= np.int64(1) << idx[e]
+    return out
+
+
+@njit(inline="always", **JIT)
+def partner_power(i, act, cap_eff, access, acc_ptr, acc_idx):
+    """Partner i's power: its capability scaled by access[i, j] for every j not in ``act``.
+
+    Only the j listed in (acc_ptr, acc_idx) have access[i, j] != 1; the others multiply by 1.
+    """
+    f = cap_eff[i]
+    for e in range(acc_ptr[i], acc_ptr[i + 1]):
+        j = acc_idx[e]
+        if not (act >> j) & 1:
+            f *= access[i, j]
+    return f
+
+
+@njit(inline="always", **JIT)
+def coalition_power(act, cap_eff, access, acc_ptr, acc_idx, cap_target):
+    """Target's power plus that of every partner in the bit mask ``act``, in index order."""
+    c = cap_target
+    rest = act
+    while rest != 0:
+        i = trailing_zeros(rest)
+        rest &= ~(np.int64(1) << i)
+        f = cap_eff[i]
+        for e in range(acc_ptr[i], acc_ptr[i + 1]):
+            j = acc_idx[e]
+            if not (act >> j) & 1:
+                f *= access[i, j]
+        c += f
     return c
 
 
 @njit(inline="always", **JIT)
-def decide(
-    thr_t,
-    attr_t,
-    x,
-    shift,
-    attributed_u,
-    order,
-    requires,
-    follows,
-    buck,
-    cap,
-    allies,
-    chain_u,
-    flags,
-    act,
-    ent,
-):
-    """Partners' decisions in dependency order, then chain-ganging; fills act, ent (P,) bool.
+def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r, chain_col):
+    """Partners' decisions in dependency order, then chain-ganging, for attack type t.
 
-    thr_t (P,) base probit thresholds for this attack type; attr_t (P,) attribution
-    probabilities; x (P,) latent resolve; shift (P,) probit shifts that do not depend on others
-    (mandates, other theatres); attributed_u / chain_u (P,) uniforms (or empty).
+    thr (T, P) probit thresholds (true or perceived); attributed: bit mask of the partners who
+    recognise the attack; x, shift, cap (P,) latent resolve, probit shifts that do not depend on
+    others (mandates, other theatres), capabilities; total: their sum; ``net``: the block's
+    dependency lists (see :func:`simulate_block`); chain_u: the uniform block, row r, chain-ganging
+    columns from chain_col (-1: none). Returns bit masks (acting, drawn in through an ally).
     """
-    P = x.shape[0]
-    total = 0.0
-    for i in range(P):
-        total += cap[i]
-        act[i] = False
-        ent[i] = False
+    order, req, fol_ptr, fol_idx, follows, buck, chainers, ally_ptr, ally_idx, allies, ally_mask = (
+        net[:11]
+    )
+    chain_mask, ally_union = net[11], net[12]
+    share_nan = not total > 0.0  # 0 / 0: the buck-passing term is NaN for every partner
+    act = np.int64(0)
     committed = 0.0
-    for k in range(P):
+    for k in range(order.shape[0]):
         i = order[k]
-        if attributed_u.shape[0] > 0 and not attributed_u[i] < attr_t[i]:
-            continue
-        ok = True
-        if flags[i] & F_REQUIRES:
-            for j in range(P):
-                if requires[i, j] and not act[j]:
-                    ok = False
-        if not ok:
-            continue
-        t = thr_t[i]
-        if flags[i] & F_FOLLOWS:
-            for j in range(P):
-                if act[j]:
-                    t += follows[i, j]
-        t -= buck[i] * (committed / total)
-        t += shift[i]
-        if x[i] < t:
-            act[i] = True
+        th = thr[t, i]
+        for e in range(fol_ptr[i], fol_ptr[i + 1]):
+            j = fol_idx[e]
+            if (act >> j) & 1:
+                th += follows[i, j]
+        if buck[i] != 0.0 or share_nan:  # otherwise the term is exactly 0
+            th -= buck[i] * (committed / total)
+        th += shift[i]
+        if (attributed >> i) & 1 and (req[i] & ~act) == 0 and x[i] < th:
+            act |= np.int64(1) << i
             committed += cap[i]
-    if chain_u.shape[0] > 0:
-        changed = True
-        while changed:
-            changed = False
-            for k in range(P):
-                i = order[k]
-                if act[i] or not flags[i] & F_ALLIES:
-                    continue
-                q = 1.0
-                for j in range(P):
-                    if act[j]:
-                        q *= 1.0 - allies[i, j]
-                if chain_u[i] < 1.0 - q:
-                    act[i] = True
-                    ent[i] = True
-                    changed = True
+    ent = np.int64(0)
+    if chain_col < 0 or (chain_mask & ~act) == 0 or (ally_union & act) == 0:
+        return act, ent
+    changed = True
+    while changed:
+        changed = False
+        for k in range(chainers.shape[0]):
+            i = chainers[k]
+            # no acting ally: q = 1 and nobody is drawn in (a uniform is never < 0)
+            if (act >> i) & 1 or (ally_mask[i] & act) == 0:
+                continue
+            q = 1.0
+            for e in range(ally_ptr[i], ally_ptr[i + 1]):
+                j = ally_idx[e]
+                if (act >> j) & 1:
+                    q *= 1.0 - allies[i, j]
+            if chain_u[r, chain_col + i] < 1.0 - q:
+                act |= np.int64(1) << i
+                ent |= np.int64(1) << i
+                changed = True
+    return act, ent
+
+
+@njit(**JIT)
+def _network(order, requires, follows, buck, allies):
+    """The dependency lists :func:`decide` walks, built once per block (see its ``net``)."""
+    req_ptr, req_idx = _index_lists(requires, False)
+    fol_ptr, fol_idx = _index_lists(follows, 0.0)
+    ally_ptr, ally_idx = _index_lists(allies, 0.0)
+    ally_mask = _row_masks(ally_ptr, ally_idx)
+    order = order.astype(np.uint32)
+    chainers = np.empty(order.shape[0], dtype=np.uint32)  # partners with allies, in order
+    n = 0
+    chain_mask = np.int64(0)
+    ally_union = np.int64(0)
+    for k in range(order.shape[0]):
+        i = order[k]
+        if ally_mask[i] != 0:
+            chainers[n] = i
+            n += 1
+            chain_mask |= np.int64(1) << i
+            ally_union |= ally_mask[i]
+    return (
+        order,
+        _row_masks(req_ptr, req_idx),
+        fol_ptr,
+        fol_idx,
+        follows,
+        buck,
+        chainers[:n],
+        ally_ptr,
+        ally_idx,
+        allies,
+        ally_mask,
+        chain_mask,
+        ally_union,
+    )
 
 
 @njit(**JIT)
@@ -226,7 +300,7 @@ def simulate_block(
     cap : (P,) capabilities; access : (P, P) factor on i's power when j does not act.
     engaged : (P, 3) probability, capability factor, probit shift of another theatre.
     allies : (P, P) P(i is drawn in | ally j acts).
-    flags : (P,) int64 bits F_* saying which loops over other partners a partner needs.
+    flags : (P,) int64 bits F_* (only F_HOST is read: pivotality by recomputing the coalition).
     log_delay, delay_spread : (P,) log response delay (-inf: none) and its aleatory log-sd.
     timing : (3,) log fait-accompli time (inf: none), its aleatory log-sd, late discount.
     inst_vote, inst_abstain : (J, V) P(yes), P(abstain | not yes); inst_member : (J, P) bool;
@@ -235,35 +309,41 @@ def simulate_block(
     power : (3,) target's power, aggressor's power, contest exponent m.
     layout : (N_LAYOUT,) int64 column offsets into z (n, NZ) and u (n, NU), -1 when absent.
     acc_t (T, N_T), acc_tp (T, P, N_TP), acc_j (J,), hist (T, N_BINS): added to in place.
+
+    P must be at most :data:`MAX_PARTNERS`.
     """
     n = z.shape[0]
     T, P = thr.shape
     K = loadings.shape[1]
     J, V = inst_vote.shape
+    if P > MAX_PARTNERS:  # the one check: bit masks would silently drop partners
+        raise ValueError("simulate_block: more than MAX_PARTNERS partners")
     cap_target, cap_aggr, m = power[0], power[1], power[2]
+    net = _network(order, requires, follows, buck, allies)
+    acc_ptr, acc_idx = _index_lists(access, 1.0)
     x = np.empty(P)
     shift = np.empty(P)
     cap_eff = np.empty(P)
-    in_time = np.empty(P, dtype=np.bool_)
-    act = np.empty(P, dtype=np.bool_)
-    ent = np.empty(P, dtype=np.bool_)
-    pact = np.empty(P, dtype=np.bool_)
-    pent = np.empty(P, dtype=np.bool_)
-    empty = np.empty(0)
     scale = N_BINS / (HIST_HI - HIST_LO)
+    c_factor, c_idio, c_delay, c_fa = (
+        layout[L_FACTOR],
+        layout[L_IDIO],
+        layout[L_DELAY],
+        layout[L_FA],
+    )
+    c_contest, c_attr, c_engaged = layout[L_CONTEST], layout[L_ATTR], layout[L_ENGAGED]
+    c_vote, c_chain = layout[L_VOTE], layout[L_CHAIN]
     for r in range(n):
-        zr = z[r]
-        ur = u[r]
         for i in range(P):
-            xi = idio[i] * zr[layout[L_IDIO] + i]
+            xi = idio[i] * z[r, c_idio + i]
             for k in range(K):
-                xi += loadings[i, k] * zr[layout[L_FACTOR] + k]
+                xi += loadings[i, k] * z[r, c_factor + k]
             x[i] = xi
             shift[i] = 0.0
             cap_eff[i] = cap[i]
-        if layout[L_ENGAGED] >= 0:
+        if c_engaged >= 0:
             for i in range(P):
-                if ur[layout[L_ENGAGED] + i] < engaged[i, 0]:
+                if u[r, c_engaged + i] < engaged[i, 0]:
                     cap_eff[i] *= engaged[i, 1]
                     shift[i] += engaged[i, 2]
         for j in range(J):
@@ -274,7 +354,7 @@ def simulate_block(
             no = 0
             vetoed = False
             for v in range(int(inst_rule[j, 2])):
-                uv = ur[layout[L_VOTE] + j * V + v]
+                uv = u[r, c_vote + j * V + v]
                 p = inst_vote[j, v]
                 if uv < p:
                     yes += 1
@@ -299,90 +379,67 @@ def simulate_block(
                     shift[i] += inst_shift[j, 0] if mandate else inst_shift[j, 1]
         # arrival and fait accompli compared on the log scale: log-normal, mean-preserving noise
         fa = timing[0]
-        if layout[L_FA] >= 0:
+        if c_fa >= 0:
             s = timing[1]
-            fa += s * zr[layout[L_FA]] - 0.5 * s * s
+            fa += s * z[r, c_fa] - 0.5 * s * s
+        late = np.int64(0)
         for i in range(P):
             d = log_delay[i]
-            if layout[L_DELAY] >= 0:
+            if c_delay >= 0:
                 s = delay_spread[i]
-                d += s * zr[layout[L_DELAY] + i] - 0.5 * s * s
-            in_time[i] = d <= fa
-            if not in_time[i]:
+                d += s * z[r, c_delay + i] - 0.5 * s * s
+            if not d <= fa:
+                late |= np.int64(1) << i
                 cap_eff[i] *= timing[2]
-        c_star = winning_power(cap_aggr, m, ur[layout[L_CONTEST]])
-        attr_u = ur[layout[L_ATTR] : layout[L_ATTR] + P] if layout[L_ATTR] >= 0 else empty
-        chain_u = ur[layout[L_CHAIN] : layout[L_CHAIN] + P] if layout[L_CHAIN] >= 0 else empty
+        total = 0.0
+        for i in range(P):
+            total += cap_eff[i]
+        c_star = winning_power(cap_aggr, m, u[r, c_contest])
+        seen = np.int64(-1)  # the coalition whose power, outcome and pivots were last computed
+        c, win, pivotal, b = 0.0, False, np.int64(0), 0
         for t in range(T):
-            decide(
-                thr[t],
-                attribution[t],
-                x,
-                shift,
-                attr_u,
-                order,
-                requires,
-                follows,
-                buck,
-                cap_eff,
-                allies,
-                chain_u,
-                flags,
-                act,
-                ent,
-            )
-            decide(
-                thr_perc[t],
-                attribution[t],
-                x,
-                shift,
-                attr_u,
-                order,
-                requires,
-                follows,
-                buck,
-                cap_eff,
-                allies,
-                chain_u,
-                flags,
-                pact,
-                pent,
-            )
-            c = coalition_power(act, cap_eff, access, flags, cap_target)
-            win = c > c_star
-            came = False
-            for i in range(P):
-                if act[i]:
-                    came = True
-                    acc_tp[t, i, P_JOIN] += 1.0
-                    if in_time[i]:
-                        acc_tp[t, i, P_IN_TIME] += 1.0
-                    if ent[i]:
-                        acc_tp[t, i, P_ENTANGLED] += 1.0
-                if pact[i]:
-                    acc_tp[t, i, P_PJOIN] += 1.0
+            attributed = np.int64(-1)
+            if c_attr >= 0:
+                attributed = np.int64(0)
+                for i in range(P):
+                    if u[r, c_attr + i] < attribution[t, i]:
+                        attributed |= np.int64(1) << i
+            act, ent = decide(thr, t, attributed, x, shift, cap_eff, total, net, u, r, c_chain)
+            pact, _ = decide(thr_perc, t, attributed, x, shift, cap_eff, total, net, u, r, c_chain)
+            if act != seen:  # attack types often end in the same coalition: reuse its results
+                seen = act
+                c = coalition_power(act, cap_eff, access, acc_ptr, acc_idx, cap_target)
+                win = c > c_star
                 # pivotality: reverse i's choice alone; unless others' access depends on i,
                 # that adds or removes i's own power
-                if flags[i] & F_HOST:
-                    act[i] = not act[i]
-                    c_flip = coalition_power(act, cap_eff, access, flags, cap_target)
-                    act[i] = not act[i]
-                else:
-                    f = cap_eff[i]
-                    if flags[i] & F_ACCESS:
-                        for j in range(P):
-                            if not act[j]:
-                                f *= access[i, j]
-                    c_flip = c - f if act[i] else c + f
-                if (c_flip > c_star) != win:
-                    acc_tp[t, i, P_PIVOTAL] += 1.0
-            if win:
-                acc_t[t, T_WIN] += 1.0
-                if came:
-                    acc_t[t, T_CAME_WON] += 1.0
-            if came:
-                acc_t[t, T_CAME] += 1.0
-            if coalition_power(pact, cap_eff, access, flags, cap_target) > c_star:
-                acc_t[t, T_PWIN] += 1.0
-            b = int(math.floor((math.log10(c / cap_aggr) - HIST_LO) * scale))
-            hist[t, min(max(b, 0), N_BINS - 1)] += 1.0
+                pivotal = np.int64(0)
+                for i in range(P):
+                    bit = np.int64(1) << i
+                    if flags[i] & F_HOST:
+                        c_flip = coalition_power(
+                            act ^ bit, cap_eff, access, acc_ptr, acc_idx, cap_target
+                        )
+                    elif act & bit:
+                        c_flip = c - partner_power(i, act, cap_eff, access, acc_ptr, acc_idx)
+                    else:
+                        c_flip = c + partner_power(i, act, cap_eff, access, acc_ptr, acc_idx)
+                    if (c_flip > c_star) != win:
+                        pivotal |= bit
+                b = int(math.floor((math.log10(c / cap_aggr) - HIST_LO) * scale))
+                b = min(max(b, 0), N_BINS - 1)
+            if pact == act:
+                pwin = win
+            else:
+                pwin = coalition_power(pact, cap_eff, access, acc_ptr, acc_idx, cap_target) > c_star
+            for i in range(P):
+                acc_tp[t, i, P_JOIN] += (act >> i) & 1
+                acc_tp[t, i, P_IN_TIME] += (act & ~late) >> i & 1
+                acc_tp[t, i, P_ENTANGLED] += (ent >> i) & 1
+                acc_tp[t, i, P_PIVOTAL] += (pivotal >> i) & 1
+                acc_tp[t, i, P_PJOIN] += (pact >> i) & 1
+            came = act != 0
+            acc_t[t, T_WIN] += win
+            acc_t[t, T_CAME_WON] += win and came
+            acc_t[t, T_CAME] += came
+            acc_t[t, T_PWIN] += pwin
+            hist[t, b] += 1.0
