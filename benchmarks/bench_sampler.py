@@ -1,0 +1,742 @@
+"""Speed of the sampler against its peers, its scaling, its start-up and its RNG-bound limit.
+
+One command runs everything and writes ``bench_sampler.json`` and ``bench_sampler.png`` to
+``outputs/benchmarks/``::
+
+    python benchmarks/bench_sampler.py            # full: realizations up to 10^9 (about 10 min)
+    python benchmarks/bench_sampler.py --quick    # realizations up to 10^7 (about 2 min)
+
+What it measures, all in the same invocation so that ratios compare like with like on a machine
+whose load changes from minute to minute:
+
+- **peers**: realizations/s of the numba sampler (``sampler.backend=numba``), of the numpy
+  reference (``sampler.backend=numpy``) on the full Taiwan model, and of the core model
+  (correlated joins through the Gaussian copula + the contest) written in PyMC and
+  forward-sampled with ``pm.draw``; ratios numba / numpy and numba / PyMC.
+- **rng**: the raw rate of the sampler's generator (``Generator(SFC64)``: standard normals and
+  uniforms) inside numba, the RNG-bound limit it implies for one Taiwan crisis, and the sampler's
+  fraction of that limit.
+- **scaling**: with realizations (10^5 .. 10^9, each in a fresh process that also reports its
+  peak RSS), with the number of partners (2 .. 64, synthesized from Taiwan's partners) and with
+  threads (1, 2).
+- **startup**: numba compile time (empty cache), cache-load time (second fresh process), and
+  the time from process start to the first sample with a warm cache, with the heaviest imports.
+
+Every timing is the best of ``--repeats`` unless it runs in its own process. Rates are given per
+wall-clock second (what a user waits) and per CPU second of the process (what the machine's
+other load does not distort; x cores gives the ideal multi-core rate). The load average is
+recorded. Nothing here is asserted: timings belong in benchmarks, not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "outputs" / "benchmarks"
+SCRIPT = Path(__file__).resolve()
+
+# Which realizations, partners and threads to scan; --quick stops the realizations at 10^7.
+REALIZATIONS = [10**5, 10**6, 10**7, 10**8, 10**9]
+PARTNERS = [2, 4, 8, 16, 32, 64]
+
+
+# ------------------------------------------------------------------------------------------------
+# Plans
+# ------------------------------------------------------------------------------------------------
+
+
+def taiwan_plan(draws: int, realizations: int, backend: str = "numba", threads: int | None = None):
+    """A Taiwan plan of ``draws`` x ``realizations`` crises (blocks of at most 10 000)."""
+    from forecast import sampler
+    from forecast.run import load_config
+
+    overrides = [
+        f"sampler.draws={draws}",
+        f"sampler.realizations={realizations}",
+        f"sampler.block_size={min(realizations, 10000)}",
+        f"sampler.backend={backend}",
+        "sampler.progress=false",
+    ]
+    if threads is not None:
+        overrides.append(f"sampler.threads={threads}")
+    return sampler.make_plan(load_config(overrides))
+
+
+def _rename(value, codes: dict[str, str]):
+    """``value`` with every partner code in it (keys, list items, strings) mapped by ``codes``."""
+    if isinstance(value, dict):
+        return {codes.get(k, k): _rename(v, codes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename(v, codes) for v in value]
+    return codes.get(value, value) if isinstance(value, str) else value
+
+
+def partners_config(n_partners: int, draws: int, realizations: int):
+    """Taiwan with ``n_partners`` partners: copies of its four, cycling USA, JPN, AUS, PHL.
+
+    Copy k of a partner keeps its beliefs and mechanisms (attack types, attribution, delays,
+    access, requires, allies, buck-passing, loadings); references to USA and JPN point to the
+    first copies, P00 and P01, so the dependency structure stays Taiwan's.
+    """
+    from omegaconf import OmegaConf, open_dict
+
+    from forecast.run import load_config
+
+    cfg = load_config(
+        [
+            f"sampler.draws={draws}",
+            f"sampler.realizations={realizations}",
+            f"sampler.block_size={min(realizations, 10000)}",
+            "sampler.progress=false",
+        ]
+    )
+    templates = OmegaConf.to_container(cfg.scenario.actors)
+    names = list(templates)
+    codes = {"USA": "P00", "JPN": "P01"}
+    actors = {}
+    for k in range(n_partners):
+        source = templates[names[k % len(names)]]
+        actor = _rename(source, codes)
+        actor["name"] = f"partner {k} ({names[k % len(names)]})"
+        if n_partners < 2:  # no partner to depend on
+            for key in ("requires", "allies", "access"):
+                actor.pop(key, None)
+        actors[f"P{k:02d}"] = actor
+    with open_dict(cfg):
+        for key in list(cfg.scenario.actors):
+            del cfg.scenario.actors[key]
+        cfg.merge_with({"scenario": {"actors": actors}})
+    return cfg
+
+
+def _with_threads(plan, threads: int):
+    return dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, threads=threads))
+
+
+def _timed_run(plan, repeats: int) -> dict:
+    """Best-of-``repeats`` wall and process-CPU seconds of ``sampler.run_local(plan)``."""
+    from forecast import sampler
+
+    best_wall = best_cpu = float("inf")
+    n = 0
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        acc = sampler.run_local(plan)
+        best_wall = min(best_wall, time.perf_counter() - w0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+        n = int(acc.n.sum())
+    return {
+        "realizations": n,
+        "threads": plan.settings.threads,
+        "wall_seconds": best_wall,
+        "cpu_seconds": best_cpu,
+        "realizations_per_second": n / best_wall,
+        "realizations_per_cpu_second": n / best_cpu,
+        "cpu_ns_per_realization": best_cpu / n * 1e9,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Peers: numba, numpy reference, PyMC
+# ------------------------------------------------------------------------------------------------
+
+
+def pymc_core_model(plan, draw: int, n: int):
+    """The skeleton's core model for draw ``draw`` of ``plan``, vectorised over ``n`` crises.
+
+    Latent resolve x_i = sum_k L_ik g_k + sqrt(1 - |L_i|^2) e_i (a Gaussian copula with factor
+    loadings), partner i joins when x_i < Phi^-1(w_i) (the first attack type's thresholds), the
+    coalition wins with probability C^m / (C^m + A^m). Returns the tensors to ``pm.draw``:
+    P(defence succeeds) and P(joins) (P,), averaged over the n crises.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from forecast.beliefs import kernel_inputs
+
+    inp = kernel_inputs(plan.model, plan.draws, draw)
+    thr, loadings, idio, cap = inp["thr"][0], inp["loadings"], inp["idio"], inp["cap"]
+    cap_target, cap_aggr, m = inp["power"]
+    P, K = loadings.shape
+    with pm.Model():
+        e = pm.Normal("e", 0.0, 1.0, shape=(n, P))
+        x = e * idio
+        if K:
+            g = pm.Normal("g", 0.0, 1.0, shape=(n, K))
+            x = x + pt.dot(g, loadings.T)
+        joins = pt.lt(x, thr)
+        c = cap_target + pt.sum(joins * cap, axis=1)
+        p = c**m / (c**m + cap_aggr**m)
+        win = pm.Bernoulli("win", p=p)
+    return [pt.mean(win), pt.mean(joins, axis=0)]
+
+
+def bench_pymc(plan, n: int, draws: int, repeats: int) -> dict:
+    """``pm.draw`` of the core model: ``draws`` calls, each of ``n`` crises."""
+    import pymc as pm
+
+    outputs = pymc_core_model(plan, 0, n)
+    t0 = time.perf_counter()
+    pm.draw(outputs, draws=1, random_seed=1)  # compiles the pytensor function
+    compile_seconds = time.perf_counter() - t0
+    best_wall = best_cpu = float("inf")
+    for rep in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        pm.draw(outputs, draws=draws, random_seed=rep)
+        best_wall = min(best_wall, time.perf_counter() - w0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    total = n * draws
+    return {
+        "model": "core only: Gaussian-copula joins (first attack type) + contest, pm.draw",
+        "crises_per_draw": n,
+        "draws": draws,
+        "realizations": total,
+        "compile_seconds": compile_seconds,
+        "wall_seconds": best_wall,
+        "cpu_seconds": best_cpu,
+        "realizations_per_second": total / best_wall,
+        "realizations_per_cpu_second": total / best_cpu,
+        "cpu_ns_per_realization": best_cpu / total * 1e9,
+    }
+
+
+def bench_peers(args) -> dict:
+    from forecast import sampler
+
+    threads = sampler.default_threads()
+    numba_plan = taiwan_plan(args.peer_draws, args.peer_realizations, "numba", threads)
+    sampler.run_draws(numba_plan, [0])  # load the compiled kernels
+    numba = _timed_run(numba_plan, args.repeats)
+    numpy_plan = taiwan_plan(args.numpy_draws, args.peer_realizations, "numpy", threads)
+    numpy = _timed_run(numpy_plan, max(1, args.repeats - 1))
+    # a PyMC user writes the generative model of one crisis and draws it: one crisis per draw
+    pymc = bench_pymc(numba_plan, 1, args.pymc_single_draws, max(1, args.repeats - 1))
+    # PyMC's best case: the model vectorised over a batch of crises, one batch per draw
+    pymc_batch = bench_pymc(numba_plan, 10000, args.pymc_draws, max(1, args.repeats - 1))
+    return {
+        "note": (
+            "numba and numpy run the FULL Taiwan model (3 attack types, attribution, requires, "
+            "buck-passing, chain-ganging, access, delays and fait accompli, other theatres, "
+            "misperception, pivotality, histogram); PyMC runs only the core model (copula joins "
+            "for one attack type + contest), so its ratios flatter PyMC. 'pymc' draws one crisis "
+            "per pm.draw draw (the generative model as a PyMC user writes it); "
+            "'pymc_vectorised' draws 10 000 crises per draw (PyMC's best case)"
+        ),
+        "threads": threads,
+        "numba": numba,
+        "numpy": numpy,
+        "pymc": pymc,
+        "pymc_vectorised": pymc_batch,
+        "ratio_numba_to_numpy": numba["realizations_per_second"] / numpy["realizations_per_second"],
+        "ratio_numba_to_pymc": numba["realizations_per_second"] / pymc["realizations_per_second"],
+        "ratio_numba_to_pymc_vectorised": numba["realizations_per_second"]
+        / pymc_batch["realizations_per_second"],
+        "cpu_ratio_numba_to_numpy": numpy["cpu_ns_per_realization"]
+        / numba["cpu_ns_per_realization"],
+        "cpu_ratio_numba_to_pymc": pymc["cpu_ns_per_realization"] / numba["cpu_ns_per_realization"],
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The RNG-bound limit
+# ------------------------------------------------------------------------------------------------
+
+
+def _rng_kernels():
+    """numba loops that draw n numbers into a small (L1-resident) ring buffer.
+
+    Storing every number keeps the compiler from dropping the draws; a running sum would
+    instead serialise them on the adder and understate the generator's rate.
+    """
+    from numba import njit
+
+    @njit(nogil=True)
+    def normals(rng, n, buf):
+        mask = buf.shape[0] - 1
+        for i in range(n):
+            buf[i & mask] = rng.standard_normal()
+
+    @njit(nogil=True)
+    def uniforms(rng, n, buf):
+        mask = buf.shape[0] - 1
+        for i in range(n):
+            buf[i & mask] = rng.random()
+
+    return normals, uniforms
+
+
+def _thread_seconds(f, *a) -> float:
+    t0 = time.thread_time()
+    f(*a)
+    return time.thread_time() - t0
+
+
+def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: int) -> dict:
+    """Raw generator rate inside numba and the limit it sets on realizations per second."""
+    from forecast import kernels, sampler
+
+    plan = taiwan_plan(4, 10000)
+    nz, nu = plan.model.n_normals, plan.model.n_uniforms
+    normals, uniforms = _rng_kernels()
+    rng = np.random.Generator(np.random.SFC64(1))
+    buf = np.empty(4096)
+    normals(rng, 10, buf)
+    uniforms(rng, 10, buf)
+    n = args.rng_numbers
+    t_n = min(_thread_seconds(normals, rng, n, buf) for _ in range(args.repeats)) / n
+    t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
+    # the sampler's own fill of one block (writes to memory), for comparison
+    z, u = np.empty((10000, nz)), np.empty((10000, nu))
+    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
+    t_fill = (
+        min(
+            _thread_seconds(kernels.fill_block, sampler.block_generator(1, 0, b), z, u)
+            for b in range(args.repeats)
+        )
+        / 10000
+    )
+    per_crisis = nz * t_n + nu * t_u
+    limit_per_core = 1.0 / per_crisis
+    return {
+        "generator": "numpy Generator(SFC64), drawn inside numba (as kernels.fill_block does)",
+        "ns_per_normal": t_n * 1e9,
+        "ns_per_uniform": t_u * 1e9,
+        "normals_per_crisis": nz,
+        "uniforms_per_crisis": nu,
+        "rng_ns_per_crisis": per_crisis * 1e9,
+        "fill_block_ns_per_crisis": t_fill * 1e9,
+        "limit_per_core": limit_per_core,
+        "limit_all_cores": limit_per_core * threads,
+        "threads": threads,
+        "sampler_cpu_ns_per_crisis": sampler_cpu_ns,
+        "fraction_of_limit_cpu": per_crisis * 1e9 / sampler_cpu_ns,
+        "fraction_of_limit_wall": sampler_wall_rate / (limit_per_core * threads),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Scaling
+# ------------------------------------------------------------------------------------------------
+
+
+def _child(task: str, **kw) -> dict:
+    """Run ``task`` of this script in a fresh Python process and return its JSON answer."""
+    env = {**os.environ, **kw.pop("env", {})}
+    cmd = [sys.executable, str(SCRIPT), "--child", task, json.dumps(kw)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {task} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def child_run(draws: int, realizations: int, threads: int | None = None) -> dict:
+    """In a fresh process: one Taiwan run (kernels loaded first), its rate and peak RSS."""
+    from forecast import sampler
+
+    plan = taiwan_plan(draws, realizations, threads=threads)
+    sampler.run_draws(taiwan_plan(1, 1000), [0])
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = _timed_run(plan, 1)
+    out["draws"] = draws
+    out["realizations_per_draw"] = realizations
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_before_run_mib"] = rss_before / 1024
+    return out
+
+
+def bench_realizations(args) -> list[dict]:
+    rows = []
+    for total in [n for n in REALIZATIONS if n <= args.max_realizations]:
+        draws = min(64, max(8, total // 10**5))  # several draws, so that threads are used
+        row = _child("run", draws=draws, realizations=total // draws)
+        row["children_max_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rows.append(row)
+        print(
+            f"  {row['realizations']:>13,} realizations: "
+            f"{row['realizations_per_second'] / 1e6:6.2f} M/s, "
+            f"peak RSS {row['peak_rss_mib']:.0f} MiB",
+            flush=True,
+        )
+    return rows
+
+
+def bench_partners(args) -> list[dict]:
+    from forecast import sampler
+
+    rows = []
+    for p in PARTNERS:
+        draws = 8
+        per_draw = max(2000, args.partner_crises // (draws * max(1, p // 4)))
+        plan = sampler.make_plan(partners_config(p, draws, per_draw))
+        sampler.run_draws(plan, [0])
+        row = _timed_run(plan, args.repeats)
+        row["partners"] = p
+        row["cpu_ns_per_realization_per_partner"] = row["cpu_ns_per_realization"] / p
+        rows.append(row)
+        print(
+            f"  {p:3d} partners: {row['cpu_ns_per_realization']:8.0f} ns CPU per crisis", flush=True
+        )
+    return rows
+
+
+def bench_threads(args) -> dict:
+    """Wall-clock speed-up on 1 and 2 threads, and whether the kernels really release the GIL.
+
+    On a machine whose cores other processes keep busy, threads cannot speed up however free of
+    the GIL they are; the GIL check tells the two apart: a Python loop in the main thread gets
+    its share of a core while a worker thread runs kernels (on a loaded 2-core machine: about
+    2/3), but only about half of it while the worker runs Python (the GIL switches every 5 ms).
+    """
+    plan = taiwan_plan(args.peer_draws, args.peer_realizations)
+    rows = []
+    for threads in sorted({1, 2, os.cpu_count() or 1}):
+        rows.append(_timed_run(_with_threads(plan, threads), args.repeats))
+    base = rows[0]["realizations_per_second"]
+    for r in rows:
+        r["speedup"] = r["realizations_per_second"] / base
+        r["cpu_per_wall"] = r["cpu_seconds"] / r["wall_seconds"]
+    return {"runs": rows, "gil": gil_check(plan)}
+
+
+def gil_check(plan, seconds: float = 0.5) -> dict:
+    """CPU seconds per wall second of a Python loop in the main thread, beside a worker thread
+    that runs nothing, the sampler's kernels, or a Python loop."""
+    import threading
+
+    from forecast import kernels, sampler
+    from forecast.beliefs import kernel_inputs
+
+    scratch = sampler.Scratch(plan)
+    acc = sampler.Accumulators.zeros(1, plan.model)
+    out = acc.row(0)
+    inputs = kernel_inputs(plan.model, plan.draws, 0)
+
+    def run_kernels(deadline: float) -> None:
+        b = 0
+        while time.perf_counter() < deadline:
+            kernels.fill_block(sampler.block_generator(1, 0, b), scratch.z, scratch.u)
+            kernels.simulate_block(
+                **inputs, z=scratch.z, u=scratch.u, acc_t=out[0], acc_tp=out[1], acc_j=out[2],
+                hist=out[3],
+            )  # fmt: skip
+            b += 1
+
+    def run_python(deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            pass
+
+    share = {}
+    for name, worker in (("alone", None), ("beside_kernels", run_kernels),
+                         ("beside_python", run_python)):  # fmt: skip
+        deadline = time.perf_counter() + seconds
+        thread = threading.Thread(target=worker, args=(deadline,)) if worker else None
+        if thread:
+            thread.start()
+        w0, c0 = time.perf_counter(), time.thread_time()
+        while time.perf_counter() < deadline:
+            pass
+        share[name] = (time.thread_time() - c0) / (time.perf_counter() - w0)
+        if thread:
+            thread.join()
+    # a worker holding the GIL leaves the main thread at most about half of it, as Python does
+    share["kernels_release_the_gil"] = share["beside_kernels"] > 1.2 * share["beside_python"]
+    return share
+
+
+# ------------------------------------------------------------------------------------------------
+# Start-up
+# ------------------------------------------------------------------------------------------------
+
+
+def child_startup(t_parent: float) -> dict:
+    """In a fresh process: the CLI's imports, the config, the plan, then the first kernel calls.
+
+    ``t_parent`` is the parent's ``time.time()`` just before it started this process, so
+    ``first_sample`` counts the interpreter's start-up too.
+    """
+    stamps = {"interpreter": time.time() - t_parent}
+    import forecast.cli  # noqa: F401  (what `forecast` imports: hydra, the schema, run, ...)
+    from forecast import kernels, sampler
+    from forecast.beliefs import kernel_inputs
+    from forecast.run import load_config
+
+    stamps["imports"] = time.time() - t_parent
+    cfg = load_config(["sampler.draws=4", "sampler.realizations=1000", "sampler.progress=false"])
+    stamps["config"] = time.time() - t_parent
+    plan = sampler.make_plan(cfg)
+    stamps["plan"] = time.time() - t_parent
+    scratch = sampler.Scratch(plan)
+    t0 = time.perf_counter()
+    kernels.fill_block(sampler.block_generator(1, 0, 0), scratch.z, scratch.u)
+    stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
+    acc = sampler.Accumulators.zeros(1, plan.model)
+    out = acc.row(0)
+    t0 = time.perf_counter()
+    kernels.simulate_block(
+        **kernel_inputs(plan.model, plan.draws, 0),
+        z=scratch.z,
+        u=scratch.u,
+        acc_t=out[0],
+        acc_tp=out[1],
+        acc_j=out[2],
+        hist=out[3],
+    )
+    stamps["simulate_block_first_call_seconds"] = time.perf_counter() - t0
+    stamps["first_sample"] = time.time() - t_parent
+    stamps["cache_hits"] = int(sum(kernels.simulate_block.stats.cache_hits.values()))
+    stamps["cache_misses"] = int(sum(kernels.simulate_block.stats.cache_misses.values()))
+    return stamps
+
+
+def heaviest_imports(n: int = 20) -> list[dict]:
+    """The ``n`` imports with the largest cumulative time in ``python -X importtime`` of what
+    ``forecast`` imports before it samples (nested imports are counted in their parents too)."""
+    code = "import forecast.cli, forecast.run, forecast.sampler"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=REPO
+    )
+    rows = []
+    for line in proc.stderr.splitlines():
+        self_us, cum_us, name = line.removeprefix("import time:").split("|")
+        if not self_us.strip().isdigit():  # the header line
+            continue
+        depth = (len(name) - len(name.lstrip()) - 1) // 2  # two spaces per level of nesting
+        rows.append(
+            {"module": name.strip(), "depth": depth, "cumulative_seconds": int(cum_us) / 1e6}
+        )
+    return sorted(rows, key=lambda r: -r["cumulative_seconds"])[:n]
+
+
+def bench_startup(args) -> dict:
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        cold = _child("startup", t_parent=time.time(), env=env)
+        warm = _child("startup", t_parent=time.time(), env=env)
+        n_index = len(list(Path(cache).rglob("*.nbi")))
+        n_data = len(list(Path(cache).rglob("*.nbc")))
+    # the default cache (``__pycache__`` next to the modules), as a user's second run sees it
+    _child("startup", t_parent=time.time())
+    default = [_child("startup", t_parent=time.time()) for _ in range(args.repeats)]
+    best = min(default, key=lambda s: s["first_sample"])
+    return {
+        "compile": cold,
+        "cache_load": warm,
+        "compile_seconds": cold["fill_block_first_call_seconds"]
+        + cold["simulate_block_first_call_seconds"],
+        "cache_load_seconds": warm["fill_block_first_call_seconds"]
+        + warm["simulate_block_first_call_seconds"],
+        "cache_files": {"nbi": n_index, "nbc": n_data},
+        "warm_first_sample": best,
+        "time_to_first_sample_seconds": best["first_sample"],
+        "heaviest_imports": heaviest_imports(),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Report
+# ------------------------------------------------------------------------------------------------
+
+
+def bench(args) -> dict:
+    from forecast import results
+
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    print("peers (numba, numpy, PyMC) ...", flush=True)
+    peers = bench_peers(args)
+    print("RNG-bound limit ...", flush=True)
+    rng = bench_rng(
+        args,
+        peers["numba"]["cpu_ns_per_realization"],
+        peers["numba"]["realizations_per_second"],
+        peers["threads"],
+    )
+    print("threads ...", flush=True)
+    threads = bench_threads(args)
+    print("partners ...", flush=True)
+    partners = bench_partners(args)
+    print("realizations (fresh processes, peak RSS) ...", flush=True)
+    realizations = bench_realizations(args)
+    print("start-up ...", flush=True)
+    startup = bench_startup(args)
+    numba = peers["numba"]
+    targets = {
+        "realizations_per_second >= 1e7": numba["realizations_per_second"] >= 1e7,
+        "ideal_2_core_rate (2 x per-CPU-second rate) >= 1e7": 2
+        * numba["realizations_per_cpu_second"]
+        >= 1e7,
+        "numba / numpy >= 10": peers["ratio_numba_to_numpy"] >= 10,
+        "numba / PyMC >= 1000": peers["ratio_numba_to_pymc"] >= 1000,
+        "fraction of RNG-bound limit >= 0.4 (CPU time)": rng["fraction_of_limit_cpu"] >= 0.4,
+        "second run starts sampling within 3 s": startup["time_to_first_sample_seconds"] <= 3,
+        "10^9 run peak RSS < 1 GiB": (
+            all(r["peak_rss_mib"] < 1024 for r in realizations if r["realizations"] >= 10**9)
+            if any(r["realizations"] >= 10**9 for r in realizations)
+            else None
+        ),
+    }
+    return {
+        "benchmark": "sampler: peers, RNG-bound limit, scaling, start-up (Taiwan, full model)",
+        "command": " ".join(["python", "benchmarks/bench_sampler.py", *sys.argv[1:]]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": time.perf_counter() - t0,
+        "cores": os.cpu_count(),
+        "load_average_1m_at_start": load0,
+        "load_average_1m_at_end": os.getloadavg()[0],
+        "machine": platform.platform(),
+        "processor": platform.processor(),
+        "git_revision": results.git_revision(),
+        "package_versions": results.package_versions(),
+        "settings": vars(args),
+        "targets_met": targets,
+        "peers": peers,
+        "rng": rng,
+        "threads": threads,
+        "partners": partners,
+        "realizations": realizations,
+        "startup": startup,
+    }
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), layout="constrained")
+    peers = report["peers"]
+    ax = axes[0, 0]
+    names = ["numba\n(full model)", "numpy reference\n(full model)", "PyMC pm.draw\n(core only)"]
+    rates = [peers[k]["realizations_per_second"] for k in ("numba", "numpy", "pymc")]
+    ax.bar(names, rates, color=["C0", "C1", "C2"])
+    ax.set(yscale="log", ylabel="realizations / s (wall)", title="Taiwan: the same model 3 ways")
+    for i, r in enumerate(rates):
+        ax.annotate(f"{r:,.0f}", (i, r), ha="center", va="bottom", fontsize=8)
+
+    rng = report["rng"]
+    ax = axes[0, 1]
+    labels = ["RNG-bound\nlimit", "sampler"]
+    ns = [rng["rng_ns_per_crisis"], rng["sampler_cpu_ns_per_crisis"]]
+    ax.bar(labels, [1e3 / v for v in ns], color=["grey", "C0"])
+    ax.set(
+        ylabel="M realizations / CPU second (one core)",
+        title=f"RNG-bound: sampler at {rng['fraction_of_limit_cpu']:.0%} of the limit",
+    )
+
+    ax = axes[0, 2]
+    th = report["threads"]["runs"]
+    ax.plot([r["threads"] for r in th], [r["speedup"] for r in th], "o-", label="measured")
+    ax.plot(
+        [r["threads"] for r in th], [r["threads"] for r in th], "--", color="grey", label="ideal"
+    )
+    ax.set(xlabel="threads", ylabel="speed-up vs 1 thread (wall)", title="threads")
+    ax.legend()
+
+    ax = axes[1, 0]
+    re = report["realizations"]
+    n = [r["realizations"] for r in re]
+    ax.plot(n, [r["realizations_per_second"] / 1e6 for r in re], "o-", label="wall")
+    ax.plot(n, [r["realizations_per_cpu_second"] / 1e6 for r in re], "s--", label="per CPU s")
+    ax.set(xscale="log", xlabel="realizations", ylabel="M realizations / s", title="realizations")
+    ax.legend(loc="lower left")
+    ax2 = ax.twinx()
+    ax2.plot(n, [r["peak_rss_mib"] for r in re], "^:", color="C3")
+    ax2.set_ylabel("peak RSS (MiB)", color="C3")
+    ax2.set_ylim(0, max(1100, max(r["peak_rss_mib"] for r in re) * 1.1))
+
+    ax = axes[1, 1]
+    pa = report["partners"]
+    ax.plot([r["partners"] for r in pa], [r["cpu_ns_per_realization"] for r in pa], "o-")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="partners",
+        ylabel="CPU ns per crisis",
+        title="partners (copies of Taiwan's four)",
+    )
+    ax.set_xticks([r["partners"] for r in pa], [str(r["partners"]) for r in pa])
+
+    ax = axes[1, 2]
+    st = report["startup"]
+    labels = ["compile\n(empty cache)", "cache load", "process start\nto first sample"]
+    vals = [st["compile_seconds"], st["cache_load_seconds"], st["time_to_first_sample_seconds"]]
+    ax.bar(labels, vals, color=["C3", "C0", "C1"])
+    ax.axhline(3.0, ls="--", color="grey")
+    ax.set(ylabel="seconds", title="start-up")
+    fig.suptitle(
+        f"forecast sampler, {report['cores']} cores, load {report['load_average_1m_at_start']:.1f}"
+        f" -> {report['load_average_1m_at_end']:.1f}, {report['git_revision'][:12]}"
+    )
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def summary(report: dict) -> str:
+    p, r, st = report["peers"], report["rng"], report["startup"]
+    lines = [
+        f"numba  {p['numba']['realizations_per_second']:>14,.0f} /s wall "
+        f"({p['numba']['cpu_ns_per_realization']:.0f} CPU ns per crisis, {p['threads']} threads)",
+        f"numpy  {p['numpy']['realizations_per_second']:>14,.0f} /s wall "
+        f"({p['numpy']['cpu_ns_per_realization']:.0f} CPU ns per crisis)",
+        f"PyMC   {p['pymc']['realizations_per_second']:>14,.0f} /s wall (core model only)",
+        f"numba/numpy x{p['ratio_numba_to_numpy']:.1f} (CPU x{p['cpu_ratio_numba_to_numpy']:.1f}),"
+        f" numba/PyMC x{p['ratio_numba_to_pymc']:.0f} (CPU x{p['cpu_ratio_numba_to_pymc']:.0f})",
+        f"RNG-bound limit {r['limit_per_core']:,.0f} /s per core ({r['rng_ns_per_crisis']:.0f} ns"
+        f" per crisis); sampler at {r['fraction_of_limit_cpu']:.0%} (CPU), "
+        f"{r['fraction_of_limit_wall']:.0%} (wall)",
+        f"start-up: compile {st['compile_seconds']:.1f} s, cache load "
+        f"{st['cache_load_seconds']:.2f} s, first sample "
+        f"{st['time_to_first_sample_seconds']:.1f} s",
+    ]
+    lines += [f"target {k}: {v}" for k, v in report["targets_met"].items()]
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="realizations up to 10^7 only")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    args.max_realizations = 10**7 if args.quick else 10**9
+    args.peer_draws, args.peer_realizations = (32, 20000) if args.quick else (64, 50000)
+    args.numpy_draws = 4 if args.quick else 8
+    args.pymc_draws = 10 if args.quick else 30
+    args.pymc_single_draws = 2000 if args.quick else 5000
+    args.rng_numbers = 2 * 10**7
+    args.partner_crises = 2 * 10**5 if args.quick else 10**6
+    return args
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        task, kwargs = sys.argv[2], json.loads(sys.argv[3])
+        fn = {"run": child_run, "startup": child_startup}[task]
+        print(json.dumps(fn(**kwargs)))
+        return
+    args = parse_args()
+    report = bench(args)
+    report["settings"] = {k: str(v) for k, v in report["settings"].items()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_sampler.json").write_text(json.dumps(report, indent=2))
+    plot(report, args.out / "bench_sampler.png")
+    print(summary(report))
+    print(f"wrote {args.out / 'bench_sampler.json'} and bench_sampler.png")
+
+
+if __name__ == "__main__":
+    main()
