@@ -1,0 +1,59 @@
+"""notebooks/calibration.ipynb runs from top to bottom on a real (small) posterior."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from hydra import compose, initialize_config_dir
+from nbclient import NotebookClient
+
+from forecast.calibration_config import register_configs
+from forecast.cli_calibrate import run_calibration
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "calibration.ipynb"
+DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A small real run with 2-fold cross-validation, made without Hydra's CLI."""
+    register_configs()
+    with initialize_config_dir(str(REPO / "configs"), version_base="1.3"):
+        cfg = compose(
+            "calibrate",
+            overrides=[
+                f"data_dir={DATA}",
+                "calibration=quick",
+                "calibration.sampling.draws=150",
+                "validation.folds=2",
+                "validation.fold_draws=100",
+                "validation.fold_tune=200",
+                "validation.sbc_simulations=0",
+            ],
+        )
+    out = tmp_path_factory.mktemp("calibration_run")
+    result = run_calibration(cfg, out)
+    assert set(result["written"]) >= {"posterior", "cv_predictions", "reliability", "summary"}
+    return out
+
+
+def test_calibration_notebook_executes(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("FORECAST_CALIBRATION_RUN", str(run_dir))
+    monkeypatch.setenv("FORECAST_DATA_DIR", str(DATA))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "150 cases in 40 wars" in text
+    assert "max R-hat" in text
+    assert "CV Brier (all cases): model" in text
+    assert "observed rate inside the 90% predictive interval" in text
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # effects, predictive checks, reliability diagram
