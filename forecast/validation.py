@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-ATTACK = "attack"  # the name of the single attack type when a scenario lists none
+ATTACK = "attack"
+MAX_PARTNERS = 64  # the same as forecast.kernels.MAX_PARTNERS (test_configs checks)  # the name of the single attack type when a scenario lists none
 
 
 class ConfigError(Exception):
@@ -139,6 +140,8 @@ def validate(cfg: Any) -> list[str]:
             r.add(f"scenario.actors.{code}: a partner cannot also be the aggressor or the target")
     if not partners:
         r.add("scenario.actors must name at least one partner, got none")
+    if len(partners) > MAX_PARTNERS:  # the kernel holds partner sets as 64-bit masks
+        r.add(f"scenario.actors: at most {MAX_PARTNERS} partners, got {len(partners)}")
     r.capability("scenario.aggressor.capability", agg.capability)
     r.capability("scenario.target.capability", tgt.capability)
     r.positive("scenario.aggressor.prize", agg.prize)

@@ -106,3 +106,17 @@ def test_every_problem_is_reported_at_once():
         "sampler.draws",
     ):
         assert path in text
+
+
+def test_partner_limit_matches_the_kernel():
+    from forecast import kernels, validation
+
+    assert validation.MAX_PARTNERS == kernels.MAX_PARTNERS
+    cfg = load_config(["scenario=taiwan"])
+    extra = {
+        f"X{k:02d}": {"willingness": {"mean": 0.5}, "capability": {"mean": 1.0}} for k in range(62)
+    }
+    with open_dict(cfg):
+        cfg.merge_with({"scenario": {"actors": extra}})
+    problems = beliefs.validate(cfg)
+    assert problems == ["scenario.actors: at most 64 partners, got 66"]
