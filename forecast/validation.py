@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-ATTACK = "attack"
-MAX_PARTNERS = 64  # the same as forecast.kernels.MAX_PARTNERS (test_configs checks)  # the name of the single attack type when a scenario lists none
+ATTACK = "attack"  # the name of the single attack type when a scenario lists none
+MAX_PARTNERS = 64  # the same as forecast.kernels.MAX_PARTNERS (test_configs checks)
 
 
 class ConfigError(Exception):
