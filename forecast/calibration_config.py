@@ -110,8 +110,8 @@ class ValidationConfig:
     # grouped-by-war cross-validation
     folds: int = 5
     fold_seed: int = 5
-    fold_draws: int = 500
-    fold_tune: int = 500
+    fold_draws: int = 1000
+    fold_tune: int = 1000
     reliability_bins: int = 5
     # simulation-based calibration (0 turns it off)
     sbc_simulations: int = 100

@@ -19,6 +19,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -127,6 +128,27 @@ def effects_table(tree) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def raw_honour_rates(cases: pd.DataFrame) -> dict:
+    """Observed share honoured (and count) by source, era and obligation type."""
+    out = {"all": [float(cases["y"].mean()), len(cases)]}
+    for col in ("source", "post1945", "multilateral"):
+        for value, g in cases.groupby(col):
+            out[f"{col}={value}"] = [float(g["y"].mean()), len(g)]
+    for t in ("defense", "offense", "neutral", "nonagg", "consul"):
+        g = cases[cases[t] == 1]
+        out[t] = [float(g["y"].mean()), len(g)]
+    return out
+
+
+def la_logit_all_cases(cases: pd.DataFrame) -> dict:
+    """The Leeds-Anac logit refitted on every case it applies to (a sign check)."""
+    from forecast import calibration_validation as val
+
+    rows = val.la_logit_rows(cases)
+    coef = val.fit_logit(val.la_logit_design(cases)[rows], cases["y"].to_numpy()[rows])
+    return dict(zip(val.LA_LOGIT_TERMS, coef.tolist(), strict=True))
+
+
 def predictions_table(tree, frame: pd.DataFrame, cases: pd.DataFrame, seed: int) -> pd.DataFrame:
     """The input rows with ``p_honor`` (posterior mean) and its 90% interval; empty values for
     rows that are not performance opportunities."""
@@ -180,13 +202,19 @@ def run_calibration(cfg, out_dir: str | os.PathLike) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     log.info("fitting on %d cases in %d wars", report["n_cases"], report["n_wars"])
+    started = time.perf_counter()
     tree = calibration.fit(cases, cfg.calibration)
+    fit_seconds = time.perf_counter() - started
     written["posterior"] = calibration.save_posterior(tree, out_dir / cfg.posterior_file, attrs)
     effects = effects_table(tree)
     summary = {
         "data": report,
         "diagnostics": {k[12:]: v for k, v in tree.attrs.items() if k.startswith("diagnostics_")},
+        "fit_seconds": fit_seconds,
+        "sampling_seconds": float(tree["posterior"].attrs.get("sampling_time", float("nan"))),
         "effects": effects.to_dict(orient="records"),
+        "raw_honour_rates": raw_honour_rates(cases),
+        "la_logit_all_la_cases": la_logit_all_cases(cases),
         "provenance": attrs,
     }
     if predict_frame is not None:
