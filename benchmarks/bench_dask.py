@@ -8,18 +8,22 @@ identical. Writes ``bench_dask.json`` and ``bench_dask.png`` to ``outputs/benchm
     python benchmarks/bench_dask.py                       # 1..cores workers, taiwan
     python benchmarks/bench_dask.py --draws 400 --realizations 50000 --max-workers 4
 
-Timings exclude starting the cluster and warming the workers (importing, loading the numba
-cache): they measure the steady state that a long run sees. The load average is recorded, since
-other processes on the machine skew the figures.
+Every configuration is timed in turn, round after round, so that load from other processes
+falls on all of them alike; the best and the median of the rounds are reported. Timings exclude
+starting the clusters and warming the workers (importing, loading the numba cache): they measure
+the steady state that a long run sees. The load average is recorded, since other processes on
+the machine skew the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -35,15 +39,6 @@ def _identical(a: sampler.Accumulators, b: sampler.Accumulators) -> bool:
     return all(
         np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
     )
-
-
-def _best_of(repeats: int, run) -> tuple[float, sampler.Accumulators]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = run()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def _warm(client, plan_small) -> None:
@@ -66,41 +61,57 @@ def bench(args: argparse.Namespace) -> dict:
     total = plan.n_draws * plan.settings.realizations
     sampler.run_draws(small, [0])
 
-    rows, reference = [], None
+    # every configuration is set up first and then timed in turns, round after round, so that
+    # load from other processes on the machine falls on all of them alike
+    runners: dict[tuple[str, int], object] = {}
     for threads in sorted({1, args.max_workers}):
-        plan_t = dataclasses.replace(
-            plan, settings=dataclasses.replace(plan.settings, threads=threads)
-        )
-        seconds, acc = _best_of(args.repeats, lambda p=plan_t: sampler.run_local(p))
-        reference = acc if reference is None else reference
-        rows.append(
-            {"executor": "local", "threads": threads, "workers": 1, "seconds": seconds,
-             "identical": _identical(acc, reference)}
-        )  # fmt: skip
-        print(f"local  threads={threads}: {total / seconds:,.0f} realizations/s")
-
-    for n in range(1, args.max_workers + 1):
-        with (
-            LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        p = dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, threads=threads))
+        runners[("local", threads)] = lambda p=p: sampler.run_local(p)
+    with contextlib.ExitStack() as stack:
+        for n in range(1, args.max_workers + 1):
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+                )
+            )
+            client = stack.enter_context(Client(cluster))
             _warm(client, small)
             chunk = executors.auto_chunk(plan.n_draws, n)
-            seconds, acc = _best_of(
-                args.repeats, lambda c=client, k=chunk: executors.run_dask(plan, c, chunk_draws=k)
+            runners[("dask", n)] = lambda c=client, k=chunk: executors.run_dask(
+                plan, c, chunk_draws=k
             )
-        rows.append(
-            {"executor": "dask", "threads": 1, "workers": n, "chunk_draws": chunk,
-             "seconds": seconds, "identical": _identical(acc, reference)}
-        )  # fmt: skip
-        print(f"dask   workers={n}: {total / seconds:,.0f} realizations/s")
+        times: dict[tuple[str, int], list[float]] = {key: [] for key in runners}
+        reference = None
+        identical = dict.fromkeys(runners, True)
+        for r in range(args.repeats):
+            for key, run in runners.items():
+                t0 = time.perf_counter()
+                acc = run()
+                times[key].append(time.perf_counter() - t0)
+                reference = acc if reference is None else reference
+                identical[key] &= _identical(acc, reference)
+            print(f"round {r + 1}/{args.repeats} done")
 
+    rows = []
+    for (executor, n), ts in times.items():
+        rows.append(
+            {
+                "executor": executor,
+                "workers": n if executor == "dask" else 1,
+                "threads": n if executor == "local" else 1,
+                "seconds": ts,
+                "best_seconds": min(ts),
+                "realizations_per_second": total / min(ts),
+                "median_realizations_per_second": total / statistics.median(ts),
+                "identical": identical[(executor, n)],
+            }
+        )
     base = next(r for r in rows if r["executor"] == "dask" and r["workers"] == 1)
     for r in rows:
-        r["realizations_per_second"] = total / r["seconds"]
-        r["ratio_to_1_worker"] = base["seconds"] / r["seconds"]
+        r["ratio_to_1_worker"] = base["best_seconds"] / r["best_seconds"]
+        r["median_ratio_to_1_worker"] = (
+            r["median_realizations_per_second"] / base["median_realizations_per_second"]
+        )
     return {
         "benchmark": "dask executor: 1..N LocalCluster worker processes vs local threads",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -109,7 +120,8 @@ def bench(args: argparse.Namespace) -> dict:
         "realizations": plan.settings.realizations,
         "total_realizations": total,
         "repeats": args.repeats,
-        "timing": "best of repeats; cluster start and worker warm-up excluded",
+        "timing": "rounds of every configuration in turn; best and median of the rounds; "
+        "cluster start and worker warm-up excluded",
         "cores": sampler.default_threads(),
         "load_average_1m_at_end": os.getloadavg()[0],
         "machine": platform.platform(),
@@ -162,7 +174,9 @@ def main() -> None:
     for r in report["runs"]:
         print(
             f"{r['executor']:6} workers={r['workers']} threads={r['threads']}: "
-            f"{r['realizations_per_second']:,.0f}/s, x{r['ratio_to_1_worker']:.2f} "
+            f"best {r['realizations_per_second']:,.0f}/s x{r['ratio_to_1_worker']:.2f}, "
+            f"median {r['median_realizations_per_second']:,.0f}/s "
+            f"x{r['median_ratio_to_1_worker']:.2f}, "
             f"{'identical' if r['identical'] else 'DIFFERENT'}"
         )
     print(f"wrote {args.out / 'bench_dask.json'} and bench_dask.png")
