@@ -78,14 +78,18 @@ class JobExited(Exception):
 
 
 def execute_job(
-    hydra_context: HydraContext,
-    task_function: TaskFunction,
+    shared: tuple[HydraContext, TaskFunction, dict[Any, Any]],
     sweep_config: DictConfig,
-    singleton_state: dict[Any, Any],
 ) -> JobReturn:
-    """Run one Hydra job on a Dask worker, as Hydra's basic launcher runs it locally."""
+    """Run one Hydra job on a Dask worker, as Hydra's basic launcher runs it locally.
+
+    ``shared`` is what every job of the sweep needs alike: Hydra's context, the task function and
+    Hydra's singletons' state (about 70 kB, sent once as a task of its own).
+    """
     import dask
     from distributed import get_worker
+
+    hydra_context, task_function, singleton_state = shared
 
     # xarray asks dask for a scheduler when it writes forecast.nc; inside a task that would open
     # a client from the worker back to the scheduler, for numpy data that needs none
@@ -208,20 +212,18 @@ class DaskLauncher(Launcher):
                 todo.append((idx, cfg))
         log.info(f"Launching {len(todo)} jobs on Dask ({len(jobs) - len(todo)} done already)")
         if todo:
-            state = Singleton.get_state()
             token = uuid.uuid4().hex
             with executors.connect(self.cluster, path="hydra.launcher.cluster") as client:
-                futures = {
-                    client.submit(
-                        execute_job,
-                        self.hydra_context,
-                        self.task_function,
-                        cfg,
-                        state,
-                        key=f"hydra-job-{idx}-{token}",
-                    ): (idx, cfg)
-                    for idx, cfg in todo
-                }
+                # a task, not scattered data, so that it is recomputed if its worker is lost
+                shared = client.submit(
+                    _identity,
+                    (self.hydra_context, self.task_function, Singleton.get_state()),
+                    key=f"hydra-shared-{token}",
+                )
+                futures = {}
+                for idx, cfg in todo:
+                    key = f"hydra-job-{idx}-{token}"
+                    futures[client.submit(execute_job, shared, cfg, key=key)] = (idx, cfg)
                 for future in as_completed(futures):
                     idx, cfg = futures[future]
                     try:
@@ -246,6 +248,10 @@ class DaskLauncher(Launcher):
         HydraConfig.instance().set_config(cfg)
         job_dir = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir)
         return idx, cfg, job_dir
+
+
+def _identity(x: Any) -> Any:
+    return x
 
 
 def _task_config(cfg: DictConfig) -> DictConfig:
