@@ -92,6 +92,9 @@ SOURCES = {
     ),
 }
 
+#: The files :func:`load_cases` needs.
+REQUIRED = ("leeds_anac", "berkemeier_fuhrmann", "atop_alliances", "atop_inst", "cow_wars")
+
 # Column rules per file: "binary" (0/1), "levels" tuples, "number"; a trailing "?" in the key
 # marks a column that may be empty.
 _BIN = (0, 1)
@@ -154,7 +157,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """
     if data_dir is None or str(data_dir) == "":
         data_dir = os.environ.get(DATA_DIR_ENV)
-    needed = "; ".join(f"{s.filename} ({s.obtain})" for s in SOURCES.values())
+    needed = "; ".join(f"{SOURCES[k].filename} ({SOURCES[k].obtain})" for k in REQUIRED)
     if not data_dir:
         raise DataError(
             f"no data directory: pass data_dir=DIR or set {DATA_DIR_ENV}. It must hold: {needed}"
