@@ -126,6 +126,8 @@ class CalibrateConfig:
     data_dir: Optional[str] = None
     # optional CSV (Leeds-Anac or Berkemeier-Fuhrmann format) to predict
     predict: Optional[str] = None
+    # optional existing posterior.nc to reuse instead of fitting (e.g. to predict another file)
+    posterior: Optional[str] = None
     posterior_file: str = "posterior.nc"
     calibration: CalibrationModelConfig = field(default_factory=CalibrationModelConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)

@@ -166,6 +166,21 @@ def predictions_table(tree, frame: pd.DataFrame, cases: pd.DataFrame, seed: int)
     return out
 
 
+def _load_reused_posterior(path: str):
+    from forecast import calibration
+
+    if not Path(path).is_file():
+        raise DataError(f"posterior = {path!r}: no such file (give a posterior.nc or null)")
+    try:
+        tree = calibration.load_posterior(path)
+        calibration._draws(tree)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(
+            f"posterior = {path!r} is not a posterior.nc written by forecast-calibrate: {exc}"
+        ) from exc
+    return tree
+
+
 def run_calibration(cfg, out_dir: str | os.PathLike) -> dict:
     """Fit, validate and predict as ``cfg`` (a :class:`CalibrateConfig` or DictConfig) says.
 
@@ -194,6 +209,9 @@ def run_calibration(cfg, out_dir: str | os.PathLike) -> dict:
     if cfg.predict:
         predict_cases_frame = read_case_file(cfg.predict, tables)
         predict_frame = pd.read_csv(cfg.predict)
+    reused = None
+    if cfg.posterior:
+        reused = _load_reused_posterior(cfg.posterior)
     attrs = provenance(cfg) | {
         "data_dir": str(data_dir),
         "data_report": json.dumps(report),
@@ -201,11 +219,15 @@ def run_calibration(cfg, out_dir: str | os.PathLike) -> dict:
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
-    log.info("fitting on %d cases in %d wars", report["n_cases"], report["n_wars"])
-    started = time.perf_counter()
-    tree = calibration.fit(cases, cfg.calibration)
-    fit_seconds = time.perf_counter() - started
-    written["posterior"] = calibration.save_posterior(tree, out_dir / cfg.posterior_file, attrs)
+    if reused is not None:
+        log.info("reusing the posterior %s", cfg.posterior)
+        tree, fit_seconds = reused, float("nan")
+    else:
+        log.info("fitting on %d cases in %d wars", report["n_cases"], report["n_wars"])
+        started = time.perf_counter()
+        tree = calibration.fit(cases, cfg.calibration)
+        fit_seconds = time.perf_counter() - started
+        written["posterior"] = calibration.save_posterior(tree, out_dir / cfg.posterior_file, attrs)
     effects = effects_table(tree)
     summary = {
         "data": report,

@@ -144,3 +144,27 @@ def test_hydra_rejects_wrong_types_and_unknown_keys(tmp_path, override, needle):
     out = tmp_path / "run"
     res = run_cli(f"data_dir={DATA}", override, f"hydra.run.dir={out}")
     _assert_failed_cleanly(res, out, needle)
+
+
+def test_reuse_a_posterior_to_predict_without_refitting(run_dir, predict_file, tmp_path):
+    out = tmp_path / "run"
+    res = run_cli(
+        f"data_dir={DATA}",
+        f"posterior={run_dir / 'posterior.nc'}",
+        "validation.enabled=false",
+        f"predict={predict_file}",
+        f"hydra.run.dir={out}",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not (out / "posterior.nc").exists()
+    again = pd.read_csv(out / "predictions.csv", comment="#")
+    first = pd.read_csv(run_dir / "predictions.csv", comment="#")
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_reused_posterior_must_be_a_posterior(tmp_path):
+    not_nc = tmp_path / "posterior.nc"
+    not_nc.write_text("not a netcdf file")
+    out = tmp_path / "run"
+    res = run_cli(f"data_dir={DATA}", f"posterior={not_nc}", f"hydra.run.dir={out}")
+    _assert_failed_cleanly(res, out, f"posterior = '{not_nc}'")
