@@ -16,15 +16,9 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from forecast.calibration import (
-    SOURCE_CODE,
-    _predict_probabilities,
-    build_model,
-    design_from_cases,
-    fit,
-    predict_cases,
-)
 from forecast.calibration_config import CalibrationModelConfig, ValidationConfig
+from forecast.calibration_model import SOURCE_CODE, build_model, design_from_cases, fit
+from forecast.calibration_predict import _predict_probabilities, predict_cases
 from forecast.data import LA_COVARIATES, LA_LEVELS
 
 log = logging.getLogger(__name__)

@@ -167,13 +167,13 @@ def predictions_table(tree, frame: pd.DataFrame, cases: pd.DataFrame, seed: int)
 
 
 def _load_reused_posterior(path: str):
-    from forecast import calibration
+    from forecast.calibration_predict import _draws, load_posterior
 
     if not Path(path).is_file():
         raise DataError(f"posterior = {path!r}: no such file (give a posterior.nc or null)")
     try:
-        tree = calibration.load_posterior(path)
-        calibration._draws(tree)
+        tree = load_posterior(path)
+        _draws(tree)
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(
             f"posterior = {path!r} is not a posterior.nc written by forecast-calibrate: {exc}"

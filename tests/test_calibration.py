@@ -25,6 +25,7 @@ from forecast.calibration_config import (
     register_configs,
     validate_config,
 )
+from forecast.calibration_predict import _predict_probabilities
 from forecast.data import LA_COVARIATES, LA_LEVELS, load_cases
 
 HERE = Path(__file__).resolve().parent
@@ -103,7 +104,7 @@ def test_sum_over_unknown_covariates_matches_brute_force():
         "gamma": gamma[None],
         "log_pi": log_pi[None],
     }
-    got = cal._predict_probabilities(draws, design, eta_base[None])[0]
+    got = _predict_probabilities(draws, design, eta_base[None])[0]
     want = [
         _brute_force_p(eta_base[i], gamma, pi, design.z[i], design.missing[i], design.era[i])
         for i in range(n)
@@ -124,7 +125,7 @@ def test_model_likelihood_equals_the_numpy_predictive(cases):
     draws = {n: np.asarray(v)[None] for n, v in zip(names, values, strict=True)}
     design = cal.design_from_cases(cases)
     war_idx = pd.Index(model.coords["war"]).get_indexer(design.war.astype(str))
-    p = cal._predict_probabilities(draws, design, draws["u_war"][:, war_idx])[0]
+    p = _predict_probabilities(draws, design, draws["u_war"][:, war_idx])[0]
     y = cases["y"].to_numpy()
     np.testing.assert_allclose(loglik, y * np.log(p) + (1 - y) * np.log1p(-p), rtol=1e-8)
 
