@@ -5,6 +5,7 @@ One command runs everything and writes ``bench_sampler.json`` and ``bench_sample
 
     python benchmarks/bench_sampler.py            # full: realizations up to 10^9 (about 10 min)
     python benchmarks/bench_sampler.py --quick    # realizations up to 10^7 (about 2 min)
+    python benchmarks/bench_sampler.py --replot   # redraw the PNG from the JSON
 
 What it measures, all in the same invocation so that ratios compare like with like on a machine
 whose load changes from minute to minute:
@@ -122,6 +123,49 @@ def partners_config(n_partners: int, draws: int, realizations: int):
     return cfg
 
 
+def core_config(draws: int, realizations: int):
+    """Taiwan reduced to the core model that the PyMC peer runs: its four partners with only
+    their willingness, capability and factor loadings, one attack type, no fait accompli.
+
+    The kernel still runs its full code path (the perceived world, pivotality, the histogram),
+    with every mechanism switched off by the data.
+    """
+    from omegaconf import OmegaConf, open_dict
+
+    from forecast.run import load_config
+
+    cfg = load_config(
+        [
+            f"sampler.draws={draws}",
+            f"sampler.realizations={realizations}",
+            f"sampler.block_size={min(realizations, 10000)}",
+            "sampler.progress=false",
+        ]
+    )
+    keep = ("name", "commitment", "willingness", "capability", "loadings")
+    actors = {
+        code: {k: v for k, v in actor.items() if k in keep}
+        for code, actor in OmegaConf.to_container(cfg.scenario.actors).items()
+    }
+    sc = cfg.scenario
+    with open_dict(cfg):
+        for node in (sc.actors, sc.attack_types, sc.institutions):
+            for key in list(node):
+                del node[key]
+        cfg.merge_with(
+            {
+                "scenario": {
+                    "aggressor": {
+                        "choose_type": False,
+                        "fait_accompli": {"mean": 0.0, "sd": 0.0, "spread": 0.0},
+                    },
+                    "actors": actors,
+                }
+            }
+        )
+    return cfg
+
+
 def _with_threads(plan, threads: int):
     return dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, threads=threads))
 
@@ -220,6 +264,11 @@ def bench_peers(args) -> dict:
     numba_plan = taiwan_plan(args.peer_draws, args.peer_realizations, "numba", threads)
     sampler.run_draws(numba_plan, [0])  # load the compiled kernels
     numba = _timed_run(numba_plan, args.repeats)
+    core_plan = _with_threads(
+        sampler.make_plan(core_config(args.peer_draws, args.peer_realizations)), threads
+    )
+    sampler.run_draws(core_plan, [0])
+    numba_core = _timed_run(core_plan, args.repeats)
     numpy_plan = taiwan_plan(args.numpy_draws, args.peer_realizations, "numpy", threads)
     numpy = _timed_run(numpy_plan, max(1, args.repeats - 1))
     # a PyMC user writes the generative model of one crisis and draws it: one crisis per draw
@@ -233,13 +282,21 @@ def bench_peers(args) -> dict:
             "misperception, pivotality, histogram); PyMC runs only the core model (copula joins "
             "for one attack type + contest), so its ratios flatter PyMC. 'pymc' draws one crisis "
             "per pm.draw draw (the generative model as a PyMC user writes it); "
-            "'pymc_vectorised' draws 10 000 crises per draw (PyMC's best case)"
+            "'pymc_vectorised' draws 10 000 crises per draw (PyMC's best case); 'numba_core' is "
+            "the numba sampler on Taiwan reduced to that core model (like for like)"
         ),
         "threads": threads,
         "numba": numba,
         "numpy": numpy,
         "pymc": pymc,
         "pymc_vectorised": pymc_batch,
+        "numba_core": numba_core,
+        "ratio_numba_core_to_pymc": numba_core["realizations_per_second"]
+        / pymc["realizations_per_second"],
+        "ratio_numba_core_to_pymc_vectorised": numba_core["realizations_per_second"]
+        / pymc_batch["realizations_per_second"],
+        "cpu_ratio_numba_core_to_pymc_vectorised": pymc_batch["cpu_ns_per_realization"]
+        / numba_core["cpu_ns_per_realization"],
         "ratio_numba_to_numpy": numba["realizations_per_second"] / numpy["realizations_per_second"],
         "ratio_numba_to_pymc": numba["realizations_per_second"] / pymc["realizations_per_second"],
         "ratio_numba_to_pymc_vectorised": numba["realizations_per_second"]
@@ -620,9 +677,12 @@ def plot(report: dict, path: Path) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), layout="constrained")
     peers = report["peers"]
     ax = axes[0, 0]
-    names = ["numba\n(full model)", "numpy reference\n(full model)", "PyMC pm.draw\n(core only)"]
-    rates = [peers[k]["realizations_per_second"] for k in ("numba", "numpy", "pymc")]
-    ax.bar(names, rates, color=["C0", "C1", "C2"])
+    names = ["numba\nfull", "numpy ref.\nfull", "numba\ncore", "PyMC\ncore, 1/draw",
+             "PyMC\ncore, 10k/draw"]  # fmt: skip
+    keys = ("numba", "numpy", "numba_core", "pymc", "pymc_vectorised")
+    rates = [peers[k]["realizations_per_second"] for k in keys]
+    ax.bar(names, rates, color=["C0", "C1", "C0", "C2", "C2"])
+    ax.tick_params(axis="x", labelsize=8)
     ax.set(yscale="log", ylabel="realizations / s (wall)", title="Taiwan: the same model 3 ways")
     for i, r in enumerate(rates):
         ax.annotate(f"{r:,.0f}", (i, r), ha="center", va="bottom", fontsize=8)
@@ -669,6 +729,7 @@ def plot(report: dict, path: Path) -> None:
         title="partners (copies of Taiwan's four)",
     )
     ax.set_xticks([r["partners"] for r in pa], [str(r["partners"]) for r in pa])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
     ax = axes[1, 2]
     st = report["startup"]
@@ -692,7 +753,11 @@ def summary(report: dict) -> str:
         f"({p['numba']['cpu_ns_per_realization']:.0f} CPU ns per crisis, {p['threads']} threads)",
         f"numpy  {p['numpy']['realizations_per_second']:>14,.0f} /s wall "
         f"({p['numpy']['cpu_ns_per_realization']:.0f} CPU ns per crisis)",
-        f"PyMC   {p['pymc']['realizations_per_second']:>14,.0f} /s wall (core model only)",
+        f"PyMC   {p['pymc']['realizations_per_second']:>14,.0f} /s wall (core model only, one "
+        f"crisis per draw); vectorised {p['pymc_vectorised']['realizations_per_second']:,.0f} /s",
+        f"numba core model {p['numba_core']['realizations_per_second']:,.0f} /s wall: "
+        f"x{p['ratio_numba_core_to_pymc']:.0f} PyMC, "
+        f"x{p['ratio_numba_core_to_pymc_vectorised']:.1f} vectorised PyMC",
         f"numba/numpy x{p['ratio_numba_to_numpy']:.1f} (CPU x{p['cpu_ratio_numba_to_numpy']:.1f}),"
         f" numba/PyMC x{p['ratio_numba_to_pymc']:.0f} (CPU x{p['cpu_ratio_numba_to_pymc']:.0f})",
         f"RNG-bound limit {r['limit_per_core']:,.0f} /s per core ({r['rng_ns_per_crisis']:.0f} ns"
@@ -711,6 +776,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="realizations up to 10^7 only")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--replot", action="store_true", help="redraw the PNG from the JSON")
     args = parser.parse_args(argv)
     args.max_realizations = 10**7 if args.quick else 10**9
     args.peer_draws, args.peer_realizations = (32, 20000) if args.quick else (64, 50000)
@@ -729,6 +795,11 @@ def main() -> None:
         print(json.dumps(fn(**kwargs)))
         return
     args = parse_args()
+    if args.replot:
+        report = json.loads((args.out / "bench_sampler.json").read_text())
+        plot(report, args.out / "bench_sampler.png")
+        print(summary(report))
+        return
     report = bench(args)
     report["settings"] = {k: str(v) for k, v in report["settings"].items()}
     args.out.mkdir(parents=True, exist_ok=True)
