@@ -179,7 +179,9 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r, chain_col)
         net[:11]
     )
     chain_mask, ally_union = net[11], net[12]
-    share_nan = not total > 0.0  # 0 / 0: the buck-passing term is NaN for every partner
+    # with no partner power at all (all late at discount 0, or all engaged at factor 0) nothing
+    # is committed: the share is 0, not 0 / 0
+    has_power = total > 0.0
     act = np.int64(0)
     committed = 0.0
     for k in range(order.shape[0]):
@@ -189,7 +191,7 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r, chain_col)
             j = fol_idx[e]
             if (act >> j) & 1:
                 th += follows[i, j]
-        if buck[i] != 0.0 or share_nan:  # otherwise the term is exactly 0
+        if buck[i] != 0.0 and has_power:  # otherwise the term is exactly 0
             th -= buck[i] * (committed / total)
         th += shift[i]
         if (attributed >> i) & 1 and (req[i] & ~act) == 0 and x[i] < th:

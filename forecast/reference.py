@@ -129,7 +129,9 @@ def decide(
         t = np.full(n, float(thr_t[i]))
         for j in range(P):
             t = np.where(act[:, j], t + follows[i, j], t)
-        t = t - buck[i] * (committed / total)
+        # share of partner power committed; 0 when no partner has any power (not 0 / 0)
+        share = np.divide(committed, total, out=np.zeros(n), where=total > 0)
+        t = t - buck[i] * share
         t = t + shift[:, i]
         a = ok & (x[:, i] < t)
         act[:, i] = a

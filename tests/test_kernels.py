@@ -165,3 +165,16 @@ def test_fill_block_draws_numpys_stream(fn):
     g = np.random.Generator(np.random.SFC64(11))
     np.testing.assert_array_equal(z, g.standard_normal((50, 3)))
     np.testing.assert_array_equal(u, g.random((50, 4)))
+
+
+def test_kernel_matches_reference_when_no_partner_has_power():
+    """Buck-passing with zero partner power: share 0 in both (no 0 / 0)."""
+    rng = np.random.default_rng(3)
+    T, P, K, J, V, n = 2, 4, 1, 1, 3, 2000
+    args = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
+    args["cap"] = np.zeros(P)
+    args["buck"] = np.full(P, 1.5)
+    a, b = run_both(kernels.simulate_block, args, T, P, J)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert a["acc_tp"][..., kernels.P_JOIN].sum() > 0

@@ -264,3 +264,16 @@ def test_coalition_power_quantiles_of_a_fixed_coalition(quick):
     # A out: power 1e-6, below the histogram's floor of 1% of the aggressor's power (0.02)
     median = ds.coalition_power.sel(quantile=0.5).values
     assert np.all((median >= 0.02) & (median < 0.022))
+
+
+def test_no_partner_power_means_no_buck_passing(quick):
+    """All partners late at discount 0: the committed share is 0, not 0 / 0 (kernel and
+    reference agree, tested in test_kernels); willingness is untouched."""
+    actors = {
+        "A": partner(0.6, delay={"mean": 5.0}),
+        "B": partner(0.5, delay={"mean": 5.0}, buck_passing=1.0),
+    }
+    aggressor = {"fait_accompli": {"mean": 1.0}}
+    ds = run(quick, actors, late_discount=0.0, **gate(0.5, aggressor=aggressor))
+    assert_binomial(ds.p_join.sel(actor="B").values, 0.5)
+    np.testing.assert_array_equal(ds.p_join_in_time.values, 0.0)
