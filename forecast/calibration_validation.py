@@ -237,8 +237,13 @@ def reliability_table(p: np.ndarray, y: np.ndarray, n_bins: int) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def plot_reliability(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Reliability diagram (one line per predictor) written as a PNG."""
+def plot_reliability(
+    tables: dict[str, pd.DataFrame], path: str | Path, provenance: dict | None = None
+) -> Path:
+    """Reliability diagram (one line per predictor) written as a PNG.
+
+    ``provenance`` (str -> str) is stored in the PNG's text chunks.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -250,7 +255,12 @@ def plot_reliability(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
         ax.errorbar(
             tab["p_mean"],
             tab["observed"],
-            yerr=[tab["observed"] - tab["observed_q05"], tab["observed_q95"] - tab["observed"]],
+            # The Jeffreys interval need not contain 0/n or n/n itself: clip at the point.
+            yerr=np.clip(
+                [tab["observed"] - tab["observed_q05"], tab["observed_q95"] - tab["observed"]],
+                0.0,
+                None,
+            ),
             marker=marker,
             capsize=3,
             label=name,
@@ -264,7 +274,10 @@ def plot_reliability(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    meta = {"Software": "forecast-calibrate"} | {
+        k: str(v) for k, v in (provenance or {}).items() if k != "config_yaml"
+    }
+    fig.savefig(tmp, dpi=110, metadata=meta)
     plt.close(fig)
     tmp.replace(path)
     return path

@@ -262,7 +262,9 @@ def run_calibration(cfg, out_dir: str | os.PathLike) -> dict:
             ),
         }
         summary["reliability"] = {k: v.to_dict(orient="records") for k, v in reliability.items()}
-        written["reliability"] = val.plot_reliability(reliability, out_dir / "reliability.png")
+        written["reliability"] = val.plot_reliability(
+            reliability, out_dir / "reliability.png", provenance=attrs
+        )
         if cfg.validation.sbc_simulations > 0:
             summary["sbc"] = val.simulation_based_calibration(
                 cases, cfg.calibration, cfg.validation

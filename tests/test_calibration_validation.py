@@ -115,8 +115,11 @@ def test_grouped_cross_validation_beats_the_baselines(cases, tmp_path):
     assert la["model"]["brier"] <= la["la_logit"]["brier"] + 0.01
     assert la["model"]["log_loss"] < la["la_logit"]["log_loss"]
     tables = {"model": val.reliability_table(pred["p_model"].to_numpy(), pred["y"].to_numpy(), 5)}
-    png = val.plot_reliability(tables, tmp_path / "reliability.png")
+    png = val.plot_reliability(
+        tables, tmp_path / "reliability.png", provenance={"git_revision": "abc123"}
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"abc123" in png.read_bytes()
     # the model is roughly calibrated: each bin's observed share within 0.25 of its prediction
     assert np.all(np.abs(tables["model"]["p_mean"] - tables["model"]["observed"]) < 0.25)
 
@@ -147,3 +150,14 @@ def test_psis_loo_by_case_and_by_war(cases):
         assert 0 < part["p_loo"] < 40
     # leaving whole wars out is harder than leaving single cases out
     assert loo["war"]["se"] > loo["case"]["se"]
+
+
+def test_reliability_plot_handles_empty_and_full_bins(tmp_path):
+    """A bin with 0 of n (or n of n) honoured: its Jeffreys interval excludes the point."""
+    p = np.linspace(0.05, 0.95, 20)
+    y = np.r_[np.zeros(10), np.ones(10)]
+    tables = {"model": val.reliability_table(p, y, 2)}
+    assert tables["model"]["observed"].tolist() == [0.0, 1.0]
+    png = val.plot_reliability(tables, tmp_path / "r.png", provenance={"created_at": "2026"})
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"2026" in png.read_bytes()
+    assert not list(tmp_path.glob(".*tmp*"))
