@@ -161,10 +161,10 @@ def plot(report: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="taiwan")
-    parser.add_argument("--draws", type=int, default=128)
+    parser.add_argument("--draws", type=int, default=256)
     parser.add_argument("--realizations", type=int, default=20000)
     parser.add_argument("--max-workers", type=int, default=sampler.default_threads())
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     report = bench(args)
