@@ -258,4 +258,9 @@ def validate(cfg: Any) -> list[str]:
             r.positive("sampler.max_seconds", s.max_seconds)
     if not 0 <= int(s.seed) < 2**63:
         r.add(f"sampler.seed must be a non-negative integer, got {s.seed}")
+    if "executor" in cfg:
+        # imported here: the executors module imports the sampler, which imports this one
+        from forecast.executors import validate as executor_problems
+
+        r.problems.extend(executor_problems(cfg.executor))
     return r.problems
