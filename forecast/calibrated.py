@@ -57,3 +57,42 @@ def calibrated_willingness(cfg: Any, model: Any, n_draws: int, seed: int) -> np.
         [float(cfg.scenario.actors[c].willingness.calibrated_shift) for c in model.codes]
     )
     return special.expit(special.logit(w) + shift)
+
+
+def calibrated_table(posterior: str, overrides: list[str], n_draws: int = 4000, seed: int = 1):
+    """Rows (code, commitment, mean, q05, q95) of the calibrated willingness of a scenario."""
+    from forecast.beliefs import build_model
+    from forecast.run import load_config
+
+    cfg = load_config(overrides)
+    model = build_model(cfg)
+    linked = [*overrides, "beliefs.source=calibrated", f"calibration.posterior={posterior}"]
+    w = calibrated_willingness(load_config(linked), model, n_draws, seed)
+    covariates = partner_covariates(cfg, model.codes)
+    return [
+        (code, cov["commitment"], float(w[:, i].mean()), *np.quantile(w[:, i], [0.05, 0.95]))
+        for i, (code, cov) in enumerate(zip(model.codes, covariates, strict=True))
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m forecast.calibrated POSTERIOR [overrides...]``: a scenario's calibrated
+    willingness, the numbers quoted in the scenario files."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print("usage: python -m forecast.calibrated POSTERIOR [scenario=NAME ...]", file=sys.stderr)
+        sys.exit(2)
+    try:
+        rows = calibrated_table(args[0], args[1:])
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(f"{'partner':<8}{'commitment':<14}{'mean':>6}{'90% interval':>18}")
+    for code, commitment, mean, lo, hi in rows:
+        print(f"{code:<8}{commitment:<14}{mean:>6.2f}{f'[{lo:.2f}, {hi:.2f}]':>18}")
+
+
+if __name__ == "__main__":
+    main()

@@ -80,3 +80,16 @@ def test_calibrated_source_needs_a_posterior(tmp_path):
     missing = tmp_path / "nope.nc"
     with pytest.raises(ConfigError, match=f"calibration.posterior: no such file, got {missing}"):
         simulate(quick_config("beliefs.source=calibrated", f"calibration.posterior={missing}"))
+
+
+def test_calibrated_table_command_prints_every_partner(posterior):
+    res = subprocess.run(
+        [sys.executable, "-m", "forecast.calibrated", str(posterior), "scenario=baltic"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["partner", "commitment", "mean"]
+    assert [line.split()[0] for line in lines[1:]] == ["USA", "GBR", "DEU", "POL", "FRA"]
