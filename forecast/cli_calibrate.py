@@ -17,10 +17,8 @@ import datetime as _dt
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import hydra
@@ -45,33 +43,15 @@ _CONFIG_PATH = str(Path(__file__).resolve().parents[1] / "configs")
 
 def provenance(cfg) -> dict:
     """Creation time, package versions, git revision and the resolved config as YAML."""
-    versions = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev, dirty = "", ""
+    from forecast.results import git_revision, package_versions
+
+    versions = package_versions(_PACKAGES)
+    rev = git_revision()
     return {
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "created_by": "forecast-calibrate",
         "package_versions": json.dumps(versions),
-        "git_revision": (rev or "unknown") + ("+dirty" if dirty else ""),
+        "git_revision": rev,
         "config_yaml": OmegaConf.to_yaml(cfg) if isinstance(cfg, DictConfig) else str(cfg),
     }
 
@@ -320,13 +300,10 @@ def _calibrate(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point; Hydra's own config errors (unknown key, wrong type) exit 2."""
+    from forecast.cli import _hydra_entry
+
     register_configs()
-    try:
-        _calibrate()
-    except SystemExit as exc:
-        if exc.code == 1:
-            sys.exit(EXIT_BAD_INPUT)
-        raise
+    _hydra_entry(_calibrate)
 
 
 if __name__ == "__main__":

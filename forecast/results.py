@@ -74,9 +74,10 @@ def git_revision() -> str:
         return "unknown"
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` ("not installed" for those missing)."""
     out = {}
-    for name in _PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
