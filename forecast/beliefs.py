@@ -290,90 +290,52 @@ def build_model(cfg: Any) -> Model:
         [[float(actors[c].loadings.get(f, 0.0)) for f in factors] for c in codes]
     ).reshape(P, K)
     zeros = np.zeros(K)
+
+    def partners(kind: str, key: str, marginal, correlated: bool = False) -> list[Parameter]:
+        """One parameter per partner: ``<kind>[CODE]`` at ``scenario.actors.CODE.<key>``."""
+        return [
+            Parameter(
+                f"{kind}[{c}]",
+                f"scenario.actors.{c}.{key}",
+                marginal(actors[c]),
+                loadings[i] if correlated else zeros,
+            )
+            for i, c in enumerate(codes)
+        ]
+
+    def single(name: str, path: str, belief: Any) -> list[Parameter]:
+        return [Parameter(name, path, Marginal.positive(belief), zeros)]
+
+    def perception(actor: Any) -> Marginal:
+        # the standard-normal error of the aggressor's view; fixed when its noise is 0
+        return Marginal("normal" if float(actor.perceived.noise) > 0 else "fixed")
+
     groups: list[tuple[str, list[Parameter]]] = [
         (
             "willingness",
-            [
-                Parameter(
-                    f"willingness[{c}]",
-                    f"scenario.actors.{c}.willingness",
-                    Marginal.willingness(actors[c].willingness),
-                    loadings[i],
-                )
-                for i, c in enumerate(codes)
-            ],
+            partners(
+                "willingness", "willingness", lambda a: Marginal.willingness(a.willingness), True
+            ),
         ),
         (
             "capability",
-            [
-                Parameter(
-                    f"capability[{c}]",
-                    f"scenario.actors.{c}.capability",
-                    Marginal.positive(actors[c].capability),
-                    zeros,
-                )
-                for c in codes
-            ],
+            partners("capability", "capability", lambda a: Marginal.positive(a.capability)),
         ),
         (
             "capability_target",
-            [
-                Parameter(
-                    f"capability[{sc.target.code}]",
-                    "scenario.target.capability",
-                    Marginal.positive(sc.target.capability),
-                    zeros,
-                )
-            ],
+            single(
+                f"capability[{sc.target.code}]", "scenario.target.capability", sc.target.capability
+            ),
         ),
         (
             "capability_aggressor",
-            [
-                Parameter(
-                    f"capability[{agg.code}]",
-                    "scenario.aggressor.capability",
-                    Marginal.positive(agg.capability),
-                    zeros,
-                )
-            ],
+            single(f"capability[{agg.code}]", "scenario.aggressor.capability", agg.capability),
         ),
-        (
-            "perception",
-            [
-                Parameter(
-                    f"perception[{c}]",
-                    f"scenario.actors.{c}.perceived",
-                    # the standard-normal error of the aggressor's view; fixed when noise is 0
-                    Marginal("normal")
-                    if float(actors[c].perceived.noise) > 0
-                    else Marginal("fixed"),
-                    zeros,
-                )
-                for c in codes
-            ],
-        ),
-        (
-            "delay",
-            [
-                Parameter(
-                    f"delay[{c}]",
-                    f"scenario.actors.{c}.delay",
-                    Marginal.positive(actors[c].delay),
-                    zeros,
-                )
-                for c in codes
-            ],
-        ),
+        ("perception", partners("perception", "perceived", perception)),
+        ("delay", partners("delay", "delay", lambda a: Marginal.positive(a.delay))),
         (
             "fait_accompli",
-            [
-                Parameter(
-                    "fait_accompli",
-                    "scenario.aggressor.fait_accompli",
-                    Marginal.positive(agg.fait_accompli),
-                    zeros,
-                )
-            ],
+            single("fait_accompli", "scenario.aggressor.fait_accompli", agg.fait_accompli),
         ),
     ]
     params: list[Parameter] = []
