@@ -149,6 +149,13 @@ def test_a_bad_point_stops_the_sweep_before_anything_runs(tmp_path):
     assert not list(tmp_path.rglob("forecast.nc"))
 
 
+def test_a_bad_analysis_option_stops_the_sweep_before_anything_runs(tmp_path):
+    res = _sweep(tmp_path, "analysis.tornado_quantiles=[0.9,0.1]", points=("0.5",))
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "analysis.tornado_quantiles" in res.stderr and "Traceback" not in res.stderr
+    assert not list(tmp_path.rglob("forecast.nc"))
+
+
 def test_a_job_failing_at_run_time_does_not_stop_the_others(tmp_path):
     # passes every check, fails when it writes: /proc refuses new directories
     res = _sweep(

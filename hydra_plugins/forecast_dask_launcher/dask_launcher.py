@@ -263,15 +263,16 @@ def _task_config(cfg: DictConfig) -> DictConfig:
 
 def _job_problems(idx: int, cfg: DictConfig) -> list[str]:
     """Every problem of job ``idx``'s config, prefixed with the job and its overrides."""
-    from forecast import beliefs, sampler
+    from forecast import analysis, sampler
     from forecast.beliefs import ConfigError
 
     task = _task_config(cfg)
     problems = []
     try:
-        # what the job itself checks before it samples: every domain rule, then the inputs the
-        # plan needs (a calibrated posterior, say), on one draw to keep a large sweep's check short
-        beliefs.check(task)
+        # what the job itself checks before it samples: every domain rule and analysis option,
+        # then the inputs the plan needs (a calibrated posterior, say), on one draw to keep a
+        # large sweep's check short
+        analysis.check(task)
         one = task.copy()
         one.sampler.draws = 1
         sampler.make_plan(one)
