@@ -64,6 +64,14 @@ def why_not_done(path: str | Path, cfg: DictConfig) -> str | None:
         return "no readable config attribute"
     if not isinstance(stored, dict) or result_config(stored) != result_config(cfg):
         return "made from a different config"
+    analysis = cfg.get("analysis")
+    if analysis is not None and analysis.get("report", False):
+        # the reports are written after forecast.nc: a job stopped between them is not done
+        missing_reports = [
+            n for n in ("report.png", "summary.csv") if not (path.parent / n).is_file()
+        ]
+        if missing_reports:
+            return f"reports missing {missing_reports}"
     return None
 
 
