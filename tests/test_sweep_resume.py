@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from forecast import results, resume, sampler
-from forecast.run import load_config, simulate
+from forecast.run import load_config, run
 
 POINTS = ("0.5", "0.6", "0.7")
 # small jobs, without report.png and summary.csv: these tests are about the launcher
@@ -204,9 +204,9 @@ def test_a_sweep_on_slurm_without_sbatch_is_a_clear_error(tmp_path):
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     cfg = load_config(SMALL)
-    path = tmp_path_factory.mktemp("done") / "forecast.nc"
-    results.write_atomic(simulate(cfg), path)
-    return cfg, path
+    job_dir = tmp_path_factory.mktemp("done")
+    run(cfg, job_dir)  # what a job writes: forecast.nc, then its reports
+    return cfg, job_dir / "forecast.nc"
 
 
 def _with(cfg, *overrides):
