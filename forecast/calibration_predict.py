@@ -31,15 +31,10 @@ _COVARIATE_KEYS = {"commitment", "post1945", "multilateral", *LA_COVARIATES}
 
 def save_posterior(tree: xr.DataTree, path: str | os.PathLike, attrs: dict) -> Path:
     """Write ``tree`` with provenance ``attrs`` atomically (temporary name, then rename)."""
-    path = Path(path)
+    from forecast.results import replace_atomically
+
     tree.attrs.update(attrs)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tree.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return replace_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 
 
 def load_posterior(posterior: str | os.PathLike | xr.DataTree) -> xr.DataTree:

@@ -272,15 +272,17 @@ def plot_reliability(
     ax.set_title("Reliability, grouped-by-war cross-validation")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
+    from forecast.results import replace_atomically
+
     meta = {"Software": "forecast-calibrate"} | {
         k: str(v) for k, v in (provenance or {}).items() if k != "config_yaml"
     }
-    fig.savefig(tmp, dpi=110, metadata=meta)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        return replace_atomically(
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata=meta)
+        )
+    finally:
+        plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------------

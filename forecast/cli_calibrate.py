@@ -57,13 +57,9 @@ def provenance(cfg) -> dict:
 
 
 def _write_atomic(path: Path, write) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    from forecast.results import replace_atomically
+
+    return replace_atomically(path, lambda tmp: write(Path(tmp)))
 
 
 def _write_json(path: Path, obj: dict) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import tempfile
 import textwrap
 import warnings
 from pathlib import Path
@@ -483,27 +482,9 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
 # ----------------------------------------------------------------------------------------------
 
 
-def _atomic(path: Path, write: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        # mkstemp makes the file private (0600); give it the permissions of an ordinary file
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically."""
-    return _atomic(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=130))
+    return results.replace_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=130))
 
 
 def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -532,7 +513,7 @@ def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 def write_summary(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write :func:`summary_frame` as CSV atomically."""
-    return _atomic(Path(path), lambda tmp: summary_frame(ds).to_csv(tmp, index=False))
+    return results.replace_atomically(path, lambda tmp: summary_frame(ds).to_csv(tmp, index=False))
 
 
 def write_reports(ds: xr.Dataset, out_dir: str | os.PathLike, analysis_cfg: Any) -> list[Path]:

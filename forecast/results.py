@@ -162,17 +162,18 @@ def plan_realizations(plan: Any, stats: dict[str, np.ndarray]) -> np.ndarray:
     return np.full(plan.n_draws, plan.settings.realizations, dtype=np.int64)
 
 
-def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` as netCDF (h5netcdf) to a temporary name beside ``path``, then rename.
+def replace_atomically(path: str | os.PathLike, write: Any) -> Path:
+    """Call ``write(tmp)`` on a temporary name beside ``path``, then rename it to ``path``.
 
-    A crash or Ctrl-C leaves either no file at ``path`` or a complete one.
+    A crash or Ctrl-C leaves either no file at ``path`` or a complete one. The one place that
+    writes result files: netCDF, posteriors, plots, CSV and JSON all come through here.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
@@ -180,6 +181,11 @@ def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` as netCDF (h5netcdf) to ``path`` through :func:`replace_atomically`."""
+    return replace_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
 
 
 def _umask() -> int:
