@@ -63,3 +63,21 @@ def bare_scenario(quick, actors, factors=None, draws=4, realizations=20000, **sc
         cfg.merge_with({"scenario": base})
         cfg.merge_with({"scenario": {"actors": actors, "factors": factors or {}, **scenario}})
     return cfg
+
+
+def execute_notebook(path: Path, cwd: Path, timeout: int) -> tuple[list, str]:
+    """Run a notebook top to bottom; return its outputs and the text of its streams.
+
+    Fails if any cell raised.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    return outputs, text

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import nbformat
 import pytest
 from hydra import compose, initialize_config_dir
-from nbclient import NotebookClient
 
 from forecast.calibration_config import register_configs
 from forecast.cli_calibrate import run_calibration
+from tests.conftest import execute_notebook
 
 REPO = Path(__file__).resolve().parents[1]
+
 NOTEBOOK = REPO / "notebooks" / "calibration.ipynb"
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))
 
@@ -44,13 +44,7 @@ def run_dir(tmp_path_factory) -> Path:
 def test_calibration_notebook_executes(run_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FORECAST_CALIBRATION_RUN", str(run_dir))
     monkeypatch.setenv("FORECAST_DATA_DIR", str(DATA))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    outputs, text = execute_notebook(NOTEBOOK, tmp_path, timeout=600)
     assert "150 cases in 40 wars" in text
     assert "max R-hat" in text
     assert "CV Brier (all cases): model" in text
