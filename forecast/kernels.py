@@ -135,89 +135,108 @@ def _row_masks(ptr, idx):
 
 
 @njit(inline="always", **JIT)
-def partner_power(i, act, cap_eff, access, acc_ptr, acc_idx):
-    """Partner i's power: its capability scaled by access[i, j] for every j not in ``act``.
+def _bit(masks, l, j):
+    """Bit j of lane l's mask, as 0 or 1."""
+    return (masks[l] >> j) & 1
 
-    Only the j listed in (acc_ptr, acc_idx) have access[i, j] != 1; the others multiply by 1.
+
+@njit(inline="always", **JIT)
+def partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, out):
+    """out[:w]: partner i's power in each lane, its capability scaled by access[i, j] for
+    every j not in that lane's ``act`` mask (only the j in (acc_ptr, acc_idx) have access != 1).
     """
-    f = cap_eff[i]
+    ci = cap_eff[i]
+    for l in range(w):
+        out[l] = ci[l]
     for e in range(acc_ptr[i], acc_ptr[i + 1]):
         j = acc_idx[e]
-        if not (act >> j) & 1:
-            f *= access[i, j]
-    return f
+        a = access[i, j]
+        for l in range(w):
+            out[l] = out[l] if _bit(act, l, j) else out[l] * a
 
 
 @njit(inline="always", **JIT)
-def coalition_power(act, cap_eff, access, acc_ptr, acc_idx, cap_target):
-    """Target's power plus that of every partner in the bit mask ``act``, in index order."""
-    c = cap_target
-    rest = act
-    while rest != 0:
-        i = trailing_zeros(rest)
-        rest &= ~(np.int64(1) << i)
-        f = cap_eff[i]
-        for e in range(acc_ptr[i], acc_ptr[i + 1]):
-            j = acc_idx[e]
-            if not (act >> j) & 1:
-                f *= access[i, j]
-        c += f
-    return c
+def coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, out):
+    """out[:w]: target's power plus that of every partner in each lane's ``act``, index order.
+
+    f is (W,) scratch for one partner's power.
+    """
+    P = cap_eff.shape[0]
+    for l in range(w):
+        out[l] = cap_target
+    for i in range(P):
+        partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
+        for l in range(w):
+            out[l] = out[l] + f[l] if _bit(act, l, i) else out[l]
 
 
 @njit(inline="always", **JIT)
-def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r, chain_col):
+def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col, w, s, act, ent):
     """Partners' decisions in dependency order, then chain-ganging, for attack type t.
 
-    thr (T, P) probit thresholds (true or perceived); attributed: bit mask of the partners who
-    recognise the attack; x, shift, cap (P,) latent resolve, probit shifts that do not depend on
-    others (mandates, other theatres), capabilities; total: their sum; ``net``: the block's
-    dependency lists (see :func:`simulate_block`); chain_u: the uniform block, row r, chain-ganging
-    columns from chain_col (-1: none). Returns bit masks (acting, drawn in through an ally).
+    Works on the lanes 0..w-1 of a chunk of crises (realizations r0 + lane). thr (T, P) probit
+    thresholds (true or perceived); attributed (W,) bit masks of the partners who recognise the
+    attack; x, shift, cap (P, W) latent resolve, probit shifts that do not depend on others
+    (mandates, other theatres), capabilities; total (W,) their sum over partners; ``net``: the
+    block's dependency lists (see :func:`simulate_block`); chain_u: the uniform block,
+    chain-ganging columns from chain_col (-1: none); s (2, W) scratch. Writes the bit masks of
+    who acts and who was drawn in through an ally to act and ent (W,).
     """
-    order, req, fol_ptr, fol_idx, follows, buck, chainers, ally_ptr, ally_idx, allies, ally_mask = (
-        net[:11]
-    )
-    chain_mask, ally_union = net[11], net[12]
-    # with no partner power at all (all late at discount 0, or all engaged at factor 0) nothing
-    # is committed: the share is 0, not 0 / 0
-    has_power = total > 0.0
-    act = np.int64(0)
-    committed = 0.0
+    order, req, fol_ptr, fol_idx, follows, buck, chainers, ally_ptr, ally_idx, allies = net[:10]
+    th, committed = s[0], s[1]
+    for l in range(w):
+        act[l] = 0
+        ent[l] = 0
+        committed[l] = 0.0
     for k in range(order.shape[0]):
         i = order[k]
-        th = thr[t, i]
+        base = thr[t, i]
+        for l in range(w):
+            th[l] = base
         for e in range(fol_ptr[i], fol_ptr[i + 1]):
             j = fol_idx[e]
-            if (act >> j) & 1:
-                th += follows[i, j]
-        if buck[i] != 0.0 and has_power:  # otherwise the term is exactly 0
-            th -= buck[i] * (committed / total)
-        th += shift[i]
-        if (attributed >> i) & 1 and (req[i] & ~act) == 0 and x[i] < th:
-            act |= np.int64(1) << i
-            committed += cap[i]
-    ent = np.int64(0)
-    if chain_col < 0 or (chain_mask & ~act) == 0 or (ally_union & act) == 0:
-        return act, ent
+            fv = follows[i, j]
+            for l in range(w):
+                th[l] = th[l] + fv if _bit(act, l, j) else th[l]
+        b = buck[i]
+        if b != 0.0:  # otherwise the term is exactly 0
+            for l in range(w):
+                # with no partner power at all (all late at discount 0, or all engaged at
+                # factor 0) nothing is committed: the share is 0, not 0 / 0
+                share = committed[l] / total[l] if total[l] > 0.0 else 0.0
+                th[l] = th[l] - b * share
+        rq = req[i]
+        xi, si, ci = x[i], shift[i], cap[i]
+        for l in range(w):
+            a = _bit(attributed, l, i) == 1
+            ok = a & ((rq & ~act[l]) == 0) & (xi[l] < th[l] + si[l])
+            act[l] |= np.int64(ok) << i
+            committed[l] = committed[l] + ci[l] if ok else committed[l]
+    if chain_col < 0 or chainers.shape[0] == 0:
+        return
+    q = th
     changed = True
     while changed:
         changed = False
         for k in range(chainers.shape[0]):
             i = chainers[k]
-            # no acting ally: q = 1 and nobody is drawn in (a uniform is never < 0)
-            if (act >> i) & 1 or (ally_mask[i] & act) == 0:
-                continue
-            q = 1.0
+            for l in range(w):
+                q[l] = 1.0
             for e in range(ally_ptr[i], ally_ptr[i + 1]):
                 j = ally_idx[e]
-                if (act >> j) & 1:
-                    q *= 1.0 - allies[i, j]
-            if chain_u[r, chain_col + i] < 1.0 - q:
-                act |= np.int64(1) << i
-                ent |= np.int64(1) << i
+                fac = 1.0 - allies[i, j]
+                for l in range(w):
+                    q[l] = q[l] * fac if _bit(act, l, j) else q[l]
+            drawn = 0
+            col = chain_col + i
+            for l in range(w):
+                # no acting ally: q = 1 and nobody is drawn in (a uniform is never < 0)
+                new = (_bit(act, l, i) == 0) & (chain_u[r0 + l, col] < 1.0 - q[l])
+                act[l] |= np.int64(new) << i
+                ent[l] |= np.int64(new) << i
+                drawn += new
+            if drawn:
                 changed = True
-    return act, ent
 
 
 @njit(**JIT)
@@ -226,19 +245,14 @@ def _network(order, requires, follows, buck, allies):
     req_ptr, req_idx = _index_lists(requires, False)
     fol_ptr, fol_idx = _index_lists(follows, 0.0)
     ally_ptr, ally_idx = _index_lists(allies, 0.0)
-    ally_mask = _row_masks(ally_ptr, ally_idx)
     order = order.astype(np.uint32)
     chainers = np.empty(order.shape[0], dtype=np.uint32)  # partners with allies, in order
     n = 0
-    chain_mask = np.int64(0)
-    ally_union = np.int64(0)
     for k in range(order.shape[0]):
         i = order[k]
-        if ally_mask[i] != 0:
+        if ally_ptr[i + 1] > ally_ptr[i]:
             chainers[n] = i
             n += 1
-            chain_mask |= np.int64(1) << i
-            ally_union |= ally_mask[i]
     return (
         order,
         _row_masks(req_ptr, req_idx),
@@ -250,10 +264,10 @@ def _network(order, requires, follows, buck, allies):
         ally_ptr,
         ally_idx,
         allies,
-        ally_mask,
-        chain_mask,
-        ally_union,
     )
+
+
+LANES = 64  # crises processed side by side: each step is a loop over lanes the compiler vectorises
 
 
 @njit(**JIT)
@@ -312,7 +326,10 @@ def simulate_block(
     layout : (N_LAYOUT,) int64 column offsets into z (n, NZ) and u (n, NU), -1 when absent.
     acc_t (T, N_T), acc_tp (T, P, N_TP), acc_j (J,), hist (T, N_BINS): added to in place.
 
-    P must be at most :data:`MAX_PARTNERS`.
+    The block is worked through in chunks of :data:`LANES` crises; within a chunk each step of
+    the model is a loop over the crises, with the partner sets as bit masks, so that the loops
+    compile to SIMD code without branches. Counts are kept as integers and added to the
+    accumulators once per block. P must be at most :data:`MAX_PARTNERS`.
     """
     n = z.shape[0]
     T, P = thr.shape
@@ -320,12 +337,32 @@ def simulate_block(
     J, V = inst_vote.shape
     if P > MAX_PARTNERS:  # the one check: bit masks would silently drop partners
         raise ValueError("simulate_block: more than MAX_PARTNERS partners")
+    W = LANES
     cap_target, cap_aggr, m = power[0], power[1], power[2]
     net = _network(order, requires, follows, buck, allies)
     acc_ptr, acc_idx = _index_lists(access, 1.0)
-    x = np.empty(P)
-    shift = np.empty(P)
-    cap_eff = np.empty(P)
+    x = np.empty((P, W))
+    shift = np.empty((P, W))
+    cap_eff = np.empty((P, W))
+    s = np.empty((2, W))
+    total = np.empty(W)
+    c_star = np.empty(W)
+    fa = np.empty(W)
+    c = np.empty(W)
+    c2 = np.empty(W)
+    f = np.empty(W)
+    late = np.empty(W, dtype=np.int64)
+    attributed = np.empty(W, dtype=np.int64)
+    act = np.empty(W, dtype=np.int64)
+    ent = np.empty(W, dtype=np.int64)
+    pact = np.empty(W, dtype=np.int64)
+    flip = np.empty(W, dtype=np.int64)
+    seen = np.empty(W, dtype=np.int64)
+    seen_bin = np.empty(W, dtype=np.int64)
+    cnt_t = np.zeros((T, N_T), dtype=np.int64)
+    cnt_tp = np.zeros((T, N_TP, P), dtype=np.int64)
+    cnt_j = np.zeros(J, dtype=np.int64)
+    cnt_hist = np.zeros((T, N_BINS), dtype=np.int64)
     scale = N_BINS / (HIST_HI - HIST_LO)
     c_factor, c_idio, c_delay, c_fa = (
         layout[L_FACTOR],
@@ -335,113 +372,160 @@ def simulate_block(
     )
     c_contest, c_attr, c_engaged = layout[L_CONTEST], layout[L_ATTR], layout[L_ENGAGED]
     c_vote, c_chain = layout[L_VOTE], layout[L_CHAIN]
-    for r in range(n):
+    for r0 in range(0, n, W):
+        w = min(W, n - r0)
         for i in range(P):
-            xi = idio[i] * z[r, c_idio + i]
+            xi, si, ci = x[i], shift[i], cap_eff[i]
+            di, cpi = idio[i], cap[i]
+            col = c_idio + i
+            for l in range(w):
+                xi[l] = di * z[r0 + l, col]
+                si[l] = 0.0
+                ci[l] = cpi
             for k in range(K):
-                xi += loadings[i, k] * z[r, c_factor + k]
-            x[i] = xi
-            shift[i] = 0.0
-            cap_eff[i] = cap[i]
+                lk = loadings[i, k]
+                col = c_factor + k
+                for l in range(w):
+                    xi[l] += lk * z[r0 + l, col]
         if c_engaged >= 0:
             for i in range(P):
-                if u[r, c_engaged + i] < engaged[i, 0]:
-                    cap_eff[i] *= engaged[i, 1]
-                    shift[i] += engaged[i, 2]
+                p, factor, sh = engaged[i, 0], engaged[i, 1], engaged[i, 2]
+                si, ci = shift[i], cap_eff[i]
+                col = c_engaged + i
+                for l in range(w):
+                    e = u[r0 + l, col] < p
+                    ci[l] = ci[l] * factor if e else ci[l]
+                    si[l] = si[l] + sh if e else si[l]
         for j in range(J):
             rule = int(inst_rule[j, 0])
             if rule == RULE_INDIVIDUAL:
                 continue
-            yes = 0
-            no = 0
-            vetoed = False
-            for v in range(int(inst_rule[j, 2])):
-                uv = u[r, c_vote + j * V + v]
-                p = inst_vote[j, v]
-                if uv < p:
-                    yes += 1
-                elif uv < p + (1.0 - p) * inst_abstain[j, v]:
-                    pass
-                else:
-                    no += 1
-                    if inst_veto[j, v]:
-                        vetoed = True
-            if rule == RULE_UNANIMITY:
-                mandate = yes == int(inst_rule[j, 2])
-            elif rule == RULE_CONSENSUS:
-                mandate = no == 0
-            elif rule == RULE_MAJORITY:
-                mandate = yes >= inst_rule[j, 1]
-            else:
-                mandate = yes >= inst_rule[j, 1] and not vetoed
-            if mandate:
-                acc_j[j] += 1.0
-            for i in range(P):
-                if inst_member[j, i]:
-                    shift[i] += inst_shift[j, 0] if mandate else inst_shift[j, 1]
-        # arrival and fait accompli compared on the log scale: log-normal, mean-preserving noise
-        fa = timing[0]
-        if c_fa >= 0:
-            s = timing[1]
-            fa += s * z[r, c_fa] - 0.5 * s * s
-        late = np.int64(0)
-        for i in range(P):
-            d = log_delay[i]
-            if c_delay >= 0:
-                s = delay_spread[i]
-                d += s * z[r, c_delay + i] - 0.5 * s * s
-            if not d <= fa:
-                late |= np.int64(1) << i
-                cap_eff[i] *= timing[2]
-        total = 0.0
-        for i in range(P):
-            total += cap_eff[i]
-        c_star = winning_power(cap_aggr, m, u[r, c_contest])
-        seen = np.int64(-1)  # the coalition whose power, outcome and pivots were last computed
-        c, win, pivotal, b = 0.0, False, np.int64(0), 0
-        for t in range(T):
-            attributed = np.int64(-1)
-            if c_attr >= 0:
-                attributed = np.int64(0)
-                for i in range(P):
-                    if u[r, c_attr + i] < attribution[t, i]:
-                        attributed |= np.int64(1) << i
-            act, ent = decide(thr, t, attributed, x, shift, cap_eff, total, net, u, r, c_chain)
-            pact, _ = decide(thr_perc, t, attributed, x, shift, cap_eff, total, net, u, r, c_chain)
-            if act != seen:  # attack types often end in the same coalition: reuse its results
-                seen = act
-                c = coalition_power(act, cap_eff, access, acc_ptr, acc_idx, cap_target)
-                win = c > c_star
-                # pivotality: reverse i's choice alone; unless others' access depends on i,
-                # that adds or removes i's own power
-                pivotal = np.int64(0)
-                for i in range(P):
-                    bit = np.int64(1) << i
-                    if flags[i] & F_HOST:
-                        c_flip = coalition_power(
-                            act ^ bit, cap_eff, access, acc_ptr, acc_idx, cap_target
-                        )
-                    elif act & bit:
-                        c_flip = c - partner_power(i, act, cap_eff, access, acc_ptr, acc_idx)
+            nv = int(inst_rule[j, 2])
+            for l in range(w):
+                yes = 0
+                no = 0
+                vetoed = False
+                for v in range(nv):
+                    uv = u[r0 + l, c_vote + j * V + v]
+                    p = inst_vote[j, v]
+                    if uv < p:
+                        yes += 1
+                    elif uv < p + (1.0 - p) * inst_abstain[j, v]:
+                        pass
                     else:
-                        c_flip = c + partner_power(i, act, cap_eff, access, acc_ptr, acc_idx)
-                    if (c_flip > c_star) != win:
-                        pivotal |= bit
-                b = int(math.floor((math.log10(c / cap_aggr) - HIST_LO) * scale))
-                b = min(max(b, 0), N_BINS - 1)
-            if pact == act:
-                pwin = win
-            else:
-                pwin = coalition_power(pact, cap_eff, access, acc_ptr, acc_idx, cap_target) > c_star
+                        no += 1
+                        if inst_veto[j, v]:
+                            vetoed = True
+                if rule == RULE_UNANIMITY:
+                    mandate = yes == nv
+                elif rule == RULE_CONSENSUS:
+                    mandate = no == 0
+                elif rule == RULE_MAJORITY:
+                    mandate = yes >= inst_rule[j, 1]
+                else:
+                    mandate = yes >= inst_rule[j, 1] and not vetoed
+                cnt_j[j] += mandate
+                sh = inst_shift[j, 0] if mandate else inst_shift[j, 1]
+                for i in range(P):
+                    if inst_member[j, i]:
+                        shift[i, l] += sh
+        # arrival and fait accompli compared on the log scale: log-normal, mean-preserving noise
+        s_fa = timing[1]
+        for l in range(w):
+            fa[l] = timing[0]
+            late[l] = 0
+            total[l] = 0.0
+        if c_fa >= 0:
+            for l in range(w):
+                fa[l] += s_fa * z[r0 + l, c_fa] - 0.5 * s_fa * s_fa
+        discount = timing[2]
+        for i in range(P):
+            d0, sd = log_delay[i], delay_spread[i]
+            ci = cap_eff[i]
+            col = c_delay + i
+            for l in range(w):
+                d = d0
+                if c_delay >= 0:
+                    d += sd * z[r0 + l, col] - 0.5 * sd * sd
+                lt = not d <= fa[l]
+                late[l] |= np.int64(lt) << i
+                ci[l] = ci[l] * discount if lt else ci[l]
+            for l in range(w):
+                total[l] += ci[l]
+        for l in range(w):
+            c_star[l] = winning_power(cap_aggr, m, u[r0 + l, c_contest])
+        for t in range(T):
+            for l in range(w):
+                attributed[l] = -1
+            if c_attr >= 0:
+                for l in range(w):
+                    attributed[l] = 0
+                for i in range(P):
+                    a = attribution[t, i]
+                    col = c_attr + i
+                    for l in range(w):
+                        attributed[l] |= np.int64(u[r0 + l, col] < a) << i
+            decide(thr, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, act, ent)
+            decide(thr_perc, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, pact, flip)
+            coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c)
+            # pivotality: reverse i's choice alone; unless others' access depends on i, that adds
+            # or removes i's own power
+            piv = cnt_tp[t, P_PIVOTAL]
             for i in range(P):
-                acc_tp[t, i, P_JOIN] += (act >> i) & 1
-                acc_tp[t, i, P_IN_TIME] += (act & ~late) >> i & 1
-                acc_tp[t, i, P_ENTANGLED] += (ent >> i) & 1
-                acc_tp[t, i, P_PIVOTAL] += (pivotal >> i) & 1
-                acc_tp[t, i, P_PJOIN] += (pact >> i) & 1
-            came = act != 0
-            acc_t[t, T_WIN] += win
-            acc_t[t, T_CAME_WON] += win and came
-            acc_t[t, T_CAME] += came
-            acc_t[t, T_PWIN] += pwin
-            hist[t, b] += 1.0
+                if flags[i] & F_HOST:
+                    bit = np.int64(1) << i
+                    for l in range(w):
+                        flip[l] = act[l] ^ bit
+                    coalition_power(flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
+                else:
+                    partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
+                    for l in range(w):
+                        c2[l] = c[l] - f[l] if _bit(act, l, i) else c[l] + f[l]
+                k = 0
+                for l in range(w):
+                    k += (c2[l] > c_star[l]) != (c[l] > c_star[l])
+                piv[i] += k
+            coalition_power(pact, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
+            n_win = n_came = n_came_won = n_pwin = 0
+            for l in range(w):
+                win = c[l] > c_star[l]
+                came = act[l] != 0
+                n_win += win
+                n_came += came
+                n_came_won += win & came
+                n_pwin += c2[l] > c_star[l]
+            cnt_t[t, T_WIN] += n_win
+            cnt_t[t, T_CAME] += n_came
+            cnt_t[t, T_CAME_WON] += n_came_won
+            cnt_t[t, T_PWIN] += n_pwin
+            join, in_time = cnt_tp[t, P_JOIN], cnt_tp[t, P_IN_TIME]
+            entangled, pjoin = cnt_tp[t, P_ENTANGLED], cnt_tp[t, P_PJOIN]
+            for i in range(P):
+                k1 = k2 = k3 = k4 = 0
+                for l in range(w):
+                    k1 += _bit(act, l, i)
+                    k2 += ((act[l] & ~late[l]) >> i) & 1
+                    k3 += _bit(ent, l, i)
+                    k4 += _bit(pact, l, i)
+                join[i] += k1
+                in_time[i] += k2
+                entangled[i] += k3
+                pjoin[i] += k4
+            # attack types often end in the same coalition: its histogram bin is reused
+            h = cnt_hist[t]
+            for l in range(w):
+                if t == 0 or act[l] != seen[l]:
+                    seen[l] = act[l]
+                    b = int(math.floor((math.log10(c[l] / cap_aggr) - HIST_LO) * scale))
+                    seen_bin[l] = min(max(b, 0), N_BINS - 1)
+                h[seen_bin[l]] += 1
+    for t in range(T):
+        for k in range(N_T):
+            acc_t[t, k] += cnt_t[t, k]
+        for k in range(N_TP):
+            for i in range(P):
+                acc_tp[t, i, k] += cnt_tp[t, k, i]
+        for b in range(N_BINS):
+            hist[t, b] += cnt_hist[t, b]
+    for j in range(J):
+        acc_j[j] += cnt_j[j]
