@@ -356,7 +356,7 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     t_n = min(_thread_seconds(normals, rng, n, buf) for _ in range(args.repeats)) / n
     t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
     # the sampler's own fill of one block (writes to memory), for comparison
-    z, u = np.empty((10000, nz)), np.empty((10000, nu))
+    z, u = np.empty((10000, nz), order="F"), np.empty((10000, nu), order="F")  # as the sampler
     kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
     t_fill = (
         min(
@@ -476,7 +476,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     from forecast import kernels, sampler
     from forecast.beliefs import kernel_inputs
 
-    scratch = sampler.Scratch(plan)
+    z, u = sampler.Scratch(plan).block(plan.settings.block_size)
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     inputs = kernel_inputs(plan.model, plan.draws, 0)
@@ -484,10 +484,9 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     def run_kernels(deadline: float) -> None:
         b = 0
         while time.perf_counter() < deadline:
-            kernels.fill_block(sampler.block_generator(1, 0, b), scratch.z, scratch.u)
+            kernels.fill_block(sampler.block_generator(1, 0, b), z, u)
             kernels.simulate_block(
-                **inputs, z=scratch.z, u=scratch.u, acc_t=out[0], acc_tp=out[1], acc_j=out[2],
-                hist=out[3],
+                **inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3],
             )  # fmt: skip
             b += 1
 
@@ -535,17 +534,17 @@ def child_startup(t_parent: float) -> dict:
     stamps["config"] = time.time() - t_parent
     plan = sampler.make_plan(cfg)
     stamps["plan"] = time.time() - t_parent
-    scratch = sampler.Scratch(plan)
+    z, u = sampler.Scratch(plan).block(plan.settings.block_size)
     t0 = time.perf_counter()
-    kernels.fill_block(sampler.block_generator(1, 0, 0), scratch.z, scratch.u)
+    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     t0 = time.perf_counter()
     kernels.simulate_block(
         **kernel_inputs(plan.model, plan.draws, 0),
-        z=scratch.z,
-        u=scratch.u,
+        z=z,
+        u=u,
         acc_t=out[0],
         acc_tp=out[1],
         acc_j=out[2],

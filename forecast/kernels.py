@@ -69,6 +69,7 @@ RULE_VETO = 4
 HIST_LO = -2.0
 HIST_HI = 2.0
 N_BINS = 200
+HIST_CLIP = (1e-3, 1e3)  # C / A is clipped to this before its logarithm (beyond the end bins)
 
 MAX_PARTNERS = 64  # partner sets are int64 bit masks
 
@@ -102,6 +103,77 @@ def winning_power(a, m, u):
     every counterfactual coalition by a comparison alone (common random numbers).
     """
     return a * math.exp(math.log(u / (1.0 - u)) / m)
+
+
+# log and exp for loops over lanes. libm's are calls, which keep a loop from being vectorised;
+# these are fdlibm's algorithms (error under 1 ulp) in plain arithmetic, so they vectorise, and
+# forecast.reference evaluates the very same arithmetic on numpy arrays (same results to the bit).
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+INV_LN2 = 1.44269504088896338700e00
+INV_LN10 = 0.43429448190325182765
+LG1, LG2, LG3 = 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01
+LG4, LG5 = 2.222219843214978396e-01, 1.818357216161805012e-01
+LG6, LG7 = 1.531383769920937332e-01, 1.479819860511658591e-01
+EP1, EP2 = 1.66666666666666019037e-01, -2.77777777770155933842e-03
+EP3, EP4 = 6.61375632143793436117e-05, -1.65339022054652515390e-06
+EP5 = 4.13813679705723846039e-08
+SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # bits of sqrt(1/2)
+MANTISSA = (1 << 52) - 1
+EXP_LO, EXP_HI = -708.0, 709.0  # exp's argument is clamped here: 2^k stays a normal number
+TINY = 1e-300  # log's argument is clamped up to this (a positive normal number)
+
+
+@njit(inline="always", **JIT)
+def log_poly(f, k):
+    """log((1 + f) 2^k) for 1 + f in [sqrt(1/2), sqrt(2)): fdlibm's __ieee754_log."""
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (LG2 + w * (LG4 + w * LG6))
+    t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)))
+    r = t2 + t1
+    return k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+
+
+@njit(inline="always", **JIT)
+def exp_poly(x, k):
+    """exp(x) / 2^k for k = round(x / log 2): fdlibm's __ieee754_exp."""
+    hi = x - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (EP1 + t * (EP2 + t * (EP3 + t * (EP4 + t * EP5))))
+    return 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+
+
+@njit(inline="always", **JIT)
+def log_lanes(y, w, bits, out):
+    """out[:w] = log(y[:w]) after y[:w] is clamped up to TINY in place; bits: int64 scratch."""
+    m = bits.view(np.float64)
+    yi = y.view(np.int64)
+    for l in range(w):
+        y[l] = max(y[l], TINY)
+    for l in range(w):
+        ix = yi[l] - SQRT_HALF_BITS
+        bits[l] = (ix & MANTISSA) + SQRT_HALF_BITS
+        out[l] = np.float64(ix >> 52)
+    for l in range(w):
+        out[l] = log_poly(m[l] - 1.0, out[l])
+
+
+@njit(inline="always", **JIT)
+def exp_lanes(x, w, bits, out):
+    """out[:w] = exp(x[:w]), x clamped to [EXP_LO, EXP_HI]; bits: (>= w,) int64 scratch."""
+    scale = bits.view(np.float64)
+    for l in range(w):
+        xl = min(max(x[l], EXP_LO), EXP_HI)
+        k = np.floor(xl * INV_LN2 + 0.5)
+        out[l] = exp_poly(xl, k)
+        bits[l] = (np.int64(k) + 1023) << 52
+    for l in range(w):
+        out[l] = out[l] * scale[l]
 
 
 @njit(**JIT)
@@ -183,6 +255,7 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
     who acts and who was drawn in through an ally to act and ent (W,).
     """
     order, req, fol_ptr, fol_idx, follows, buck, chainers, ally_ptr, ally_idx, allies = net[:10]
+    cascade = net[10]
     th, committed = s[0], s[1]
     for l in range(w):
         act[l] = 0
@@ -235,7 +308,9 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
                 act[l] |= np.int64(new) << i
                 ent[l] |= np.int64(new) << i
                 drawn += new
-            if drawn:
+            # another pass can change something only if someone drawn in is an ally of a
+            # chainer: otherwise every q, and so every outcome, would repeat
+            if drawn and (cascade >> i) & 1:
                 changed = True
 
 
@@ -248,11 +323,14 @@ def _network(order, requires, follows, buck, allies):
     order = order.astype(np.uint32)
     chainers = np.empty(order.shape[0], dtype=np.uint32)  # partners with allies, in order
     n = 0
+    cascade = np.int64(0)  # partners who are some chainer's ally
     for k in range(order.shape[0]):
         i = order[k]
         if ally_ptr[i + 1] > ally_ptr[i]:
             chainers[n] = i
             n += 1
+            for e in range(ally_ptr[i], ally_ptr[i + 1]):
+                cascade |= np.int64(1) << ally_idx[e]
     return (
         order,
         _row_masks(req_ptr, req_idx),
@@ -264,10 +342,11 @@ def _network(order, requires, follows, buck, allies):
         ally_ptr,
         ally_idx,
         allies,
+        cascade,
     )
 
 
-LANES = 64  # crises processed side by side: each step is a loop over lanes the compiler vectorises
+LANES = 128  # crises processed side by side: each step is a loop over lanes the compiler vectorises
 
 
 @njit(**JIT)
@@ -357,8 +436,9 @@ def simulate_block(
     ent = np.empty(W, dtype=np.int64)
     pact = np.empty(W, dtype=np.int64)
     flip = np.empty(W, dtype=np.int64)
-    seen = np.empty(W, dtype=np.int64)
-    seen_bin = np.empty(W, dtype=np.int64)
+    y = np.empty(W)
+    bits = np.empty(W, dtype=np.int64)
+    bins = np.empty(W, dtype=np.int64)
     cnt_t = np.zeros((T, N_T), dtype=np.int64)
     cnt_tp = np.zeros((T, N_TP, P), dtype=np.int64)
     cnt_j = np.zeros(J, dtype=np.int64)
@@ -452,8 +532,16 @@ def simulate_block(
                 ci[l] = ci[l] * discount if lt else ci[l]
             for l in range(w):
                 total[l] += ci[l]
+        # the power needed to win, A (u / (1 - u))^(1/m) (see winning_power), for every lane
         for l in range(w):
-            c_star[l] = winning_power(cap_aggr, m, u[r0 + l, c_contest])
+            uc = u[r0 + l, c_contest]
+            y[l] = uc / (1.0 - uc)
+        log_lanes(y, w, bits, c_star)
+        for l in range(w):
+            c_star[l] = c_star[l] / m
+        exp_lanes(c_star, w, bits, y)
+        for l in range(w):
+            c_star[l] = cap_aggr * y[l]
         for t in range(T):
             for l in range(w):
                 attributed[l] = -1
@@ -511,14 +599,16 @@ def simulate_block(
                 in_time[i] += k2
                 entangled[i] += k3
                 pjoin[i] += k4
-            # attack types often end in the same coalition: its histogram bin is reused
+            # histogram bin of log10(C / A); ratios beyond the clip fall in the end bins anyway
+            for l in range(w):
+                y[l] = min(max(c[l] / cap_aggr, HIST_CLIP[0]), HIST_CLIP[1])
+            log_lanes(y, w, bits, c2)
+            for l in range(w):
+                b = np.int64(np.floor((c2[l] * INV_LN10 - HIST_LO) * scale))
+                bins[l] = min(max(b, 0), N_BINS - 1)
             h = cnt_hist[t]
             for l in range(w):
-                if t == 0 or act[l] != seen[l]:
-                    seen[l] = act[l]
-                    b = int(math.floor((math.log10(c[l] / cap_aggr) - HIST_LO) * scale))
-                    seen_bin[l] = min(max(b, 0), N_BINS - 1)
-                h[seen_bin[l]] += 1
+                h[bins[l]] += 1
     for t in range(T):
         for k in range(N_T):
             acc_t[t, k] += cnt_t[t, k]

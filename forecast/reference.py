@@ -26,7 +26,9 @@ One crisis, for each attack type t:
 
 import numpy as np
 
+from forecast import kernels
 from forecast.kernels import (
+    HIST_CLIP,
     F_ACCESS,
     F_ALLIES,
     F_HOST,
@@ -58,6 +60,21 @@ from forecast.kernels import (
 )
 
 
+def log_(y):
+    """Elementwise log of max(y, TINY): the arithmetic of :func:`forecast.kernels.log_lanes`."""
+    y = np.maximum(np.asarray(y, dtype=np.float64), kernels.TINY)
+    ix = y.view(np.int64) - kernels.SQRT_HALF_BITS
+    m = ((ix & kernels.MANTISSA) + kernels.SQRT_HALF_BITS).view(np.float64)
+    return kernels.log_poly.py_func(m - 1.0, (ix >> 52).astype(np.float64))
+
+
+def exp_(x):
+    """Elementwise exp, the argument clamped: the arithmetic of :func:`kernels.exp_lanes`."""
+    x = np.minimum(np.maximum(np.asarray(x, dtype=np.float64), kernels.EXP_LO), kernels.EXP_HI)
+    k = np.floor(x * kernels.INV_LN2 + 0.5)
+    return kernels.exp_poly.py_func(x, k) * ((k.astype(np.int64) + 1023) << 52).view(np.float64)
+
+
 def contest(c, a, m):
     """Contest-success probability c^m / (c^m + a^m), elementwise."""
     return 1.0 / (1.0 + np.exp(m * (np.log(a) - np.log(c))))
@@ -65,7 +82,7 @@ def contest(c, a, m):
 
 def winning_power(a, m, u):
     """Power needed to win a contest whose uniform draw is u: A (u / (1 - u))^(1/m)."""
-    return a * np.exp(np.log(u / (1.0 - u)) / m)
+    return a * exp_(log_(u / (1.0 - u)) / m)
 
 
 def partner_power(i, act, cap_eff, access, flags):
@@ -284,5 +301,6 @@ def simulate_block(
         acc_t[t, T_PWIN] += (
             coalition_power(pact, cap_eff, access, flags, cap_target) > c_star
         ).sum()
-        b = np.floor((np.log10(c / cap_aggr) - HIST_LO) * scale).astype(np.int64)
+        ratio = np.minimum(np.maximum(c / cap_aggr, HIST_CLIP[0]), HIST_CLIP[1])
+        b = np.floor((log_(ratio) * kernels.INV_LN10 - HIST_LO) * scale).astype(np.int64)
         np.add.at(hist[t], np.clip(b, 0, N_BINS - 1), 1.0)

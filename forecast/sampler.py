@@ -148,12 +148,23 @@ def _block_function(backend: str) -> Callable[..., None]:
 
 
 class Scratch:
-    """Reusable random-number buffers of one worker thread: z (block, NZ), u (block, NU)."""
+    """Reusable random-number buffers of one worker thread.
+
+    ``block(n)`` gives z (n, NZ) and u (n, NU) in Fortran order: the kernel reads a column for
+    consecutive crises, so each column is contiguous in memory (the numbers in them, and so every
+    result, do not depend on the order).
+    """
 
     def __init__(self, plan: Plan):
         n = min(plan.settings.block_size, plan.settings.realizations)
-        self.z = np.empty((n, plan.model.n_normals))
-        self.u = np.empty((n, plan.model.n_uniforms))
+        self.nz, self.nu = plan.model.n_normals, plan.model.n_uniforms
+        self._z = np.empty(n * self.nz)
+        self._u = np.empty(n * self.nu)
+
+    def block(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        z = self._z[: n * self.nz].reshape(self.nz, n).T
+        u = self._u[: n * self.nu].reshape(self.nu, n).T
+        return z, u
 
 
 def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) -> int:
@@ -168,7 +179,7 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     done = 0
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
-        z, u = scratch.z[:n], scratch.u[:n]
+        z, u = scratch.block(n)
         kernels.fill_block(block_generator(st.seed, d, b), z, u)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
