@@ -476,7 +476,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     from forecast import kernels, sampler
     from forecast.beliefs import kernel_inputs
 
-    z, u = sampler.Scratch(plan).block(plan.settings.block_size)
+    z, u = sampler.Scratch(plan).block()
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     inputs = kernel_inputs(plan.model, plan.draws, 0)
@@ -534,7 +534,7 @@ def child_startup(t_parent: float) -> dict:
     stamps["config"] = time.time() - t_parent
     plan = sampler.make_plan(cfg)
     stamps["plan"] = time.time() - t_parent
-    z, u = sampler.Scratch(plan).block(plan.settings.block_size)
+    z, u = sampler.Scratch(plan).block()
     t0 = time.perf_counter()
     kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0

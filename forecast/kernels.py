@@ -237,6 +237,11 @@ def coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, ou
     for l in range(w):
         out[l] = cap_target
     for i in range(P):
+        if acc_ptr[i + 1] == acc_ptr[i]:  # full access: the partner's own power, in one pass
+            ci = cap_eff[i]
+            for l in range(w):
+                out[l] = out[l] + ci[l] if _bit(act, l, i) else out[l]
+            continue
         partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
         for l in range(w):
             out[l] = out[l] + f[l] if _bit(act, l, i) else out[l]
@@ -264,6 +269,26 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
     for k in range(order.shape[0]):
         i = order[k]
         base = thr[t, i]
+        b = buck[i]
+        rq = req[i]
+        xi, si, ci = x[i], shift[i], cap[i]
+        if fol_ptr[i + 1] == fol_ptr[i]:  # follows nobody: the whole step in one pass
+            if b == 0.0:  # the buck-passing term is exactly 0
+                for l in range(w):
+                    a = _bit(attributed, l, i) == 1
+                    ok = a & ((rq & ~act[l]) == 0) & (xi[l] < base + si[l])
+                    act[l] |= np.int64(ok) << i
+                    committed[l] = committed[l] + ci[l] if ok else committed[l]
+            else:
+                for l in range(w):
+                    # with no partner power at all (all late at discount 0, or all engaged at
+                    # factor 0) nothing is committed: the share is 0, not 0 / 0
+                    share = committed[l] / total[l] if total[l] > 0.0 else 0.0
+                    a = _bit(attributed, l, i) == 1
+                    ok = a & ((rq & ~act[l]) == 0) & (xi[l] < (base - b * share) + si[l])
+                    act[l] |= np.int64(ok) << i
+                    committed[l] = committed[l] + ci[l] if ok else committed[l]
+            continue
         for l in range(w):
             th[l] = base
         for e in range(fol_ptr[i], fol_ptr[i + 1]):
@@ -271,15 +296,10 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
             fv = follows[i, j]
             for l in range(w):
                 th[l] = th[l] + fv if _bit(act, l, j) else th[l]
-        b = buck[i]
         if b != 0.0:  # otherwise the term is exactly 0
             for l in range(w):
-                # with no partner power at all (all late at discount 0, or all engaged at
-                # factor 0) nothing is committed: the share is 0, not 0 / 0
                 share = committed[l] / total[l] if total[l] > 0.0 else 0.0
                 th[l] = th[l] - b * share
-        rq = req[i]
-        xi, si, ci = x[i], shift[i], cap[i]
         for l in range(w):
             a = _bit(attributed, l, i) == 1
             ok = a & ((rq & ~act[l]) == 0) & (xi[l] < th[l] + si[l])
@@ -293,6 +313,22 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
         changed = False
         for k in range(chainers.shape[0]):
             i = chainers[k]
+            drawn = 0
+            col = chain_col + i
+            e0 = ally_ptr[i]
+            if ally_ptr[i + 1] == e0 + 1:  # one ally j: q = 1 - allies[i, j] if j acts, else 1
+                j = ally_idx[e0]
+                fac = 1.0 * (1.0 - allies[i, j])
+                cu = chain_u[r0 : r0 + w, col]
+                for l in range(w):
+                    ql = fac if _bit(act, l, j) else 1.0
+                    new = (_bit(act, l, i) == 0) & (cu[l] < 1.0 - ql)
+                    act[l] |= np.int64(new) << i
+                    ent[l] |= np.int64(new) << i
+                    drawn += new
+                if drawn and (cascade >> i) & 1:
+                    changed = True
+                continue
             for l in range(w):
                 q[l] = 1.0
             for e in range(ally_ptr[i], ally_ptr[i + 1]):
@@ -300,11 +336,10 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
                 fac = 1.0 - allies[i, j]
                 for l in range(w):
                     q[l] = q[l] * fac if _bit(act, l, j) else q[l]
-            drawn = 0
-            col = chain_col + i
+            cu = chain_u[r0 : r0 + w, col]
             for l in range(w):
                 # no acting ally: q = 1 and nobody is drawn in (a uniform is never < 0)
-                new = (_bit(act, l, i) == 0) & (chain_u[r0 + l, col] < 1.0 - q[l])
+                new = (_bit(act, l, i) == 0) & (cu[l] < 1.0 - q[l])
                 act[l] |= np.int64(new) << i
                 ent[l] |= np.int64(new) << i
                 drawn += new
@@ -457,23 +492,23 @@ def simulate_block(
         for i in range(P):
             xi, si, ci = x[i], shift[i], cap_eff[i]
             di, cpi = idio[i], cap[i]
-            col = c_idio + i
+            zc = z[r0 : r0 + w, c_idio + i]
             for l in range(w):
-                xi[l] = di * z[r0 + l, col]
+                xi[l] = di * zc[l]
                 si[l] = 0.0
                 ci[l] = cpi
             for k in range(K):
                 lk = loadings[i, k]
-                col = c_factor + k
+                zc = z[r0 : r0 + w, c_factor + k]
                 for l in range(w):
-                    xi[l] += lk * z[r0 + l, col]
+                    xi[l] += lk * zc[l]
         if c_engaged >= 0:
             for i in range(P):
                 p, factor, sh = engaged[i, 0], engaged[i, 1], engaged[i, 2]
                 si, ci = shift[i], cap_eff[i]
-                col = c_engaged + i
+                uc = u[r0 : r0 + w, c_engaged + i]
                 for l in range(w):
-                    e = u[r0 + l, col] < p
+                    e = uc[l] < p
                     ci[l] = ci[l] * factor if e else ci[l]
                     si[l] = si[l] + sh if e else si[l]
         for j in range(J):
@@ -516,26 +551,26 @@ def simulate_block(
             late[l] = 0
             total[l] = 0.0
         if c_fa >= 0:
+            zc = z[r0 : r0 + w, c_fa]
             for l in range(w):
-                fa[l] += s_fa * z[r0 + l, c_fa] - 0.5 * s_fa * s_fa
+                fa[l] += s_fa * zc[l] - 0.5 * s_fa * s_fa
         discount = timing[2]
         for i in range(P):
             d0, sd = log_delay[i], delay_spread[i]
             ci = cap_eff[i]
-            col = c_delay + i
+            bit = np.int64(1) << i
+            zc = z[r0 : r0 + w, (c_delay if c_delay >= 0 else c_idio) + i]  # read if c_delay >= 0
             for l in range(w):
-                d = d0
-                if c_delay >= 0:
-                    d += sd * z[r0 + l, col] - 0.5 * sd * sd
+                d = d0 + (sd * zc[l] - 0.5 * sd * sd) if c_delay >= 0 else d0
                 lt = not d <= fa[l]
-                late[l] |= np.int64(lt) << i
+                late[l] |= bit if lt else 0
                 ci[l] = ci[l] * discount if lt else ci[l]
             for l in range(w):
                 total[l] += ci[l]
         # the power needed to win, A (u / (1 - u))^(1/m) (see winning_power), for every lane
+        uc = u[r0 : r0 + w, c_contest]
         for l in range(w):
-            uc = u[r0 + l, c_contest]
-            y[l] = uc / (1.0 - uc)
+            y[l] = uc[l] / (1.0 - uc[l])
         log_lanes(y, w, bits, c_star)
         for l in range(w):
             c_star[l] = c_star[l] / m
@@ -550,9 +585,10 @@ def simulate_block(
                     attributed[l] = 0
                 for i in range(P):
                     a = attribution[t, i]
-                    col = c_attr + i
+                    uc = u[r0 : r0 + w, c_attr + i]
+                    bit = np.int64(1) << i
                     for l in range(w):
-                        attributed[l] |= np.int64(u[r0 + l, col] < a) << i
+                        attributed[l] |= bit if uc[l] < a else 0
             decide(thr, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, act, ent)
             decide(thr_perc, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, pact, flip)
             coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c)
@@ -565,6 +601,14 @@ def simulate_block(
                     for l in range(w):
                         flip[l] = act[l] ^ bit
                     coalition_power(flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
+                elif acc_ptr[i + 1] == acc_ptr[i]:  # full access: add or remove its own power
+                    ci = cap_eff[i]
+                    k = 0
+                    for l in range(w):
+                        cf = c[l] - ci[l] if _bit(act, l, i) else c[l] + ci[l]
+                        k += (cf > c_star[l]) != (c[l] > c_star[l])
+                    piv[i] += k
+                    continue
                 else:
                     partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
                     for l in range(w):

@@ -156,12 +156,14 @@ class Scratch:
     """
 
     def __init__(self, plan: Plan):
-        n = min(plan.settings.block_size, plan.settings.realizations)
+        self.n = min(plan.settings.block_size, plan.settings.realizations)
         self.nz, self.nu = plan.model.n_normals, plan.model.n_uniforms
-        self._z = np.empty(n * self.nz)
-        self._u = np.empty(n * self.nu)
+        self._z = np.empty(self.n * self.nz)
+        self._u = np.empty(self.n * self.nu)
 
-    def block(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def block(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Buffers for a block of n (default: the largest) realizations."""
+        n = self.n if n is None else n
         z = self._z[: n * self.nz].reshape(self.nz, n).T
         u = self._u[: n * self.nu].reshape(self.nu, n).T
         return z, u
