@@ -8,19 +8,30 @@ the very same numbers. Every public name here has a twin in :mod:`forecast.refer
 Shapes: T attack types, P partners, K factors, J institutions, V voters per institution
 (padded), n realizations in the block, B histogram bins.
 
-Inside :func:`simulate_block` a set of partners (who acts, who was drawn in, who arrived late)
-is an int64 bit mask, bit i for partner i, so at most :data:`MAX_PARTNERS` partners. Dependency
-lists (requires, follows, allies, access) are turned into per-partner index lists once per block;
-index arrays are uint32 so numba drops its negative-index wraparound on every lookup. Every
-float is computed in the order :mod:`forecast.reference` computes it: skipping a term is done only
-where it would add 0 or multiply by 1, so the counts stay exactly equal.
+How :func:`simulate_block` is fast:
+
+- It works through a block in chunks of :data:`LANES` crises side by side, as the reference does
+  for a whole block: every step of the model is a loop over the chunk's crises ("lanes") with no
+  branches in it, which LLVM compiles to SIMD code. The random blocks are read one column at a
+  time (1-D slices; the sampler stores them in Fortran order, so a column is contiguous).
+- A set of partners (who acts, who was drawn in, who arrived late) is an int64 bit mask per lane,
+  bit i for partner i, so at most :data:`MAX_PARTNERS` partners.
+- Dependency lists (requires, follows, allies, access) are turned into per-partner index lists
+  once per block (uint32, so numba drops its negative-index wraparound); partners with none take
+  a one-pass path.
+- log and exp are fdlibm's algorithms in plain arithmetic (:func:`log_lanes`, :func:`exp_lanes`),
+  which vectorise where a libm call would not.
+- Counts are kept as integers and added to the float accumulators once per block.
+
+Every float is computed in the order :mod:`forecast.reference` computes it, and the reference
+evaluates the same log and exp arithmetic: skipping a term is done only where it would add 0 or
+multiply by 1, so the counts stay exactly equal.
 """
 
 import math
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -101,6 +112,8 @@ def winning_power(a, m, u):
 
     C^m / (C^m + A^m) > u  <=>  C > A (u / (1 - u))^(1/m), so one draw decides the outcome for
     every counterfactual coalition by a comparison alone (common random numbers).
+    :func:`simulate_block` evaluates it for a chunk of crises at once with :func:`log_lanes` and
+    :func:`exp_lanes`.
     """
     return a * math.exp(math.log(u / (1.0 - u)) / m)
 
@@ -153,27 +166,27 @@ def log_lanes(y, w, bits, out):
     """out[:w] = log(y[:w]) after y[:w] is clamped up to TINY in place; bits: int64 scratch."""
     m = bits.view(np.float64)
     yi = y.view(np.int64)
-    for l in range(w):
-        y[l] = max(y[l], TINY)
-    for l in range(w):
-        ix = yi[l] - SQRT_HALF_BITS
-        bits[l] = (ix & MANTISSA) + SQRT_HALF_BITS
-        out[l] = np.float64(ix >> 52)
-    for l in range(w):
-        out[l] = log_poly(m[l] - 1.0, out[l])
+    for ln in range(w):
+        y[ln] = max(y[ln], TINY)
+    for ln in range(w):
+        ix = yi[ln] - SQRT_HALF_BITS
+        bits[ln] = (ix & MANTISSA) + SQRT_HALF_BITS
+        out[ln] = np.float64(ix >> 52)
+    for ln in range(w):
+        out[ln] = log_poly(m[ln] - 1.0, out[ln])
 
 
 @njit(inline="always", **JIT)
 def exp_lanes(x, w, bits, out):
     """out[:w] = exp(x[:w]), x clamped to [EXP_LO, EXP_HI]; bits: (>= w,) int64 scratch."""
     scale = bits.view(np.float64)
-    for l in range(w):
-        xl = min(max(x[l], EXP_LO), EXP_HI)
+    for ln in range(w):
+        xl = min(max(x[ln], EXP_LO), EXP_HI)
         k = np.floor(xl * INV_LN2 + 0.5)
-        out[l] = exp_poly(xl, k)
-        bits[l] = (np.int64(k) + 1023) << 52
-    for l in range(w):
-        out[l] = out[l] * scale[l]
+        out[ln] = exp_poly(xl, k)
+        bits[ln] = (np.int64(k) + 1023) << 52
+    for ln in range(w):
+        out[ln] = out[ln] * scale[ln]
 
 
 @njit(**JIT)
@@ -207,44 +220,44 @@ def _row_masks(ptr, idx):
 
 
 @njit(inline="always", **JIT)
-def _bit(masks, l, j):
-    """Bit j of lane l's mask, as 0 or 1."""
-    return (masks[l] >> j) & 1
+def _bit(masks, ln, j):
+    """Bit j of lane ln's mask, as 0 or 1."""
+    return (masks[ln] >> j) & 1
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
 def partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, out):
     """out[:w]: partner i's power in each lane, its capability scaled by access[i, j] for
     every j not in that lane's ``act`` mask (only the j in (acc_ptr, acc_idx) have access != 1).
     """
     ci = cap_eff[i]
-    for l in range(w):
-        out[l] = ci[l]
+    for ln in range(w):
+        out[ln] = ci[ln]
     for e in range(acc_ptr[i], acc_ptr[i + 1]):
         j = acc_idx[e]
         a = access[i, j]
-        for l in range(w):
-            out[l] = out[l] if _bit(act, l, j) else out[l] * a
+        for ln in range(w):
+            out[ln] = out[ln] if _bit(act, ln, j) else out[ln] * a
 
 
-@njit(inline="always", **JIT)
+@njit(**JIT)
 def coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, out):
     """out[:w]: target's power plus that of every partner in each lane's ``act``, index order.
 
     f is (W,) scratch for one partner's power.
     """
     P = cap_eff.shape[0]
-    for l in range(w):
-        out[l] = cap_target
+    for ln in range(w):
+        out[ln] = cap_target
     for i in range(P):
         if acc_ptr[i + 1] == acc_ptr[i]:  # full access: the partner's own power, in one pass
             ci = cap_eff[i]
-            for l in range(w):
-                out[l] = out[l] + ci[l] if _bit(act, l, i) else out[l]
+            for ln in range(w):
+                out[ln] = out[ln] + ci[ln] if _bit(act, ln, i) else out[ln]
             continue
         partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
-        for l in range(w):
-            out[l] = out[l] + f[l] if _bit(act, l, i) else out[l]
+        for ln in range(w):
+            out[ln] = out[ln] + f[ln] if _bit(act, ln, i) else out[ln]
 
 
 @njit(inline="always", **JIT)
@@ -262,10 +275,10 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
     order, req, fol_ptr, fol_idx, follows, buck, chainers, ally_ptr, ally_idx, allies = net[:10]
     cascade = net[10]
     th, committed = s[0], s[1]
-    for l in range(w):
-        act[l] = 0
-        ent[l] = 0
-        committed[l] = 0.0
+    for ln in range(w):
+        act[ln] = 0
+        ent[ln] = 0
+        committed[ln] = 0.0
     for k in range(order.shape[0]):
         i = order[k]
         base = thr[t, i]
@@ -274,37 +287,37 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
         xi, si, ci = x[i], shift[i], cap[i]
         if fol_ptr[i + 1] == fol_ptr[i]:  # follows nobody: the whole step in one pass
             if b == 0.0:  # the buck-passing term is exactly 0
-                for l in range(w):
-                    a = _bit(attributed, l, i) == 1
-                    ok = a & ((rq & ~act[l]) == 0) & (xi[l] < base + si[l])
-                    act[l] |= np.int64(ok) << i
-                    committed[l] = committed[l] + ci[l] if ok else committed[l]
+                for ln in range(w):
+                    a = _bit(attributed, ln, i) == 1
+                    ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < base + si[ln])
+                    act[ln] |= np.int64(ok) << i
+                    committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
             else:
-                for l in range(w):
+                for ln in range(w):
                     # with no partner power at all (all late at discount 0, or all engaged at
                     # factor 0) nothing is committed: the share is 0, not 0 / 0
-                    share = committed[l] / total[l] if total[l] > 0.0 else 0.0
-                    a = _bit(attributed, l, i) == 1
-                    ok = a & ((rq & ~act[l]) == 0) & (xi[l] < (base - b * share) + si[l])
-                    act[l] |= np.int64(ok) << i
-                    committed[l] = committed[l] + ci[l] if ok else committed[l]
+                    share = committed[ln] / total[ln] if total[ln] > 0.0 else 0.0
+                    a = _bit(attributed, ln, i) == 1
+                    ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < (base - b * share) + si[ln])
+                    act[ln] |= np.int64(ok) << i
+                    committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
             continue
-        for l in range(w):
-            th[l] = base
+        for ln in range(w):
+            th[ln] = base
         for e in range(fol_ptr[i], fol_ptr[i + 1]):
             j = fol_idx[e]
             fv = follows[i, j]
-            for l in range(w):
-                th[l] = th[l] + fv if _bit(act, l, j) else th[l]
+            for ln in range(w):
+                th[ln] = th[ln] + fv if _bit(act, ln, j) else th[ln]
         if b != 0.0:  # otherwise the term is exactly 0
-            for l in range(w):
-                share = committed[l] / total[l] if total[l] > 0.0 else 0.0
-                th[l] = th[l] - b * share
-        for l in range(w):
-            a = _bit(attributed, l, i) == 1
-            ok = a & ((rq & ~act[l]) == 0) & (xi[l] < th[l] + si[l])
-            act[l] |= np.int64(ok) << i
-            committed[l] = committed[l] + ci[l] if ok else committed[l]
+            for ln in range(w):
+                share = committed[ln] / total[ln] if total[ln] > 0.0 else 0.0
+                th[ln] = th[ln] - b * share
+        for ln in range(w):
+            a = _bit(attributed, ln, i) == 1
+            ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < th[ln] + si[ln])
+            act[ln] |= np.int64(ok) << i
+            committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
     if chain_col < 0 or chainers.shape[0] == 0:
         return
     q = th
@@ -320,28 +333,28 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
                 j = ally_idx[e0]
                 fac = 1.0 * (1.0 - allies[i, j])
                 cu = chain_u[r0 : r0 + w, col]
-                for l in range(w):
-                    ql = fac if _bit(act, l, j) else 1.0
-                    new = (_bit(act, l, i) == 0) & (cu[l] < 1.0 - ql)
-                    act[l] |= np.int64(new) << i
-                    ent[l] |= np.int64(new) << i
+                for ln in range(w):
+                    ql = fac if _bit(act, ln, j) else 1.0
+                    new = (_bit(act, ln, i) == 0) & (cu[ln] < 1.0 - ql)
+                    act[ln] |= np.int64(new) << i
+                    ent[ln] |= np.int64(new) << i
                     drawn += new
                 if drawn and (cascade >> i) & 1:
                     changed = True
                 continue
-            for l in range(w):
-                q[l] = 1.0
+            for ln in range(w):
+                q[ln] = 1.0
             for e in range(ally_ptr[i], ally_ptr[i + 1]):
                 j = ally_idx[e]
                 fac = 1.0 - allies[i, j]
-                for l in range(w):
-                    q[l] = q[l] * fac if _bit(act, l, j) else q[l]
+                for ln in range(w):
+                    q[ln] = q[ln] * fac if _bit(act, ln, j) else q[ln]
             cu = chain_u[r0 : r0 + w, col]
-            for l in range(w):
+            for ln in range(w):
                 # no acting ally: q = 1 and nobody is drawn in (a uniform is never < 0)
-                new = (_bit(act, l, i) == 0) & (cu[l] < 1.0 - q[l])
-                act[l] |= np.int64(new) << i
-                ent[l] |= np.int64(new) << i
+                new = (_bit(act, ln, i) == 0) & (cu[ln] < 1.0 - q[ln])
+                act[ln] |= np.int64(new) << i
+                ent[ln] |= np.int64(new) << i
                 drawn += new
             # another pass can change something only if someone drawn in is an ally of a
             # chainer: otherwise every q, and so every outcome, would repeat
@@ -493,35 +506,35 @@ def simulate_block(
             xi, si, ci = x[i], shift[i], cap_eff[i]
             di, cpi = idio[i], cap[i]
             zc = z[r0 : r0 + w, c_idio + i]
-            for l in range(w):
-                xi[l] = di * zc[l]
-                si[l] = 0.0
-                ci[l] = cpi
+            for ln in range(w):
+                xi[ln] = di * zc[ln]
+                si[ln] = 0.0
+                ci[ln] = cpi
             for k in range(K):
                 lk = loadings[i, k]
                 zc = z[r0 : r0 + w, c_factor + k]
-                for l in range(w):
-                    xi[l] += lk * zc[l]
+                for ln in range(w):
+                    xi[ln] += lk * zc[ln]
         if c_engaged >= 0:
             for i in range(P):
                 p, factor, sh = engaged[i, 0], engaged[i, 1], engaged[i, 2]
                 si, ci = shift[i], cap_eff[i]
                 uc = u[r0 : r0 + w, c_engaged + i]
-                for l in range(w):
-                    e = uc[l] < p
-                    ci[l] = ci[l] * factor if e else ci[l]
-                    si[l] = si[l] + sh if e else si[l]
+                for ln in range(w):
+                    e = uc[ln] < p
+                    ci[ln] = ci[ln] * factor if e else ci[ln]
+                    si[ln] = si[ln] + sh if e else si[ln]
         for j in range(J):
             rule = int(inst_rule[j, 0])
             if rule == RULE_INDIVIDUAL:
                 continue
             nv = int(inst_rule[j, 2])
-            for l in range(w):
+            for ln in range(w):
                 yes = 0
                 no = 0
                 vetoed = False
                 for v in range(nv):
-                    uv = u[r0 + l, c_vote + j * V + v]
+                    uv = u[r0 + ln, c_vote + j * V + v]
                     p = inst_vote[j, v]
                     if uv < p:
                         yes += 1
@@ -543,54 +556,72 @@ def simulate_block(
                 sh = inst_shift[j, 0] if mandate else inst_shift[j, 1]
                 for i in range(P):
                     if inst_member[j, i]:
-                        shift[i, l] += sh
+                        shift[i, ln] += sh
         # arrival and fait accompli compared on the log scale: log-normal, mean-preserving noise
         s_fa = timing[1]
-        for l in range(w):
-            fa[l] = timing[0]
-            late[l] = 0
-            total[l] = 0.0
+        for ln in range(w):
+            fa[ln] = timing[0]
+            late[ln] = 0
+            total[ln] = 0.0
         if c_fa >= 0:
             zc = z[r0 : r0 + w, c_fa]
-            for l in range(w):
-                fa[l] += s_fa * zc[l] - 0.5 * s_fa * s_fa
+            for ln in range(w):
+                fa[ln] += s_fa * zc[ln] - 0.5 * s_fa * s_fa
         discount = timing[2]
         for i in range(P):
             d0, sd = log_delay[i], delay_spread[i]
             ci = cap_eff[i]
             bit = np.int64(1) << i
             zc = z[r0 : r0 + w, (c_delay if c_delay >= 0 else c_idio) + i]  # read if c_delay >= 0
-            for l in range(w):
-                d = d0 + (sd * zc[l] - 0.5 * sd * sd) if c_delay >= 0 else d0
-                lt = not d <= fa[l]
-                late[l] |= bit if lt else 0
-                ci[l] = ci[l] * discount if lt else ci[l]
-            for l in range(w):
-                total[l] += ci[l]
+            for ln in range(w):
+                d = d0 + (sd * zc[ln] - 0.5 * sd * sd) if c_delay >= 0 else d0
+                lt = not d <= fa[ln]
+                late[ln] |= bit if lt else 0
+                ci[ln] = ci[ln] * discount if lt else ci[ln]
+            for ln in range(w):
+                total[ln] += ci[ln]
         # the power needed to win, A (u / (1 - u))^(1/m) (see winning_power), for every lane
         uc = u[r0 : r0 + w, c_contest]
-        for l in range(w):
-            y[l] = uc[l] / (1.0 - uc[l])
+        for ln in range(w):
+            y[ln] = uc[ln] / (1.0 - uc[ln])
         log_lanes(y, w, bits, c_star)
-        for l in range(w):
-            c_star[l] = c_star[l] / m
+        for ln in range(w):
+            c_star[ln] = c_star[ln] / m
         exp_lanes(c_star, w, bits, y)
-        for l in range(w):
-            c_star[l] = cap_aggr * y[l]
+        for ln in range(w):
+            c_star[ln] = cap_aggr * y[ln]
         for t in range(T):
-            for l in range(w):
-                attributed[l] = -1
+            for ln in range(w):
+                attributed[ln] = -1
             if c_attr >= 0:
-                for l in range(w):
-                    attributed[l] = 0
+                for ln in range(w):
+                    attributed[ln] = 0
                 for i in range(P):
                     a = attribution[t, i]
                     uc = u[r0 : r0 + w, c_attr + i]
                     bit = np.int64(1) << i
-                    for l in range(w):
-                        attributed[l] |= bit if uc[l] < a else 0
-            decide(thr, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, act, ent)
-            decide(thr_perc, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, pact, flip)
+                    for ln in range(w):
+                        attributed[ln] |= bit if uc[ln] < a else 0
+            decide(
+                thr, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, act, ent
+            )
+            decide(
+                thr_perc,
+                t,
+                attributed,
+                x,
+                shift,
+                cap_eff,
+                total,
+                net,
+                u,
+                r0,
+                c_chain,
+                w,
+                s,
+                pact,
+                flip,
+            )
             coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c)
             # pivotality: reverse i's choice alone; unless others' access depends on i, that adds
             # or removes i's own power
@@ -598,34 +629,34 @@ def simulate_block(
             for i in range(P):
                 if flags[i] & F_HOST:
                     bit = np.int64(1) << i
-                    for l in range(w):
-                        flip[l] = act[l] ^ bit
+                    for ln in range(w):
+                        flip[ln] = act[ln] ^ bit
                     coalition_power(flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
                 elif acc_ptr[i + 1] == acc_ptr[i]:  # full access: add or remove its own power
                     ci = cap_eff[i]
                     k = 0
-                    for l in range(w):
-                        cf = c[l] - ci[l] if _bit(act, l, i) else c[l] + ci[l]
-                        k += (cf > c_star[l]) != (c[l] > c_star[l])
+                    for ln in range(w):
+                        cf = c[ln] - ci[ln] if _bit(act, ln, i) else c[ln] + ci[ln]
+                        k += (cf > c_star[ln]) != (c[ln] > c_star[ln])
                     piv[i] += k
                     continue
                 else:
                     partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
-                    for l in range(w):
-                        c2[l] = c[l] - f[l] if _bit(act, l, i) else c[l] + f[l]
+                    for ln in range(w):
+                        c2[ln] = c[ln] - f[ln] if _bit(act, ln, i) else c[ln] + f[ln]
                 k = 0
-                for l in range(w):
-                    k += (c2[l] > c_star[l]) != (c[l] > c_star[l])
+                for ln in range(w):
+                    k += (c2[ln] > c_star[ln]) != (c[ln] > c_star[ln])
                 piv[i] += k
             coalition_power(pact, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
             n_win = n_came = n_came_won = n_pwin = 0
-            for l in range(w):
-                win = c[l] > c_star[l]
-                came = act[l] != 0
+            for ln in range(w):
+                win = c[ln] > c_star[ln]
+                came = act[ln] != 0
                 n_win += win
                 n_came += came
                 n_came_won += win & came
-                n_pwin += c2[l] > c_star[l]
+                n_pwin += c2[ln] > c_star[ln]
             cnt_t[t, T_WIN] += n_win
             cnt_t[t, T_CAME] += n_came
             cnt_t[t, T_CAME_WON] += n_came_won
@@ -634,25 +665,25 @@ def simulate_block(
             entangled, pjoin = cnt_tp[t, P_ENTANGLED], cnt_tp[t, P_PJOIN]
             for i in range(P):
                 k1 = k2 = k3 = k4 = 0
-                for l in range(w):
-                    k1 += _bit(act, l, i)
-                    k2 += ((act[l] & ~late[l]) >> i) & 1
-                    k3 += _bit(ent, l, i)
-                    k4 += _bit(pact, l, i)
+                for ln in range(w):
+                    k1 += _bit(act, ln, i)
+                    k2 += ((act[ln] & ~late[ln]) >> i) & 1
+                    k3 += _bit(ent, ln, i)
+                    k4 += _bit(pact, ln, i)
                 join[i] += k1
                 in_time[i] += k2
                 entangled[i] += k3
                 pjoin[i] += k4
             # histogram bin of log10(C / A); ratios beyond the clip fall in the end bins anyway
-            for l in range(w):
-                y[l] = min(max(c[l] / cap_aggr, HIST_CLIP[0]), HIST_CLIP[1])
+            for ln in range(w):
+                y[ln] = min(max(c[ln] / cap_aggr, HIST_CLIP[0]), HIST_CLIP[1])
             log_lanes(y, w, bits, c2)
-            for l in range(w):
-                b = np.int64(np.floor((c2[l] * INV_LN10 - HIST_LO) * scale))
-                bins[l] = min(max(b, 0), N_BINS - 1)
+            for ln in range(w):
+                b = np.int64(np.floor((c2[ln] * INV_LN10 - HIST_LO) * scale))
+                bins[ln] = min(max(b, 0), N_BINS - 1)
             h = cnt_hist[t]
-            for l in range(w):
-                h[bins[l]] += 1
+            for ln in range(w):
+                h[bins[ln]] += 1
     for t in range(T):
         for k in range(N_T):
             acc_t[t, k] += cnt_t[t, k]

@@ -1,9 +1,9 @@
 """The crisis model in plain vectorised numpy: the readable specification and the test oracle.
 
 Mirrors :mod:`forecast.kernels` name for name, vectorised over the realizations of a block, and
-consumes the same pre-drawn random numbers in the same arithmetic order, so integer counts agree
-with the kernel exactly (up to last-ulp differences between numpy's and libm's exp/log, which
-would matter only for a comparison tied to the last bit).
+consumes the same pre-drawn random numbers in the same arithmetic order, and takes its log and exp
+from the same fdlibm arithmetic (:func:`log_`, :func:`exp_`), so integer counts agree with the
+kernel exactly.
 
 One crisis, for each attack type t:
 
@@ -28,10 +28,10 @@ import numpy as np
 
 from forecast import kernels
 from forecast.kernels import (
-    HIST_CLIP,
     F_ACCESS,
     F_ALLIES,
     F_HOST,
+    HIST_CLIP,
     HIST_HI,
     HIST_LO,
     L_ATTR,

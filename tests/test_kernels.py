@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from forecast import kernels, reference
 from forecast.beliefs import partner_flags
@@ -178,3 +181,47 @@ def test_kernel_matches_reference_when_no_partner_has_power():
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert a["acc_tp"][..., kernels.P_JOIN].sum() > 0
+
+
+@njit
+def _lanes_log_exp(y, x):
+    n = y.shape[0]
+    bits = np.empty(n, dtype=np.int64)
+    log_y, exp_x = np.empty(n), np.empty(n)
+    kernels.log_lanes(y.copy(), n, bits, log_y)
+    kernels.exp_lanes(x, n, bits, exp_x)
+    return log_y, exp_x
+
+
+def test_lane_log_and_exp_are_within_one_ulp_and_equal_to_the_reference():
+    """fdlibm's log and exp in plain arithmetic: under 1 ulp from libm's over the whole range the
+    kernel can meet, and bit for bit the reference's numpy evaluation of the same arithmetic."""
+    rng = np.random.default_rng(5)
+    y = np.exp(rng.uniform(-690, 700, 100_000))
+    y[:6] = [1.0, 2.0, 0.5, np.e, 1e-320, 0.0]  # exact cases, then a subnormal and 0: clamped
+    x = rng.uniform(-708, 709, 100_000)
+    x[:4] = [0.0, 1.0, -1.0, 800.0]  # 800 is clamped to EXP_HI
+    log_y, exp_x = _lanes_log_exp(y, x)
+    np.testing.assert_array_equal(log_y, reference.log_(y))
+    np.testing.assert_array_equal(exp_x, reference.exp_(x))
+    assert log_y[0] == 0.0 and log_y[1] == math.log(2.0) and log_y[2] == -math.log(2.0)
+    assert log_y[4] == log_y[5] == math.log(kernels.TINY)
+    assert exp_x[0] == 1.0 and exp_x[3] == math.exp(kernels.EXP_HI)
+    libm_log = np.log(np.maximum(y, kernels.TINY))
+    assert np.max(np.abs(log_y - libm_log) / np.spacing(np.abs(libm_log) + 1e-300)) <= 1.0
+    libm_exp = np.exp(np.minimum(x, kernels.EXP_HI))
+    assert np.max(np.abs(exp_x - libm_exp) / np.spacing(libm_exp)) <= 1.0
+
+
+def test_kernel_same_counts_on_fortran_ordered_blocks():
+    """The sampler hands the kernel Fortran-ordered blocks: same numbers, same counts."""
+    rng = np.random.default_rng(11)
+    T, P, K, J, V, n = 3, 6, 2, 2, 3, 3 * kernels.LANES + 5
+    args = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
+    a, b = accumulators(T, P, J), accumulators(T, P, J)
+    kernels.simulate_block(**args, **a)
+    fortran = {**args, "z": np.asfortranarray(args["z"]), "u": np.asfortranarray(args["u"])}
+    kernels.simulate_block(**fortran, **b)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert a["acc_tp"][..., kernels.P_PIVOTAL].sum() > 0
