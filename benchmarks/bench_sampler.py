@@ -778,7 +778,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--replot", action="store_true", help="redraw the PNG from the JSON")
     args = parser.parse_args(argv)
     args.max_realizations = 10**7 if args.quick else 10**9
-    args.peer_draws, args.peer_realizations = (32, 20000) if args.quick else (64, 50000)
+    args.peer_draws, args.peer_realizations = 64, 50000
     args.numpy_draws = 4 if args.quick else 8
     args.pymc_draws = 10 if args.quick else 30
     args.pymc_single_draws = 2000 if args.quick else 5000
