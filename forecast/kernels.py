@@ -490,7 +490,9 @@ def simulate_block(
     cnt_t = np.zeros((T, N_T), dtype=np.int64)
     cnt_tp = np.zeros((T, N_TP, P), dtype=np.int64)
     cnt_j = np.zeros(J, dtype=np.int64)
-    cnt_hist = np.zeros((T, N_BINS), dtype=np.int64)
+    # four copies of each histogram, lane by lane in turn: consecutive lanes often fall in the
+    # same bin, and one copy would chain their increments through memory
+    cnt_hist = np.zeros((T, 4, N_BINS), dtype=np.int64)
     scale = N_BINS / (HIST_HI - HIST_LO)
     c_factor, c_idio, c_delay, c_fa = (
         layout[L_FACTOR],
@@ -683,7 +685,7 @@ def simulate_block(
                 bins[ln] = min(max(b, 0), N_BINS - 1)
             h = cnt_hist[t]
             for ln in range(w):
-                h[bins[ln]] += 1
+                h[ln & 3, bins[ln]] += 1
     for t in range(T):
         for k in range(N_T):
             acc_t[t, k] += cnt_t[t, k]
@@ -691,6 +693,8 @@ def simulate_block(
             for i in range(P):
                 acc_tp[t, i, k] += cnt_tp[t, k, i]
         for b in range(N_BINS):
-            hist[t, b] += cnt_hist[t, b]
+            hist[t, b] += (
+                cnt_hist[t, 0, b] + cnt_hist[t, 1, b] + cnt_hist[t, 2, b] + cnt_hist[t, 3, b]
+            )
     for j in range(J):
         acc_j[j] += cnt_j[j]
