@@ -244,23 +244,39 @@ def partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, out):
 
 
 @njit(**JIT)
-def coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, out):
-    """out[:w]: target's power plus that of every partner in each lane's ``act``, index order.
+def coalition_power(act, flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, out):
+    """out[:w]: target's power plus that of every partner in each lane's set ``act ^ flip``,
+    in index order (flip: a mask of partners whose choice is reversed, 0 for none).
 
-    f is (W,) scratch for one partner's power.
+    A partner's power is scaled by access[i, j] for every j not in the set; partners with no
+    access entry, or one, take a single pass. f is (W,) scratch.
     """
     P = cap_eff.shape[0]
     for ln in range(w):
         out[ln] = cap_target
     for i in range(P):
-        if acc_ptr[i + 1] == acc_ptr[i]:  # full access: the partner's own power, in one pass
-            ci = cap_eff[i]
+        ci = cap_eff[i]
+        e0, e1 = acc_ptr[i], acc_ptr[i + 1]
+        if e1 == e0:  # full access: the partner's own power
             for ln in range(w):
-                out[ln] = out[ln] + ci[ln] if _bit(act, ln, i) else out[ln]
-            continue
-        partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
-        for ln in range(w):
-            out[ln] = out[ln] + f[ln] if _bit(act, ln, i) else out[ln]
+                out[ln] = out[ln] + ci[ln] if ((act[ln] ^ flip) >> i) & 1 else out[ln]
+        elif e1 == e0 + 1:  # one partner j it needs
+            j = acc_idx[e0]
+            a = access[i, j]
+            for ln in range(w):
+                m = act[ln] ^ flip
+                fl = ci[ln] if (m >> j) & 1 else ci[ln] * a
+                out[ln] = out[ln] + fl if (m >> i) & 1 else out[ln]
+        else:
+            for ln in range(w):
+                f[ln] = ci[ln]
+            for e in range(e0, e1):
+                j = acc_idx[e]
+                a = access[i, j]
+                for ln in range(w):
+                    f[ln] = f[ln] if ((act[ln] ^ flip) >> j) & 1 else f[ln] * a
+            for ln in range(w):
+                out[ln] = out[ln] + f[ln] if ((act[ln] ^ flip) >> i) & 1 else out[ln]
 
 
 @njit(inline="always", **JIT)
@@ -627,16 +643,16 @@ def simulate_block(
                 pact,
                 flip,
             )
-            coalition_power(act, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c)
+            coalition_power(act, 0, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c)
             # pivotality: reverse i's choice alone; unless others' access depends on i, that adds
             # or removes i's own power
             piv = cnt_tp[t, P_PIVOTAL]
             for i in range(P):
                 if flags[i] & F_HOST:
                     bit = np.int64(1) << i
-                    for ln in range(w):
-                        flip[ln] = act[ln] ^ bit
-                    coalition_power(flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
+                    coalition_power(
+                        act, bit, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2
+                    )
                 elif acc_ptr[i + 1] == acc_ptr[i]:  # full access: add or remove its own power
                     ci = cap_eff[i]
                     k = 0
@@ -653,7 +669,7 @@ def simulate_block(
                 for ln in range(w):
                     k += (c2[ln] > c_star[ln]) != (c[ln] > c_star[ln])
                 piv[i] += k
-            coalition_power(pact, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
+            coalition_power(pact, 0, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c2)
             n_win = n_came = n_came_won = n_pwin = 0
             for ln in range(w):
                 win = c[ln] > c_star[ln]
