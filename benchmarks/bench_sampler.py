@@ -346,8 +346,7 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     from forecast import kernels, sampler
 
     plan = taiwan_plan(4, 10000)
-    nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
-    drawn = plan.model.z_drawn, plan.model.u_drawn
+    nz, nu = plan.model.n_normals, plan.model.n_uniforms
     normals, uniforms = _rng_kernels()
     rng = np.random.Generator(np.random.SFC64(1))
     buf = np.empty(4096)
@@ -357,11 +356,11 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     t_n = min(_thread_seconds(normals, rng, n, buf) for _ in range(args.repeats)) / n
     t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
     # the sampler's own fill of one block (writes to memory), for comparison
-    z, u = sampler.Scratch(plan).block()  # as the sampler
-    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u, *drawn)
+    z, u = np.empty((10000, nz), order="F"), np.empty((10000, nu), order="F")  # as the sampler
+    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
     t_fill = (
         min(
-            _thread_seconds(kernels.fill_block, sampler.block_generator(1, 0, b), z, u, *drawn)
+            _thread_seconds(kernels.fill_block, sampler.block_generator(1, 0, b), z, u)
             for b in range(args.repeats)
         )
         / 10000
@@ -374,7 +373,6 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
         "ns_per_uniform": t_u * 1e9,
         "normals_per_crisis": nz,
         "uniforms_per_crisis": nu,
-        "block_columns": [plan.model.n_normals, plan.model.n_uniforms],
         "rng_ns_per_crisis": per_crisis * 1e9,
         "fill_block_ns_per_crisis": t_fill * 1e9,
         "limit_per_core": limit_per_core,
@@ -479,7 +477,6 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     from forecast.beliefs import kernel_inputs
 
     z, u = sampler.Scratch(plan).block()
-    drawn = plan.model.z_drawn, plan.model.u_drawn
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     inputs = kernel_inputs(plan.model, plan.draws, 0)
@@ -487,7 +484,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     def run_kernels(deadline: float) -> None:
         b = 0
         while time.perf_counter() < deadline:
-            kernels.fill_block(sampler.block_generator(1, 0, b), z, u, *drawn)
+            kernels.fill_block(sampler.block_generator(1, 0, b), z, u)
             kernels.simulate_block(
                 **inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3],
             )  # fmt: skip
@@ -539,9 +536,7 @@ def child_startup(t_parent: float) -> dict:
     stamps["plan"] = time.time() - t_parent
     z, u = sampler.Scratch(plan).block()
     t0 = time.perf_counter()
-    kernels.fill_block(
-        sampler.block_generator(1, 0, 0), z, u, plan.model.z_drawn, plan.model.u_drawn
-    )
+    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)

@@ -86,21 +86,18 @@ MAX_PARTNERS = 64  # partner sets are int64 bit masks
 
 
 @njit(**JIT)
-def fill_block(rng, z, u, z_drawn, u_drawn):
+def fill_block(rng, z, u):
     """Fill z (n, NZ) with standard normals, then u (n, NU) with uniforms, from ``rng``.
 
-    Row by row, only the columns flagged in z_drawn (NZ,) and u_drawn (NU,) are drawn; the
-    others, which cannot change any outcome (see :func:`forecast.beliefs.drawn_columns`), get 0
-    (normals) and 0.5 (uniforms) without consuming the generator. ``rng`` is a numpy
-    ``Generator``; numba draws the same stream numpy would, faster, and without the GIL. Both
-    backends consume the numbers it fills.
+    ``rng`` is a numpy ``Generator``; numba draws the same stream numpy would, faster, and
+    without the GIL. Both backends consume the numbers it fills.
     """
     for r in range(z.shape[0]):
         for k in range(z.shape[1]):
-            z[r, k] = rng.standard_normal() if z_drawn[k] else 0.0
+            z[r, k] = rng.standard_normal()
     for r in range(u.shape[0]):
         for k in range(u.shape[1]):
-            u[r, k] = rng.random() if u_drawn[k] else 0.5
+            u[r, k] = rng.random()
 
 
 @njit(inline="always", **JIT)

@@ -177,13 +177,12 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     st = plan.settings
     simulate_block = _block_function(st.backend)
     inputs = kernel_inputs(plan.model, plan.draws, d)
-    drawn = plan.model.z_drawn, plan.model.u_drawn
     out = acc.row(j)
     done = 0
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
-        kernels.fill_block(block_generator(st.seed, d, b), z, u, *drawn)
+        kernels.fill_block(block_generator(st.seed, d, b), z, u)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done

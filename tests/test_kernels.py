@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from forecast import kernels, reference, sampler
-from forecast.beliefs import kernel_inputs, partner_flags
-from tests.conftest import REPO, quick_config
+from forecast import kernels, reference
+from forecast.beliefs import partner_flags
 
 
 def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
@@ -165,23 +164,10 @@ def test_winning_power_inverts_the_contest(fn):
 def test_fill_block_draws_numpys_stream(fn):
     """The numba fill consumes the generator exactly as numpy's own fills would."""
     z, u = np.empty((50, 3)), np.empty((50, 4))
-    fn(np.random.Generator(np.random.SFC64(11)), z, u, np.ones(3, bool), np.ones(4, bool))
+    fn(np.random.Generator(np.random.SFC64(11)), z, u)
     g = np.random.Generator(np.random.SFC64(11))
     np.testing.assert_array_equal(z, g.standard_normal((50, 3)))
     np.testing.assert_array_equal(u, g.random((50, 4)))
-
-
-@pytest.mark.parametrize("fn", [kernels.fill_block, kernels.fill_block.py_func])
-def test_fill_block_draws_only_the_flagged_columns(fn):
-    """Columns not flagged get a constant and consume nothing: the drawn ones carry numpy's
-    stream in row-major order."""
-    z, u = np.empty((50, 3), order="F"), np.empty((50, 4), order="F")
-    z_drawn, u_drawn = np.array([True, False, True]), np.array([False, True, False, True])
-    fn(np.random.Generator(np.random.SFC64(11)), z, u, z_drawn, u_drawn)
-    g = np.random.Generator(np.random.SFC64(11))
-    np.testing.assert_array_equal(z[:, z_drawn], g.standard_normal((50, 2)))
-    np.testing.assert_array_equal(u[:, u_drawn], g.random((50, 2)))
-    assert (z[:, ~z_drawn] == 0.0).all() and (u[:, ~u_drawn] == 0.5).all()
 
 
 def test_kernel_matches_reference_when_no_partner_has_power():
@@ -239,31 +225,3 @@ def test_kernel_same_counts_on_fortran_ordered_blocks():
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert a["acc_tp"][..., kernels.P_PIVOTAL].sum() > 0
-
-
-SCENARIOS = sorted(p.stem for p in (REPO / "configs" / "scenario").glob("*.yaml"))
-
-
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_columns_not_drawn_cannot_change_an_outcome(scenario):
-    """The sampler draws only model.z_drawn / u_drawn; whatever the other columns hold, every
-    count of every draw is the same (so skipping them changes no result's distribution)."""
-    plan = sampler.make_plan(quick_config(f"scenario={scenario}", draws=3, realizations=3000))
-    m = plan.model
-    n = 3000
-    z, u = np.empty((n, m.n_normals), order="F"), np.empty((n, m.n_uniforms), order="F")
-    kernels.fill_block(np.random.Generator(np.random.SFC64(3)), z, u, m.z_drawn, m.u_drawn)
-    rng = np.random.default_rng(4)
-    z2, u2 = z.copy(), u.copy()
-    z2[:, ~m.z_drawn] = rng.standard_normal((n, int((~m.z_drawn).sum())))
-    u2[:, ~m.u_drawn] = rng.random((n, int((~m.u_drawn).sum())))
-    T, P, J = len(m.attack_types), m.n_partners, len(m.institutions)
-    for d in range(plan.n_draws):
-        a, b = accumulators(T, P, J), accumulators(T, P, J)
-        kernels.simulate_block(**kernel_inputs(m, plan.draws, d), z=z, u=u, **a)
-        kernels.simulate_block(**kernel_inputs(m, plan.draws, d), z=z2, u=u2, **b)
-        for key in a:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{scenario} {key}")
-    if scenario == "taiwan":  # attribution (USA, JPN), engaged (USA), allies (JPN, PHL), contest
-        assert m.random_numbers_per_crisis == (10, 6)
-        assert (m.n_normals, m.n_uniforms) == (10, 13)
