@@ -226,9 +226,10 @@ def _bit(masks, ln, j):
 
 
 @njit(**JIT)
-def partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, out):
+def partner_power(i, act, flip, w, cap_eff, access, acc_ptr, acc_idx, out):
     """out[:w]: partner i's power in each lane, its capability scaled by access[i, j] for
-    every j not in that lane's ``act`` mask (only the j in (acc_ptr, acc_idx) have access != 1).
+    every j not in that lane's set ``act ^ flip`` (only the j in (acc_ptr, acc_idx) have
+    access != 1).
     """
     ci = cap_eff[i]
     for ln in range(w):
@@ -237,7 +238,7 @@ def partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, out):
         j = acc_idx[e]
         a = access[i, j]
         for ln in range(w):
-            out[ln] = out[ln] if _bit(act, ln, j) else out[ln] * a
+            out[ln] = out[ln] if ((act[ln] ^ flip) >> j) & 1 else out[ln] * a
 
 
 @njit(**JIT)
@@ -265,13 +266,7 @@ def coalition_power(act, flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target,
                 fl = ci[ln] if (m >> j) & 1 else ci[ln] * a
                 out[ln] = out[ln] + fl if (m >> i) & 1 else out[ln]
         else:
-            for ln in range(w):
-                f[ln] = ci[ln]
-            for e in range(e0, e1):
-                j = acc_idx[e]
-                a = access[i, j]
-                for ln in range(w):
-                    f[ln] = f[ln] if ((act[ln] ^ flip) >> j) & 1 else f[ln] * a
+            partner_power(i, act, flip, w, cap_eff, access, acc_ptr, acc_idx, f)
             for ln in range(w):
                 out[ln] = out[ln] + f[ln] if ((act[ln] ^ flip) >> i) & 1 else out[ln]
 
@@ -659,7 +654,7 @@ def simulate_block(
                     piv[i] += k
                     continue
                 else:
-                    partner_power(i, act, w, cap_eff, access, acc_ptr, acc_idx, f)
+                    partner_power(i, act, 0, w, cap_eff, access, acc_ptr, acc_idx, f)
                     for ln in range(w):
                         c2[ln] = c[ln] - f[ln] if _bit(act, ln, i) else c[ln] + f[ln]
                 k = 0
