@@ -494,7 +494,7 @@ def simulate_block(
     act = np.empty(W, dtype=np.int64)
     ent = np.empty(W, dtype=np.int64)
     pact = np.empty(W, dtype=np.int64)
-    flip = np.empty(W, dtype=np.int64)
+    pent = np.empty(W, dtype=np.int64)  # drawn in, perceived world (not counted)
     y = np.empty(W)
     bits = np.empty(W, dtype=np.int64)
     bins = np.empty(W, dtype=np.int64)
@@ -633,7 +633,7 @@ def simulate_block(
                 w,
                 s,
                 pact,
-                flip,
+                pent,
             )
             coalition_power(act, 0, w, cap_eff, access, acc_ptr, acc_idx, cap_target, f, c)
             # pivotality: reverse i's choice alone; unless others' access depends on i, that adds
