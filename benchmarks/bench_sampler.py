@@ -313,24 +313,32 @@ def bench_peers(args) -> dict:
 
 
 def _rng_kernels():
-    """numba loops that draw n numbers into a small (L1-resident) ring buffer.
+    """numba loops that draw n numbers into a small (L1-resident) ring buffer, with the
+    sampler's own inlined generator (:func:`forecast.kernels.sfc64_normal` and
+    :func:`~forecast.kernels.sfc64_double`).
 
     Storing every number keeps the compiler from dropping the draws; a running sum would
     instead serialise them on the adder and understate the generator's rate.
     """
     from numba import njit
 
-    @njit(nogil=True)
-    def normals(rng, n, buf):
-        mask = buf.shape[0] - 1
-        for i in range(n):
-            buf[i & mask] = rng.standard_normal()
+    from forecast.kernels import sfc64_double, sfc64_normal
 
     @njit(nogil=True)
-    def uniforms(rng, n, buf):
+    def normals(state, n, buf):
         mask = buf.shape[0] - 1
+        a, b, c, k = state[0], state[1], state[2], state[3]
         for i in range(n):
-            buf[i & mask] = rng.random()
+            buf[i & mask], a, b, c, k = sfc64_normal(a, b, c, k)
+        state[0], state[1], state[2], state[3] = a, b, c, k
+
+    @njit(nogil=True)
+    def uniforms(state, n, buf):
+        mask = buf.shape[0] - 1
+        a, b, c, k = state[0], state[1], state[2], state[3]
+        for i in range(n):
+            buf[i & mask], a, b, c, k = sfc64_double(a, b, c, k)
+        state[0], state[1], state[2], state[3] = a, b, c, k
 
     return normals, uniforms
 
@@ -346,9 +354,10 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     from forecast import kernels, sampler
 
     plan = taiwan_plan(4, 10000)
-    nz, nu = plan.model.n_normals, plan.model.n_uniforms
+    nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
+    drawn = plan.model.z_drawn, plan.model.u_drawn
     normals, uniforms = _rng_kernels()
-    rng = np.random.Generator(np.random.SFC64(1))
+    rng = sampler.block_state(1, 0, 0)
     buf = np.empty(4096)
     normals(rng, 10, buf)
     uniforms(rng, 10, buf)
@@ -356,11 +365,11 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     t_n = min(_thread_seconds(normals, rng, n, buf) for _ in range(args.repeats)) / n
     t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
     # the sampler's own fill of one block (writes to memory), for comparison
-    z, u = np.empty((10000, nz), order="F"), np.empty((10000, nu), order="F")  # as the sampler
-    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
+    z, u = sampler.Scratch(plan).block()  # as the sampler
+    kernels.fill_block(sampler.block_state(1, 0, 0), z, u, *drawn)
     t_fill = (
         min(
-            _thread_seconds(kernels.fill_block, sampler.block_generator(1, 0, b), z, u)
+            _thread_seconds(kernels.fill_block, sampler.block_state(1, 0, b), z, u, *drawn)
             for b in range(20)  # 0.4 ms each: enough tries that noise does not dominate
         )
         / 10000
@@ -368,11 +377,15 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     per_crisis = nz * t_n + nu * t_u
     limit_per_core = 1.0 / per_crisis
     return {
-        "generator": "numpy Generator(SFC64), drawn inside numba (as kernels.fill_block does)",
+        "generator": (
+            "numpy's SFC64 with numpy's double and ziggurat-normal algorithms, inlined in numba "
+            "(kernels.sfc64_double, kernels.sfc64_normal, as kernels.fill_block draws them)"
+        ),
         "ns_per_normal": t_n * 1e9,
         "ns_per_uniform": t_u * 1e9,
         "normals_per_crisis": nz,
         "uniforms_per_crisis": nu,
+        "block_columns": [plan.model.n_normals, plan.model.n_uniforms],
         "rng_ns_per_crisis": per_crisis * 1e9,
         "fill_block_ns_per_crisis": t_fill * 1e9,
         "limit_per_core": limit_per_core,
@@ -477,6 +490,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     from forecast.beliefs import kernel_inputs
 
     z, u = sampler.Scratch(plan).block()
+    drawn = plan.model.z_drawn, plan.model.u_drawn
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     inputs = kernel_inputs(plan.model, plan.draws, 0)
@@ -484,7 +498,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     def run_kernels(deadline: float) -> None:
         b = 0
         while time.perf_counter() < deadline:
-            kernels.fill_block(sampler.block_generator(1, 0, b), z, u)
+            kernels.fill_block(sampler.block_state(1, 0, b), z, u, *drawn)
             kernels.simulate_block(
                 **inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3],
             )  # fmt: skip
@@ -536,7 +550,7 @@ def child_startup(t_parent: float) -> dict:
     stamps["plan"] = time.time() - t_parent
     z, u = sampler.Scratch(plan).block()
     t0 = time.perf_counter()
-    kernels.fill_block(sampler.block_generator(1, 0, 0), z, u)
+    kernels.fill_block(sampler.block_state(1, 0, 0), z, u, plan.model.z_drawn, plan.model.u_drawn)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)

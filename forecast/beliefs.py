@@ -175,8 +175,16 @@ class Model:
     vote_partner: np.ndarray  # (J, V) int partner index of the voter, -1 if not a partner
     static: dict[str, Any] = field(repr=False)
     layout: np.ndarray = field(repr=False)  # (N_LAYOUT,) column offsets, -1 absent
-    n_normals: int = 0
-    n_uniforms: int = 0
+    n_normals: int = 0  # columns of the normal block z
+    n_uniforms: int = 0  # columns of the uniform block u
+    # (n_normals,), (n_uniforms,) bool: the columns that are drawn (see drawn_columns)
+    z_drawn: np.ndarray | None = field(default=None, repr=False)
+    u_drawn: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def random_numbers_per_crisis(self) -> tuple[int, int]:
+        """Normals and uniforms one crisis consumes from the generator."""
+        return int(self.z_drawn.sum()), int(self.u_drawn.sum())
 
     @property
     def n_partners(self) -> int:
@@ -273,6 +281,35 @@ def partner_flags(static: dict[str, Any]) -> np.ndarray:
         + kernels.F_HOST * access.any(axis=0)
         + kernels.F_ALLIES * (static["allies"] > 0).any(axis=1)
     ).astype(np.int64)
+
+
+def drawn_columns(
+    layout: np.ndarray, nz: int, nu: int, static: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(nz,), (nu,) bool: the columns of z and u whose numbers can change an outcome.
+
+    A group of columns has one column per partner (or voter) when any of them needs it; the
+    others' columns are never read (chain-ganging of a partner without allies, votes of padding
+    voters or of institutions that do not vote) or cannot matter (the delay noise of a partner
+    whose spread is 0, the attribution uniform of a partner whose attribution is 1 for every
+    attack type, the other-theatre uniform of a partner never engaged). The sampler draws only
+    the flagged columns, so a crisis consumes only the random numbers it uses.
+    """
+    z_drawn, u_drawn = np.ones(nz, dtype=bool), np.ones(nu, dtype=bool)
+
+    def mark(drawn: np.ndarray, key: int, used: np.ndarray) -> None:
+        if layout[key] >= 0:
+            drawn[layout[key] : layout[key] + len(used)] = used
+
+    mark(z_drawn, kernels.L_DELAY, static["delay_spread"] > 0)
+    mark(u_drawn, kernels.L_ATTR, (static["attribution"] < 1).any(axis=0))
+    mark(u_drawn, kernels.L_ENGAGED, static["engaged"][:, 0] > 0)
+    mark(u_drawn, kernels.L_CHAIN, (static["allies"] > 0).any(axis=1))
+    rule = static["inst_rule"]
+    J, V = static["inst_abstain"].shape
+    votes = (rule[:, :1] != kernels.RULE_INDIVIDUAL) & (np.arange(V) < rule[:, 2:3])
+    mark(u_drawn, kernels.L_VOTE, votes.reshape(J * V))
+    return z_drawn, u_drawn
 
 
 def build_model(cfg: Any) -> Model:
@@ -390,6 +427,7 @@ def build_model(cfg: Any) -> Model:
         **{k: v for k, v in inst.items() if k.startswith("inst_")},
     }
     static["flags"] = partner_flags(static)
+    z_drawn, u_drawn = drawn_columns(layout, nz, nu, static)
     return Model(
         scenario=str(sc.name),
         codes=codes,
@@ -416,6 +454,8 @@ def build_model(cfg: Any) -> Model:
         layout=layout,
         n_normals=nz,
         n_uniforms=nu,
+        z_drawn=z_drawn,
+        u_drawn=u_drawn,
     )
 
 

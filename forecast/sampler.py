@@ -143,6 +143,13 @@ def block_generator(seed: int, draw: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block])))
 
 
+def block_state(seed: int, draw: int, block: int) -> np.ndarray:
+    """The (4,) uint64 SFC64 state of :func:`block_generator`, which :func:`kernels.fill_block`
+    draws from (the same numbers the Generator would give)."""
+    sfc = np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block]))
+    return np.array(sfc.state["state"]["state"], dtype=np.uint64)
+
+
 def _block_function(backend: str) -> Callable[..., None]:
     return kernels.simulate_block if backend == "numba" else reference.simulate_block
 
@@ -177,12 +184,13 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     st = plan.settings
     simulate_block = _block_function(st.backend)
     inputs = kernel_inputs(plan.model, plan.draws, d)
+    drawn = plan.model.z_drawn, plan.model.u_drawn
     out = acc.row(j)
     done = 0
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
-        kernels.fill_block(block_generator(st.seed, d, b), z, u)
+        kernels.fill_block(block_state(st.seed, d, b), z, u, *drawn)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from forecast import kernels, reference
-from forecast.beliefs import partner_flags
+from forecast import kernels, reference, sampler
+from forecast.beliefs import kernel_inputs, partner_flags
+from tests.conftest import REPO, quick_config
 
 
 def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
@@ -160,14 +161,44 @@ def test_winning_power_inverts_the_contest(fn):
         assert reference.contest(c, a, m) == pytest.approx(u)
 
 
-@pytest.mark.parametrize("fn", [kernels.fill_block, kernels.fill_block.py_func])
-def test_fill_block_draws_numpys_stream(fn):
-    """The numba fill consumes the generator exactly as numpy's own fills would."""
-    z, u = np.empty((50, 3)), np.empty((50, 4))
-    fn(np.random.Generator(np.random.SFC64(11)), z, u)
+def sfc64_state(seed):
+    return np.array(np.random.SFC64(seed).state["state"]["state"], dtype=np.uint64)
+
+
+@pytest.mark.parametrize("seed", [11, 12345])
+def test_fill_block_draws_numpys_stream(seed):
+    """The inlined SFC64 and ziggurat give exactly numpy's Generator(SFC64) stream, column by
+    column, tails and wedges of the ziggurat included (200 000 normals reach both), and leave
+    the state where the Generator leaves its own."""
+    n = 20_000
+    z, u = np.empty((n, 10)), np.empty((n, 7))
+    state = sfc64_state(seed)
+    kernels.fill_block(state, z, u, np.ones(10, bool), np.ones(7, bool))
+    g = np.random.Generator(np.random.SFC64(seed))
+    np.testing.assert_array_equal(z, g.standard_normal((10, n)).T)
+    np.testing.assert_array_equal(u, g.random((7, n)).T)
+    np.testing.assert_array_equal(state, g.bit_generator.state["state"]["state"])
+    assert np.abs(z).max() > kernels.ZIGGURAT_NOR_R  # the tail was drawn
+
+
+def test_block_state_is_the_block_generators_state():
+    z, u = np.empty((100, 2)), np.empty((100, 3))
+    kernels.fill_block(sampler.block_state(5, 2, 7), z, u, np.ones(2, bool), np.ones(3, bool))
+    g = sampler.block_generator(5, 2, 7)
+    np.testing.assert_array_equal(z, g.standard_normal((2, 100)).T)
+    np.testing.assert_array_equal(u, g.random((3, 100)).T)
+
+
+def test_fill_block_draws_only_the_flagged_columns():
+    """Columns not flagged get a constant and consume nothing: the drawn ones carry numpy's
+    stream, column after column."""
+    z, u = np.empty((50, 3), order="F"), np.empty((50, 4), order="F")
+    z_drawn, u_drawn = np.array([True, False, True]), np.array([False, True, False, True])
+    kernels.fill_block(sfc64_state(11), z, u, z_drawn, u_drawn)
     g = np.random.Generator(np.random.SFC64(11))
-    np.testing.assert_array_equal(z, g.standard_normal((50, 3)))
-    np.testing.assert_array_equal(u, g.random((50, 4)))
+    np.testing.assert_array_equal(z[:, z_drawn], g.standard_normal((2, 50)).T)
+    np.testing.assert_array_equal(u[:, u_drawn], g.random((2, 50)).T)
+    assert (z[:, ~z_drawn] == 0.0).all() and (u[:, ~u_drawn] == 0.5).all()
 
 
 def test_kernel_matches_reference_when_no_partner_has_power():
@@ -225,3 +256,31 @@ def test_kernel_same_counts_on_fortran_ordered_blocks():
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert a["acc_tp"][..., kernels.P_PIVOTAL].sum() > 0
+
+
+SCENARIOS = sorted(p.stem for p in (REPO / "configs" / "scenario").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_columns_not_drawn_cannot_change_an_outcome(scenario):
+    """The sampler draws only model.z_drawn / u_drawn; whatever the other columns hold, every
+    count of every draw is the same (so skipping them changes no result's distribution)."""
+    plan = sampler.make_plan(quick_config(f"scenario={scenario}", draws=3, realizations=3000))
+    m = plan.model
+    n = 3000
+    z, u = np.empty((n, m.n_normals), order="F"), np.empty((n, m.n_uniforms), order="F")
+    kernels.fill_block(sfc64_state(3), z, u, m.z_drawn, m.u_drawn)
+    rng = np.random.default_rng(4)
+    z2, u2 = z.copy(), u.copy()
+    z2[:, ~m.z_drawn] = rng.standard_normal((n, int((~m.z_drawn).sum())))
+    u2[:, ~m.u_drawn] = rng.random((n, int((~m.u_drawn).sum())))
+    T, P, J = len(m.attack_types), m.n_partners, len(m.institutions)
+    for d in range(plan.n_draws):
+        a, b = accumulators(T, P, J), accumulators(T, P, J)
+        kernels.simulate_block(**kernel_inputs(m, plan.draws, d), z=z, u=u, **a)
+        kernels.simulate_block(**kernel_inputs(m, plan.draws, d), z=z2, u=u2, **b)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{scenario} {key}")
+    if scenario == "taiwan":  # attribution (USA, JPN), engaged (USA), allies (JPN, PHL), contest
+        assert m.random_numbers_per_crisis == (10, 6)
+        assert (m.n_normals, m.n_uniforms) == (10, 13)
