@@ -602,6 +602,8 @@ def simulate_block(
         if c_engaged >= 0:
             for i in range(P):
                 p, factor, sh = engaged[i, 0], engaged[i, 1], engaged[i, 2]
+                if not p > 0.0:  # never engaged elsewhere (a uniform is never < 0)
+                    continue
                 si, ci = shift[i], cap_eff[i]
                 uc = u[r0 : r0 + w, c_engaged + i]
                 for ln in range(w):
@@ -678,10 +680,18 @@ def simulate_block(
             for ln in range(w):
                 attributed[ln] = -1
             if c_attr >= 0:
+                # partners who always (a >= 1) or never (a <= 0) recognise this type need no
+                # uniform: a uniform is in [0, 1)
+                sure = np.int64(0)
+                for i in range(P):
+                    if attribution[t, i] >= 1.0:
+                        sure |= np.int64(1) << i
                 for ln in range(w):
-                    attributed[ln] = 0
+                    attributed[ln] = sure
                 for i in range(P):
                     a = attribution[t, i]
+                    if a >= 1.0 or a <= 0.0:
+                        continue
                     uc = u[r0 : r0 + w, c_attr + i]
                     bit = np.int64(1) << i
                     for ln in range(w):
