@@ -186,7 +186,7 @@ def winning_power(a, m, u):
     :func:`simulate_block` evaluates it for a chunk of crises at once with :func:`log_lanes` and
     :func:`exp_lanes`.
     """
-    return a * math.exp(math.log(u / (1.0 - u)) / m)
+    return a * math.exp(math.log(u / (1.0 - u)) * (1.0 / m))
 
 
 # log and exp for loops over lanes. libm's are calls, which keep a loop from being vectorised;
@@ -343,13 +343,16 @@ def coalition_power(act, flip, w, cap_eff, access, acc_ptr, acc_idx, cap_target,
 
 
 @njit(inline="always", **JIT)
-def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col, w, s, act, ent):
+def decide(
+    thr, t, attributed, x, shift, cap, inv_total, net, chain_u, r0, chain_col, w, s, act, ent
+):
     """Partners' decisions in dependency order, then chain-ganging, for attack type t.
 
     Works on the lanes 0..w-1 of a chunk of crises (realizations r0 + lane). thr (T, P) probit
     thresholds (true or perceived); attributed (W,) bit masks of the partners who recognise the
     attack; x, shift, cap (P, W) latent resolve, probit shifts that do not depend on others
-    (mandates, other theatres), capabilities; total (W,) their sum over partners; ``net``: the
+    (mandates, other theatres), capabilities; inv_total (W,) 1 / their sum over partners (0 when
+    the sum is 0); ``net``: the
     block's dependency lists (see :func:`simulate_block`); chain_u: the uniform block,
     chain-ganging columns from chain_col (-1: none); s (2, W) scratch. Writes the bit masks of
     who acts and who was drawn in through an ally to act and ent (W,).
@@ -376,9 +379,7 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
                     committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
             else:
                 for ln in range(w):
-                    # with no partner power at all (all late at discount 0, or all engaged at
-                    # factor 0) nothing is committed: the share is 0, not 0 / 0
-                    share = committed[ln] / total[ln] if total[ln] > 0.0 else 0.0
+                    share = committed[ln] * inv_total[ln]
                     a = _bit(attributed, ln, i) == 1
                     ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < (base - b * share) + si[ln])
                     act[ln] |= np.int64(ok) << i
@@ -393,8 +394,7 @@ def decide(thr, t, attributed, x, shift, cap, total, net, chain_u, r0, chain_col
                 th[ln] = th[ln] + fv if _bit(act, ln, j) else th[ln]
         if b != 0.0:  # otherwise the term is exactly 0
             for ln in range(w):
-                share = committed[ln] / total[ln] if total[ln] > 0.0 else 0.0
-                th[ln] = th[ln] - b * share
+                th[ln] = th[ln] - b * (committed[ln] * inv_total[ln])
         for ln in range(w):
             a = _bit(attributed, ln, i) == 1
             ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < th[ln] + si[ln])
@@ -548,13 +548,14 @@ def simulate_block(
         raise ValueError("simulate_block: more than MAX_PARTNERS partners")
     W = LANES
     cap_target, cap_aggr, m = power[0], power[1], power[2]
+    inv_m, inv_aggr = 1.0 / m, 1.0 / cap_aggr
     net = _network(order, requires, follows, buck, allies)
     acc_ptr, acc_idx = _index_lists(access, 1.0)
     x = np.empty((P, W))
     shift = np.empty((P, W))
     cap_eff = np.empty((P, W))
     s = np.empty((2, W))
-    total = np.empty(W)
+    inv_total = np.empty(W)  # partner power's sum, then its reciprocal
     c_star = np.empty(W)
     fa = np.empty(W)
     c = np.empty(W)
@@ -648,7 +649,7 @@ def simulate_block(
         for ln in range(w):
             fa[ln] = timing[0]
             late[ln] = 0
-            total[ln] = 0.0
+            inv_total[ln] = 0.0
         if c_fa >= 0:
             zc = z[r0 : r0 + w, c_fa]
             for ln in range(w):
@@ -665,14 +666,19 @@ def simulate_block(
                 late[ln] |= bit if lt else 0
                 ci[ln] = ci[ln] * discount if lt else ci[ln]
             for ln in range(w):
-                total[ln] += ci[ln]
+                inv_total[ln] += ci[ln]
+        # share of partner power committed = committed / total, as committed * (1 / total) (a
+        # multiplication in each decide rather than a division); with no partner power at all
+        # (all late at discount 0, or all engaged at factor 0) nothing is committed: share 0
+        for ln in range(w):
+            inv_total[ln] = 1.0 / inv_total[ln] if inv_total[ln] > 0.0 else 0.0
         # the power needed to win, A (u / (1 - u))^(1/m) (see winning_power), for every lane
         uc = u[r0 : r0 + w, c_contest]
         for ln in range(w):
             y[ln] = uc[ln] / (1.0 - uc[ln])
         log_lanes(y, w, bits, c_star)
         for ln in range(w):
-            c_star[ln] = c_star[ln] / m
+            c_star[ln] = c_star[ln] * inv_m
         exp_lanes(c_star, w, bits, y)
         for ln in range(w):
             c_star[ln] = cap_aggr * y[ln]
@@ -697,7 +703,21 @@ def simulate_block(
                     for ln in range(w):
                         attributed[ln] |= bit if uc[ln] < a else 0
             decide(
-                thr, t, attributed, x, shift, cap_eff, total, net, u, r0, c_chain, w, s, act, ent
+                thr,
+                t,
+                attributed,
+                x,
+                shift,
+                cap_eff,
+                inv_total,
+                net,
+                u,
+                r0,
+                c_chain,
+                w,
+                s,
+                act,
+                ent,
             )
             decide(
                 thr_perc,
@@ -706,7 +726,7 @@ def simulate_block(
                 x,
                 shift,
                 cap_eff,
-                total,
+                inv_total,
                 net,
                 u,
                 r0,
@@ -770,7 +790,7 @@ def simulate_block(
                 pjoin[i] += k4
             # histogram bin of log10(C / A); ratios beyond the clip fall in the end bins anyway
             for ln in range(w):
-                y[ln] = min(max(c[ln] / cap_aggr, HIST_CLIP[0]), HIST_CLIP[1])
+                y[ln] = min(max(c[ln] * inv_aggr, HIST_CLIP[0]), HIST_CLIP[1])
             log_lanes(y, w, bits, c2)
             for ln in range(w):
                 b = np.int64(np.floor((c2[ln] * INV_LN10 - HIST_LO) * scale))

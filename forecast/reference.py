@@ -82,7 +82,7 @@ def contest(c, a, m):
 
 def winning_power(a, m, u):
     """Power needed to win a contest whose uniform draw is u: A (u / (1 - u))^(1/m)."""
-    return a * exp_(log_(u / (1.0 - u)) / m)
+    return a * exp_(log_(u / (1.0 - u)) * (1.0 / m))
 
 
 def partner_power(i, act, cap_eff, access, flags):
@@ -146,8 +146,9 @@ def decide(
         t = np.full(n, float(thr_t[i]))
         for j in range(P):
             t = np.where(act[:, j], t + follows[i, j], t)
-        # share of partner power committed; 0 when no partner has any power (not 0 / 0)
-        share = np.divide(committed, total, out=np.zeros(n), where=total > 0)
+        # share of partner power committed, committed * (1 / total) as the kernel computes it;
+        # 0 when no partner has any power (not 0 / 0)
+        share = committed * np.divide(1.0, total, out=np.zeros(n), where=total > 0)
         t = t - buck[i] * share
         t = t + shift[:, i]
         a = ok & (x[:, i] < t)
@@ -301,6 +302,6 @@ def simulate_block(
         acc_t[t, T_PWIN] += (
             coalition_power(pact, cap_eff, access, flags, cap_target) > c_star
         ).sum()
-        ratio = np.minimum(np.maximum(c / cap_aggr, HIST_CLIP[0]), HIST_CLIP[1])
+        ratio = np.minimum(np.maximum(c * (1.0 / cap_aggr), HIST_CLIP[0]), HIST_CLIP[1])
         b = np.floor((log_(ratio) * kernels.INV_LN10 - HIST_LO) * scale).astype(np.int64)
         np.add.at(hist[t], np.clip(b, 0, N_BINS - 1), 1.0)
