@@ -181,6 +181,21 @@ def test_fill_block_draws_numpys_stream(seed):
     assert np.abs(z).max() > kernels.ZIGGURAT_NOR_R  # the tail was drawn
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**128)),
+    draw=st.integers(0, 2**32 - 1),
+    block=st.integers(0, 2**33),
+)
+def test_block_state_is_numpys_seeding(seed, draw, block):
+    """The numba SeedSequence + SFC64 seeding gives numpy's state for any key (a block index
+    past 2^32 takes numpy's own path)."""
+    sfc = np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block]))
+    np.testing.assert_array_equal(
+        sampler.block_state(seed, draw, block), sfc.state["state"]["state"]
+    )
+
+
 def test_block_state_is_the_block_generators_state():
     z, u = np.empty((100, 2)), np.empty((100, 3))
     kernels.fill_block(sampler.block_state(5, 2, 7), z, u, np.ones(2, bool), np.ones(3, bool))
