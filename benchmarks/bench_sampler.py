@@ -357,7 +357,8 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
     drawn = plan.model.z_drawn, plan.model.u_drawn
     normals, uniforms = _rng_kernels()
-    rng = sampler.block_state(1, 0, 0)
+    rng = np.empty(4, dtype=np.uint64)  # an SFC64 state
+    kernels.sfc64_seed(sampler.block_key(1, 0, 0), rng)
     buf = np.empty(4096)
     normals(rng, 10, buf)
     uniforms(rng, 10, buf)
@@ -366,10 +367,10 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
     # the sampler's own fill of one block (writes to memory), for comparison
     z, u = sampler.Scratch(plan).block()  # as the sampler
-    kernels.fill_block(sampler.block_state(1, 0, 0), z, u, *drawn)
+    kernels.fill_block(sampler.block_key(1, 0, 0), z, u, *drawn)
     t_fill = (
         min(
-            _thread_seconds(kernels.fill_block, sampler.block_state(1, 0, b), z, u, *drawn)
+            _thread_seconds(kernels.fill_block, sampler.block_key(1, 0, b), z, u, *drawn)
             for b in range(20)  # 0.4 ms each: enough tries that noise does not dominate
         )
         / 10000
@@ -498,7 +499,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     def run_kernels(deadline: float) -> None:
         b = 0
         while time.perf_counter() < deadline:
-            kernels.fill_block(sampler.block_state(1, 0, b), z, u, *drawn)
+            kernels.fill_block(sampler.block_key(1, 0, b), z, u, *drawn)
             kernels.simulate_block(
                 **inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3],
             )  # fmt: skip
@@ -550,7 +551,7 @@ def child_startup(t_parent: float) -> dict:
     stamps["plan"] = time.time() - t_parent
     z, u = sampler.Scratch(plan).block()
     t0 = time.perf_counter()
-    kernels.fill_block(sampler.block_state(1, 0, 0), z, u, plan.model.z_drawn, plan.model.u_drawn)
+    kernels.fill_block(sampler.block_key(1, 0, 0), z, u, plan.model.z_drawn, plan.model.u_drawn)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)

@@ -142,8 +142,9 @@ def sfc64_normal(a, b, c, k):
                 return x, a, b, c, k
 
 
-# numpy's SeedSequence (its hash mixing, pool of 4 words) and SFC64's seeding, so that a block's
-# state costs 0.2 us instead of the 9 us of SFC64(SeedSequence(key)).state from Python
+# numpy's SeedSequence (its hash mixing, pool of 4 words) and SFC64's seeding, so that seeding a
+# column's generator costs well under a microsecond instead of the 9 us of
+# SFC64(SeedSequence(key)) from Python
 _M32 = np.uint64(0xFFFFFFFF)
 _SS_INIT_A, _SS_MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
 _SS_INIT_B, _SS_MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
@@ -166,17 +167,13 @@ def _ss_mix(x, y):
 
 
 @njit(**JIT)
-def sfc64_seed(prefix, draw, block, state):
-    """state (4,) uint64 <- the state of ``SFC64(SeedSequence(key))``, key = the entropy words
-    ``prefix`` (uint32, the 32-bit words of the key's leading integers) then ``draw`` and
-    ``block`` (each below 2^32, so one word each)."""
-    n = prefix.shape[0] + 2
-    entropy = np.empty(n, dtype=np.uint64)
-    for i in range(n - 2):
-        entropy[i] = prefix[i]
-    entropy[n - 2], entropy[n - 1] = draw, block
-    pool = np.zeros(4, dtype=np.uint64)
+def _sfc64_from_entropy(entropy):
+    """The state (a, b, c, k) of ``SFC64(SeedSequence(entropy))``: entropy (m,) uint64 holds
+    SeedSequence's 32-bit entropy words (numpy's mix_entropy, generate_state(3, uint64) and
+    sfc64_set_seed)."""
+    n = entropy.shape[0]
     h = _SS_INIT_A
+    pool = np.zeros(4, dtype=np.uint64)
     for i in range(4):
         pool[i], h = _ss_hashmix(entropy[i] if i < n else np.uint64(0), h)
     for i_src in range(4):
@@ -188,42 +185,58 @@ def sfc64_seed(prefix, draw, block, state):
         for i_dst in range(4):
             v, h = _ss_hashmix(entropy[i_src], h)
             pool[i_dst] = _ss_mix(pool[i_dst], v)
-    # generate_state(3, uint64): six 32-bit words, little end first
-    words = np.empty(6, dtype=np.uint64)
+    # generate_state(3, uint64): six 32-bit words from the pool in turn, low word first
     h = _SS_INIT_B
+    w = np.empty(6, dtype=np.uint64)
     for i in range(6):
         v = (pool[i % 4] ^ h) & _M32
         h = (h * _SS_MULT_B) & _M32
         v = (v * h) & _M32
-        words[i] = v ^ (v >> np.uint64(16))
-    a = words[0] | (words[1] << np.uint64(32))
-    b = words[2] | (words[3] << np.uint64(32))
-    c = words[4] | (words[5] << np.uint64(32))
+        w[i] = v ^ (v >> np.uint64(16))
+    a = w[0] | (w[1] << np.uint64(32))
+    b = w[2] | (w[3] << np.uint64(32))
+    c = w[4] | (w[5] << np.uint64(32))
     k = np.uint64(1)
     for _ in range(12):  # numpy's sfc64_set_seed
         _, a, b, c, k = sfc64_next(a, b, c, k)
-    state[0], state[1], state[2], state[3] = a, b, c, k
+    return a, b, c, k
 
 
 @njit(**JIT)
-def fill_block(state, z, u, z_drawn, u_drawn):
-    """Fill z (n, NZ) with standard normals, then u (n, NU) with uniforms, column by column.
+def sfc64_seed(entropy, state):
+    """state (4,) uint64 <- the state of ``SFC64(SeedSequence(key))``, given the key's entropy
+    words (uint32 or uint64 array; see :func:`forecast.sampler.key_words`)."""
+    e = np.empty(entropy.shape[0], dtype=np.uint64)
+    for i in range(e.shape[0]):
+        e[i] = entropy[i]
+    state[0], state[1], state[2], state[3] = _sfc64_from_entropy(e)
 
-    ``state`` (4,) uint64 is an SFC64 state, advanced in place. The flagged columns of z_drawn
-    (NZ,) and u_drawn (NU,) get, in column order, the stream ``Generator(SFC64)`` with that state
-    gives: ``standard_normal((nz, n)).T`` then ``random((nu, n)).T`` for nz, nu flagged columns.
-    The others, which cannot change any outcome (see :func:`forecast.beliefs.drawn_columns`), get
-    0 (normals) and 0.5 (uniforms) without consuming the generator. A column is filled whole
-    (the blocks are in Fortran order, so that is one stream of writes: row by row it ran 30 %
-    slower). Both backends consume the numbers it fills.
+
+@njit(**JIT)
+def fill_block(key, z, u, z_drawn, u_drawn):
+    """Fill z (n, NZ) with standard normals and u (n, NU) with uniforms, a column at a time.
+
+    Each column has its own generator: column j of z is ``standard_normal(n)`` of
+    ``Generator(SFC64(SeedSequence(key + [0, j])))`` and column j of u is ``random(n)`` of the one
+    for ``key + [1, j]``, where ``key`` (uint32) is the entropy words of the block's key (see
+    :func:`forecast.sampler.block_key`). A column's numbers therefore never depend on which other
+    columns are drawn: only the columns flagged in z_drawn (NZ,) and u_drawn (NU,) are, the
+    others, which cannot change any outcome (see :func:`forecast.beliefs.drawn_columns`), get 0
+    (normals) and 0.5 (uniforms), and a sweep that changes a flag keeps its common random
+    numbers. Both backends consume the numbers it fills.
     """
-    a, b, c, k = state[0], state[1], state[2], state[3]
+    m = key.shape[0]
+    entropy = np.empty(m + 2, dtype=np.uint64)
+    for i in range(m):
+        entropy[i] = key[i]
     n = z.shape[0]
     for j in range(z.shape[1]):
         col = z[:, j]
         if not z_drawn[j]:
             col[:] = 0.0
             continue
+        entropy[m], entropy[m + 1] = 0, j
+        a, b, c, k = _sfc64_from_entropy(entropy)
         for r in range(n):
             col[r], a, b, c, k = sfc64_normal(a, b, c, k)
     for j in range(u.shape[1]):
@@ -231,9 +244,10 @@ def fill_block(state, z, u, z_drawn, u_drawn):
         if not u_drawn[j]:
             col[:] = 0.5
             continue
+        entropy[m], entropy[m + 1] = 1, j
+        a, b, c, k = _sfc64_from_entropy(entropy)
         for r in range(n):
             col[r], a, b, c, k = sfc64_double(a, b, c, k)
-    state[0], state[1], state[2], state[3] = a, b, c, k
 
 
 @njit(inline="always", **JIT)

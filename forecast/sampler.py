@@ -1,7 +1,8 @@
 """Seeding, blocks of work and threads around the kernels.
 
-Randomness is keyed to units of work, never to threads: realization block ``b`` of epistemic draw
-``d`` always uses the generator ``SeedSequence([seed, 1, d, b])``. Each draw's accumulators
+Randomness is keyed to units of work, never to threads: column ``j`` of the normal (kind 0) or
+uniform (kind 1) numbers of realization block ``b`` of epistemic draw ``d`` always comes from the
+generator ``SFC64(SeedSequence([seed, 1, d, b, kind, j]))``. Each draw's accumulators
 therefore depend only on ``(seed, d)``, and results are bitwise identical on any number of
 threads or worker processes.
 """
@@ -139,37 +140,38 @@ def later_blocks(plan: Plan, block_start: int, n_blocks: int) -> Plan:
     return replace(plan, settings=st)
 
 
-def block_generator(seed: int, draw: int, block: int) -> np.random.Generator:
-    """The generator of realization block ``block`` of epistemic draw ``draw``."""
-    return np.random.Generator(np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block])))
+def column_generator(
+    seed: int, draw: int, block: int, kind: int, column: int
+) -> np.random.Generator:
+    """The generator of one column of realization block ``block`` of epistemic draw ``draw``:
+    ``kind`` 0 for the normal block z, 1 for the uniform block u (what
+    :func:`kernels.fill_block` draws, in numba, for that column)."""
+    key = [seed, 1, draw, block, kind, column]
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
 
 
-def block_state(seed: int, draw: int, block: int) -> np.ndarray:
-    """The (4,) uint64 SFC64 state of :func:`block_generator`, which :func:`kernels.fill_block`
-    draws from (the same numbers the Generator would give). Computed in numba
-    (:func:`kernels.sfc64_seed`), 40 times faster than through numpy's classes."""
-    state = np.empty(4, dtype=np.uint64)
-    if 0 <= draw < 2**32 and 0 <= block < 2**32:
-        kernels.sfc64_seed(_key_words(seed), draw, block, state)
-    else:  # an index of more than one 32-bit word: numpy's own classes
-        sfc = np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block]))
-        state[:] = sfc.state["state"]["state"]
-    return state
+def block_key(seed: int, draw: int, block: int) -> np.ndarray:
+    """uint32 entropy words of the key ``[seed, 1, draw, block]`` as numpy's SeedSequence
+    coerces it (each integer's 32-bit words, low word first); :func:`kernels.fill_block`
+    appends the column's ``[kind, column]``."""
+    return np.array([*_seed_words(seed), *key_words(draw), *key_words(block)], dtype=np.uint32)
+
+
+def key_words(n: int) -> list[int]:
+    """SeedSequence's 32-bit entropy words of a non-negative integer, low word first."""
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"a seed or index must be non-negative, got {n}")
+    words = [0] if n == 0 else []
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return words
 
 
 @functools.lru_cache(maxsize=16)
-def _key_words(seed: int) -> np.ndarray:
-    """SeedSequence's entropy words of the key's first integers, seed and 1."""
-    words = []
-    for n in (int(seed), 1):
-        if n < 0:
-            raise ValueError(f"seed must be non-negative, got {seed}")
-        w = [0] if n == 0 else []
-        while n:
-            w.append(n & 0xFFFFFFFF)
-            n >>= 32
-        words += w
-    return np.array(words, dtype=np.uint32)
+def _seed_words(seed: int) -> tuple[int, ...]:
+    return (*key_words(seed), *key_words(1))
 
 
 def _block_function(backend: str) -> Callable[..., None]:
@@ -212,7 +214,7 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
-        kernels.fill_block(block_state(st.seed, d, b), z, u, *drawn)
+        kernels.fill_block(block_key(st.seed, d, b), z, u, *drawn)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done

@@ -161,58 +161,48 @@ def test_winning_power_inverts_the_contest(fn):
         assert reference.contest(c, a, m) == pytest.approx(u)
 
 
-def sfc64_state(seed):
-    return np.array(np.random.SFC64(seed).state["state"]["state"], dtype=np.uint64)
-
-
-@pytest.mark.parametrize("seed", [11, 12345])
-def test_fill_block_draws_numpys_stream(seed):
-    """The inlined SFC64 and ziggurat give exactly numpy's Generator(SFC64) stream, column by
-    column, tails and wedges of the ziggurat included (200 000 normals reach both), and leave
-    the state where the Generator leaves its own."""
+@pytest.mark.parametrize("seed", [11, 2**40 + 5])
+def test_fill_block_draws_numpys_streams(seed):
+    """Each column is numpy's own stream: the inlined SFC64 and ziggurat give exactly
+    Generator(SFC64(SeedSequence(key + [kind, j]))), tails and wedges of the ziggurat included
+    (200 000 normals reach both)."""
     n = 20_000
-    z, u = np.empty((n, 10)), np.empty((n, 7))
-    state = sfc64_state(seed)
-    kernels.fill_block(state, z, u, np.ones(10, bool), np.ones(7, bool))
-    g = np.random.Generator(np.random.SFC64(seed))
-    np.testing.assert_array_equal(z, g.standard_normal((10, n)).T)
-    np.testing.assert_array_equal(u, g.random((7, n)).T)
-    np.testing.assert_array_equal(state, g.bit_generator.state["state"]["state"])
+    z, u = np.empty((n, 10), order="F"), np.empty((n, 7), order="F")
+    kernels.fill_block(sampler.block_key(seed, 3, 4), z, u, np.ones(10, bool), np.ones(7, bool))
+    for j in range(10):
+        g = sampler.column_generator(seed, 3, 4, 0, j)
+        np.testing.assert_array_equal(z[:, j], g.standard_normal(n))
+    for j in range(7):
+        g = sampler.column_generator(seed, 3, 4, 1, j)
+        np.testing.assert_array_equal(u[:, j], g.random(n))
     assert np.abs(z).max() > kernels.ZIGGURAT_NOR_R  # the tail was drawn
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**128)),
-    draw=st.integers(0, 2**32 - 1),
-    block=st.integers(0, 2**33),
+    words=st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**64 - 1)), max_size=9),
 )
-def test_block_state_is_numpys_seeding(seed, draw, block):
-    """The numba SeedSequence + SFC64 seeding gives numpy's state for any key (a block index
-    past 2^32 takes numpy's own path)."""
-    sfc = np.random.SFC64(np.random.SeedSequence([seed, 1, draw, block]))
-    np.testing.assert_array_equal(
-        sampler.block_state(seed, draw, block), sfc.state["state"]["state"]
-    )
-
-
-def test_block_state_is_the_block_generators_state():
-    z, u = np.empty((100, 2)), np.empty((100, 3))
-    kernels.fill_block(sampler.block_state(5, 2, 7), z, u, np.ones(2, bool), np.ones(3, bool))
-    g = sampler.block_generator(5, 2, 7)
-    np.testing.assert_array_equal(z, g.standard_normal((2, 100)).T)
-    np.testing.assert_array_equal(u, g.random((3, 100)).T)
+def test_sfc64_seed_is_numpys_seeding(words):
+    """The numba SeedSequence + SFC64 seeding gives numpy's state for any key (pool-sized or
+    longer, with integers of one or more 32-bit words)."""
+    state = np.empty(4, dtype=np.uint64)
+    entropy = [w for n in words for w in sampler.key_words(n)]
+    kernels.sfc64_seed(np.array(entropy, dtype=np.uint64), state)
+    sfc = np.random.SFC64(np.random.SeedSequence(words))
+    np.testing.assert_array_equal(state, sfc.state["state"]["state"])
 
 
 def test_fill_block_draws_only_the_flagged_columns():
-    """Columns not flagged get a constant and consume nothing: the drawn ones carry numpy's
-    stream, column after column."""
+    """Columns not flagged get a constant and consume nothing; a drawn column's numbers do not
+    depend on which others are drawn (so changing a flag in a sweep keeps common random
+    numbers)."""
     z, u = np.empty((50, 3), order="F"), np.empty((50, 4), order="F")
     z_drawn, u_drawn = np.array([True, False, True]), np.array([False, True, False, True])
-    kernels.fill_block(sfc64_state(11), z, u, z_drawn, u_drawn)
-    g = np.random.Generator(np.random.SFC64(11))
-    np.testing.assert_array_equal(z[:, z_drawn], g.standard_normal((2, 50)).T)
-    np.testing.assert_array_equal(u[:, u_drawn], g.random((2, 50)).T)
+    kernels.fill_block(sampler.block_key(11, 0, 2), z, u, z_drawn, u_drawn)
+    z2, u2 = np.empty((50, 3), order="F"), np.empty((50, 4), order="F")
+    kernels.fill_block(sampler.block_key(11, 0, 2), z2, u2, np.ones(3, bool), np.ones(4, bool))
+    np.testing.assert_array_equal(z[:, z_drawn], z2[:, z_drawn])
+    np.testing.assert_array_equal(u[:, u_drawn], u2[:, u_drawn])
     assert (z[:, ~z_drawn] == 0.0).all() and (u[:, ~u_drawn] == 0.5).all()
 
 
@@ -284,7 +274,7 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
     m = plan.model
     n = 3000
     z, u = np.empty((n, m.n_normals), order="F"), np.empty((n, m.n_uniforms), order="F")
-    kernels.fill_block(sfc64_state(3), z, u, m.z_drawn, m.u_drawn)
+    kernels.fill_block(sampler.block_key(3, 0, 0), z, u, m.z_drawn, m.u_drawn)
     rng = np.random.default_rng(4)
     z2, u2 = z.copy(), u.copy()
     z2[:, ~m.z_drawn] = rng.standard_normal((n, int((~m.z_drawn).sum())))
