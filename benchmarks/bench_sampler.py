@@ -355,7 +355,7 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
 
     plan = taiwan_plan(4, 10000)
     nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
-    drawn = plan.model.z_drawn, plan.model.u_drawn
+    drawn = plan.model.random_columns
     normals, uniforms = _rng_kernels()
     rng = np.empty(4, dtype=np.uint64)  # an SFC64 state
     kernels.sfc64_seed(sampler.block_key(1, 0, 0), rng)
@@ -491,7 +491,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     from forecast.beliefs import kernel_inputs
 
     z, u = sampler.Scratch(plan).block()
-    drawn = plan.model.z_drawn, plan.model.u_drawn
+    drawn = plan.model.random_columns
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     inputs = kernel_inputs(plan.model, plan.draws, 0)
@@ -551,7 +551,7 @@ def child_startup(t_parent: float) -> dict:
     stamps["plan"] = time.time() - t_parent
     z, u = sampler.Scratch(plan).block()
     t0 = time.perf_counter()
-    kernels.fill_block(sampler.block_key(1, 0, 0), z, u, plan.model.z_drawn, plan.model.u_drawn)
+    kernels.fill_block(sampler.block_key(1, 0, 0), z, u, *plan.model.random_columns)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)

@@ -180,6 +180,16 @@ class Model:
     # (n_normals,), (n_uniforms,) bool: the columns that are drawn (see drawn_columns)
     z_drawn: np.ndarray | None = field(default=None, repr=False)
     u_drawn: np.ndarray | None = field(default=None, repr=False)
+    # (n_normals, 2), (n_uniforms, 2) int64: each column's (group L_*, index in the group), the
+    # end of its generator's key (see column_keys)
+    z_keys: np.ndarray | None = field(default=None, repr=False)
+    u_keys: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def random_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """z_drawn, u_drawn, z_keys, u_keys: what :func:`kernels.fill_block` takes after the
+        blocks."""
+        return self.z_drawn, self.u_drawn, self.z_keys, self.u_keys
 
     @property
     def random_numbers_per_crisis(self) -> tuple[int, int]:
@@ -268,6 +278,30 @@ def _layout(P: int, K: int, J: int, V: int, sc: Any) -> tuple[np.ndarray, int, i
         if present:
             layout[key], nu = nu, nu + width
     return layout, nz, nu
+
+
+def column_keys(layout: np.ndarray, nz: int, nu: int) -> tuple[np.ndarray, np.ndarray]:
+    """(nz, 2), (nu, 2) int64: each column's group (an ``L_*`` code) and its index in the group.
+
+    The sampler keys a column's generator by these, not by the column's position, so a column
+    keeps its random numbers when another group appears or disappears (a sweep that turns a
+    mechanism on keeps common random numbers in every other column).
+    """
+    keys = []
+    for n, groups in (
+        (nz, (kernels.L_FACTOR, kernels.L_IDIO, kernels.L_DELAY, kernels.L_FA)),
+        (
+            nu,
+            (kernels.L_CONTEST, kernels.L_ATTR, kernels.L_ENGAGED, kernels.L_VOTE, kernels.L_CHAIN),
+        ),
+    ):
+        k = np.full((n, 2), -1, dtype=np.int64)
+        starts = sorted((int(layout[g]), g) for g in groups if layout[g] >= 0) + [(n, -1)]
+        for (start, g), (end, _) in zip(starts, starts[1:], strict=False):
+            k[start:end, 0] = g
+            k[start:end, 1] = np.arange(end - start)
+        keys.append(k)
+    return keys[0], keys[1]
 
 
 def partner_flags(static: dict[str, Any]) -> np.ndarray:
@@ -428,6 +462,7 @@ def build_model(cfg: Any) -> Model:
     }
     static["flags"] = partner_flags(static)
     z_drawn, u_drawn = drawn_columns(layout, nz, nu, static)
+    z_keys, u_keys = column_keys(layout, nz, nu)
     return Model(
         scenario=str(sc.name),
         codes=codes,
@@ -456,6 +491,8 @@ def build_model(cfg: Any) -> Model:
         n_uniforms=nu,
         z_drawn=z_drawn,
         u_drawn=u_drawn,
+        z_keys=z_keys,
+        u_keys=u_keys,
     )
 
 

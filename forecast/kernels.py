@@ -57,7 +57,8 @@ P_PIVOTAL = 3  # toggling this partner's choice alone flips the outcome
 P_PJOIN = 4  # joins in the world the aggressor perceives
 N_TP = 5
 
-# Columns of the normal-number block z and the uniform block u (offsets in ``layout``; -1 absent)
+# Columns of the normal-number block z and the uniform block u (offsets in ``layout``; -1 absent).
+# The codes also key each column's generator (see fill_block), so they must never change.
 L_FACTOR = 0  # K factor normals
 L_IDIO = 1  # P idiosyncratic normals of resolve
 L_DELAY = 2  # P normals of the partners' response delays
@@ -213,17 +214,18 @@ def sfc64_seed(entropy, state):
 
 
 @njit(**JIT)
-def fill_block(key, z, u, z_drawn, u_drawn):
+def fill_block(key, z, u, z_drawn, u_drawn, z_keys, u_keys):
     """Fill z (n, NZ) with standard normals and u (n, NU) with uniforms, a column at a time.
 
     Each column has its own generator: column j of z is ``standard_normal(n)`` of
-    ``Generator(SFC64(SeedSequence(key + [0, j])))`` and column j of u is ``random(n)`` of the one
-    for ``key + [1, j]``, where ``key`` (uint32) is the entropy words of the block's key (see
-    :func:`forecast.sampler.block_key`). A column's numbers therefore never depend on which other
-    columns are drawn: only the columns flagged in z_drawn (NZ,) and u_drawn (NU,) are, the
-    others, which cannot change any outcome (see :func:`forecast.beliefs.drawn_columns`), get 0
-    (normals) and 0.5 (uniforms), and a sweep that changes a flag keeps its common random
-    numbers. Both backends consume the numbers it fills.
+    ``Generator(SFC64(SeedSequence(key + [g, i])))``, where (g, i) = z_keys[j] is the column's
+    group (an ``L_*`` code) and its index in the group, and column j of u is ``random(n)`` of the
+    one for u_keys[j]. ``key`` (uint32) is the entropy words of the block's key (see
+    :func:`forecast.sampler.block_key`). A column's numbers therefore depend neither on its
+    position nor on which other columns are drawn. Only the columns flagged in z_drawn (NZ,) and
+    u_drawn (NU,) are drawn; the others, which cannot change any outcome (see
+    :func:`forecast.beliefs.drawn_columns`), get 0 (normals) and 0.5 (uniforms). Both backends
+    consume the numbers it fills.
     """
     m = key.shape[0]
     entropy = np.empty(m + 2, dtype=np.uint64)
@@ -235,7 +237,7 @@ def fill_block(key, z, u, z_drawn, u_drawn):
         if not z_drawn[j]:
             col[:] = 0.0
             continue
-        entropy[m], entropy[m + 1] = 0, j
+        entropy[m], entropy[m + 1] = z_keys[j, 0], z_keys[j, 1]
         a, b, c, k = _sfc64_from_entropy(entropy)
         for r in range(n):
             col[r], a, b, c, k = sfc64_normal(a, b, c, k)
@@ -244,7 +246,7 @@ def fill_block(key, z, u, z_drawn, u_drawn):
         if not u_drawn[j]:
             col[:] = 0.5
             continue
-        entropy[m], entropy[m + 1] = 1, j
+        entropy[m], entropy[m + 1] = u_keys[j, 0], u_keys[j, 1]
         a, b, c, k = _sfc64_from_entropy(entropy)
         for r in range(n):
             col[r], a, b, c, k = sfc64_double(a, b, c, k)

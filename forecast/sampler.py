@@ -1,8 +1,9 @@
 """Seeding, blocks of work and threads around the kernels.
 
-Randomness is keyed to units of work, never to threads: column ``j`` of the normal (kind 0) or
-uniform (kind 1) numbers of realization block ``b`` of epistemic draw ``d`` always comes from the
-generator ``SFC64(SeedSequence([seed, 1, d, b, kind, j]))``. Each draw's accumulators
+Randomness is keyed to units of work, never to threads: the column of random numbers of group
+``g`` (a ``kernels.L_*`` code: factor normals, attribution uniforms, ...) and index ``i`` in it,
+in realization block ``b`` of epistemic draw ``d``, always comes from the generator
+``SFC64(SeedSequence([seed, 1, d, b, g, i]))``. Each draw's accumulators
 therefore depend only on ``(seed, d)``, and results are bitwise identical on any number of
 threads or worker processes.
 """
@@ -140,20 +141,18 @@ def later_blocks(plan: Plan, block_start: int, n_blocks: int) -> Plan:
     return replace(plan, settings=st)
 
 
-def column_generator(
-    seed: int, draw: int, block: int, kind: int, column: int
-) -> np.random.Generator:
-    """The generator of one column of realization block ``block`` of epistemic draw ``draw``:
-    ``kind`` 0 for the normal block z, 1 for the uniform block u (what
-    :func:`kernels.fill_block` draws, in numba, for that column)."""
-    key = [seed, 1, draw, block, kind, column]
+def column_generator(seed: int, draw: int, block: int, group: int, index: int):
+    """numpy's generator of one column of realization block ``block`` of epistemic draw
+    ``draw``: the column of group ``group`` (a ``kernels.L_*`` code) and index ``index`` in it,
+    which :func:`kernels.fill_block` draws, in numba, as this generator would."""
+    key = [seed, 1, draw, block, group, index]
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
 
 
 def block_key(seed: int, draw: int, block: int) -> np.ndarray:
     """uint32 entropy words of the key ``[seed, 1, draw, block]`` as numpy's SeedSequence
     coerces it (each integer's 32-bit words, low word first); :func:`kernels.fill_block`
-    appends the column's ``[kind, column]``."""
+    appends the column's ``[group, index]``."""
     return np.array([*_seed_words(seed), *key_words(draw), *key_words(block)], dtype=np.uint32)
 
 
@@ -208,13 +207,13 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     st = plan.settings
     simulate_block = _block_function(st.backend)
     inputs = kernel_inputs(plan.model, plan.draws, d)
-    drawn = plan.model.z_drawn, plan.model.u_drawn
+    columns = plan.model.random_columns
     out = acc.row(j)
     done = 0
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
-        kernels.fill_block(block_key(st.seed, d, b), z, u, *drawn)
+        kernels.fill_block(block_key(st.seed, d, b), z, u, *columns)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done

@@ -161,20 +161,29 @@ def test_winning_power_inverts_the_contest(fn):
         assert reference.contest(c, a, m) == pytest.approx(u)
 
 
+def column_keys(groups):
+    """(n, 2) keys of consecutive columns in the given (group, width) runs."""
+    return np.array([(g, i) for g, width in groups for i in range(width)], dtype=np.int64)
+
+
 @pytest.mark.parametrize("seed", [11, 2**40 + 5])
 def test_fill_block_draws_numpys_streams(seed):
     """Each column is numpy's own stream: the inlined SFC64 and ziggurat give exactly
-    Generator(SFC64(SeedSequence(key + [kind, j]))), tails and wedges of the ziggurat included
-    (200 000 normals reach both)."""
+    Generator(SFC64(SeedSequence(key + [group, index]))), tails and wedges of the ziggurat
+    included (200 000 normals reach both)."""
     n = 20_000
+    zk = column_keys([(kernels.L_FACTOR, 2), (kernels.L_IDIO, 8)])
+    uk = column_keys([(kernels.L_CONTEST, 1), (kernels.L_CHAIN, 6)])
     z, u = np.empty((n, 10), order="F"), np.empty((n, 7), order="F")
-    kernels.fill_block(sampler.block_key(seed, 3, 4), z, u, np.ones(10, bool), np.ones(7, bool))
-    for j in range(10):
-        g = sampler.column_generator(seed, 3, 4, 0, j)
-        np.testing.assert_array_equal(z[:, j], g.standard_normal(n))
-    for j in range(7):
-        g = sampler.column_generator(seed, 3, 4, 1, j)
-        np.testing.assert_array_equal(u[:, j], g.random(n))
+    kernels.fill_block(
+        sampler.block_key(seed, 3, 4), z, u, np.ones(10, bool), np.ones(7, bool), zk, uk
+    )
+    for j, (g, i) in enumerate(zk):
+        np.testing.assert_array_equal(
+            z[:, j], sampler.column_generator(seed, 3, 4, g, i).standard_normal(n)
+        )
+    for j, (g, i) in enumerate(uk):
+        np.testing.assert_array_equal(u[:, j], sampler.column_generator(seed, 3, 4, g, i).random(n))
     assert np.abs(z).max() > kernels.ZIGGURAT_NOR_R  # the tail was drawn
 
 
@@ -193,16 +202,21 @@ def test_sfc64_seed_is_numpys_seeding(words):
 
 
 def test_fill_block_draws_only_the_flagged_columns():
-    """Columns not flagged get a constant and consume nothing; a drawn column's numbers do not
-    depend on which others are drawn (so changing a flag in a sweep keeps common random
-    numbers)."""
+    """Columns not flagged get a constant and consume nothing; a drawn column's numbers depend
+    on its key, not on its position or on which others are drawn (so a sweep that turns a
+    mechanism on keeps common random numbers)."""
     z, u = np.empty((50, 3), order="F"), np.empty((50, 4), order="F")
+    zk = column_keys([(kernels.L_IDIO, 3)])
+    uk = column_keys([(kernels.L_CONTEST, 1), (kernels.L_ATTR, 3)])
     z_drawn, u_drawn = np.array([True, False, True]), np.array([False, True, False, True])
-    kernels.fill_block(sampler.block_key(11, 0, 2), z, u, z_drawn, u_drawn)
-    z2, u2 = np.empty((50, 3), order="F"), np.empty((50, 4), order="F")
-    kernels.fill_block(sampler.block_key(11, 0, 2), z2, u2, np.ones(3, bool), np.ones(4, bool))
-    np.testing.assert_array_equal(z[:, z_drawn], z2[:, z_drawn])
-    np.testing.assert_array_equal(u[:, u_drawn], u2[:, u_drawn])
+    kernels.fill_block(sampler.block_key(11, 0, 2), z, u, z_drawn, u_drawn, zk, uk)
+    z2, u2 = np.empty((50, 4), order="F"), np.empty((50, 4), order="F")  # another layout
+    zk2 = column_keys([(kernels.L_FACTOR, 1), (kernels.L_IDIO, 3)])
+    uk2 = column_keys([(kernels.L_ATTR, 3), (kernels.L_CONTEST, 1)])
+    yes = np.ones(4, bool)
+    kernels.fill_block(sampler.block_key(11, 0, 2), z2, u2, yes, yes, zk2, uk2)
+    np.testing.assert_array_equal(z[:, [0, 2]], z2[:, [1, 3]])
+    np.testing.assert_array_equal(u[:, [1, 3]], u2[:, [0, 2]])
     assert (z[:, ~z_drawn] == 0.0).all() and (u[:, ~u_drawn] == 0.5).all()
 
 
@@ -274,7 +288,7 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
     m = plan.model
     n = 3000
     z, u = np.empty((n, m.n_normals), order="F"), np.empty((n, m.n_uniforms), order="F")
-    kernels.fill_block(sampler.block_key(3, 0, 0), z, u, m.z_drawn, m.u_drawn)
+    kernels.fill_block(sampler.block_key(3, 0, 0), z, u, *m.random_columns)
     rng = np.random.default_rng(4)
     z2, u2 = z.copy(), u.copy()
     z2[:, ~m.z_drawn] = rng.standard_normal((n, int((~m.z_drawn).sum())))
@@ -289,3 +303,21 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
     if scenario == "taiwan":  # attribution (USA, JPN), engaged (USA), allies (JPN, PHL), contest
         assert m.random_numbers_per_crisis == (10, 6)
         assert (m.n_normals, m.n_uniforms) == (10, 13)
+
+
+def test_turning_a_mechanism_on_keeps_common_random_numbers():
+    """USA engaged elsewhere with probability 0 (its uniform column is not drawn) or 1e-12 (it
+    is, and is never below 1e-12 here): every other column keeps its numbers, so every count of
+    every draw is identical. Were the columns one stream, the extra column would shift all the
+    numbers after it."""
+    base = "scenario=taiwan"
+    runs = []
+    for p in ("0.0", "1e-12"):
+        plan = sampler.make_plan(
+            quick_config(base, f"scenario.actors.USA.engaged.probability={p}", draws=4)
+        )
+        runs.append((plan.model.u_drawn.sum(), sampler.run_draws(plan, range(4))))
+    (n0, a), (n1, b) = runs
+    assert n1 == n0 + 1
+    for key in ("by_type", "by_partner", "hist", "n"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
