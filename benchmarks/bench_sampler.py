@@ -3,8 +3,8 @@
 One command runs everything and writes ``bench_sampler.json`` and ``bench_sampler.png`` to
 ``outputs/benchmarks/``::
 
-    python benchmarks/bench_sampler.py            # full: realizations up to 10^9 (about 10 min)
-    python benchmarks/bench_sampler.py --quick    # realizations up to 10^7 (about 2 min)
+    python benchmarks/bench_sampler.py            # full: realizations up to 10^9 (about 75 s)
+    python benchmarks/bench_sampler.py --quick    # realizations up to 10^7 (about 40 s)
     python benchmarks/bench_sampler.py --replot   # redraw the PNG from the JSON
 
 What it measures, all in the same invocation so that ratios compare like with like on a machine
@@ -14,9 +14,9 @@ whose load changes from minute to minute:
   reference (``sampler.backend=numpy``) on the full Taiwan model, and of the core model
   (correlated joins through the Gaussian copula + the contest) written in PyMC and
   forward-sampled with ``pm.draw``; ratios numba / numpy and numba / PyMC.
-- **rng**: the raw rate of the sampler's generator (``Generator(SFC64)``: standard normals and
-  uniforms) inside numba, the RNG-bound limit it implies for one Taiwan crisis, and the sampler's
-  fraction of that limit.
+- **rng**: the raw rate of the sampler's generator (numpy's SFC64 with numpy's double and
+  ziggurat normal, inlined in numba: standard normals and uniforms), the RNG-bound limit it
+  implies for the numbers one Taiwan crisis draws, and the sampler's fraction of that limit.
 - **scaling**: with realizations (10^5 .. 10^9, each in a fresh process that also reports its
   peak RSS), with the number of partners (2 .. 64, synthesized from Taiwan's partners) and with
   threads (1, 2).
@@ -340,7 +340,19 @@ def _rng_kernels():
             buf[i & mask], a, b, c, k = sfc64_double(a, b, c, k)
         state[0], state[1], state[2], state[3] = a, b, c, k
 
-    return normals, uniforms
+    @njit(nogil=True)
+    def generator_normals(rng, n, buf):  # numpy's Generator called from numba, for comparison
+        mask = buf.shape[0] - 1
+        for i in range(n):
+            buf[i & mask] = rng.standard_normal()
+
+    @njit(nogil=True)
+    def generator_uniforms(rng, n, buf):
+        mask = buf.shape[0] - 1
+        for i in range(n):
+            buf[i & mask] = rng.random()
+
+    return normals, uniforms, generator_normals, generator_uniforms
 
 
 def _thread_seconds(f, *a) -> float:
@@ -356,7 +368,7 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     plan = taiwan_plan(4, 10000)
     nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
     drawn = plan.model.random_columns
-    normals, uniforms = _rng_kernels()
+    normals, uniforms, generator_normals, generator_uniforms = _rng_kernels()
     rng = np.empty(4, dtype=np.uint64)  # an SFC64 state
     kernels.sfc64_seed(sampler.block_key(1, 0, 0), rng)
     buf = np.empty(4096)
@@ -365,6 +377,13 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     n = args.rng_numbers
     t_n = min(_thread_seconds(normals, rng, n, buf) for _ in range(args.repeats)) / n
     t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
+    # the same numbers through numpy's Generator object, as numba supports it (a call through a
+    # function pointer per number): what the sampler used before it inlined the generator
+    gen = np.random.Generator(np.random.SFC64(1))
+    generator_normals(gen, 10, buf)
+    generator_uniforms(gen, 10, buf)
+    t_gn = min(_thread_seconds(generator_normals, gen, n, buf) for _ in range(args.repeats)) / n
+    t_gu = min(_thread_seconds(generator_uniforms, gen, n, buf) for _ in range(args.repeats)) / n
     # the sampler's own fill of one block (writes to memory), for comparison
     z, u = sampler.Scratch(plan).block()  # as the sampler
     kernels.fill_block(sampler.block_key(1, 0, 0), z, u, *drawn)
@@ -384,6 +403,8 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
         ),
         "ns_per_normal": t_n * 1e9,
         "ns_per_uniform": t_u * 1e9,
+        "numpy_generator_in_numba_ns_per_normal": t_gn * 1e9,
+        "numpy_generator_in_numba_ns_per_uniform": t_gu * 1e9,
         "normals_per_crisis": nz,
         "uniforms_per_crisis": nu,
         "block_columns": [plan.model.n_normals, plan.model.n_uniforms],
