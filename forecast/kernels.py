@@ -558,7 +558,7 @@ def _network(order, requires, follows, buck, allies):
 
 
 # crises processed side by side: each step is a loop over lanes the compiler vectorises. 512 was
-# fastest on Taiwan (128: +37 %, 256: +15 %, 384: +8 %, 768: +7 %) and with 16 and 64 partners;
+# fastest on Taiwan (128: +31 %, 256: +13 %, 384: +8 %, 768: +7 %) and with 16 and 64 partners;
 # every loop over partners and lanes pays a fixed cost (alias checks, remainders, calls), and
 # longer lanes share it out. The chunk's per-partner arrays still fit in L1 for a few partners.
 LANES = 512
