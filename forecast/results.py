@@ -152,6 +152,11 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     ds.attrs["draws"] = int(plan.n_draws)
     ds.attrs["realizations"] = int(plan.settings.realizations)
     ds.attrs["backend"] = plan.settings.backend
+    ds.attrs["random_numbers"] = (
+        "epistemic draws: SFC64(SeedSequence([seed, 0])); crises: one SFC64(SeedSequence([seed, "
+        "1, draw, block, group, index])) per column of random numbers (forecast.sampler), "
+        "blocks of sampler.block_size"
+    )
     return ds
 
 

@@ -37,7 +37,7 @@ def test_cli_writes_a_forecast_that_reopens(tmp_path, scenario):
     cfg = yaml.safe_load(ds.attrs["config"])
     assert cfg["scenario"]["name"] == scenario
     assert cfg["sampler"]["draws"] == 20
-    for key in ("git_revision", "created", "package_versions", "version_numba"):
+    for key in ("git_revision", "created", "package_versions", "version_numba", "random_numbers"):
         assert ds.attrs[key]
     # nothing but the result and Hydra's own records
     assert not list(tmp_path.glob(".forecast.nc*"))
