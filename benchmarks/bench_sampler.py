@@ -314,15 +314,15 @@ def bench_peers(args) -> dict:
 
 def _rng_kernels():
     """numba loops that draw n numbers into a small (L1-resident) ring buffer, with the
-    sampler's own inlined generator (:func:`forecast.kernels.sfc64_normal` and
-    :func:`~forecast.kernels.sfc64_double`).
+    sampler's own inlined generator (:func:`forecast.random_numbers.sfc64_normal` and
+    :func:`~forecast.random_numbers.sfc64_double`).
 
     Storing every number keeps the compiler from dropping the draws; a running sum would
     instead serialise them on the adder and understate the generator's rate.
     """
     from numba import njit
 
-    from forecast.kernels import sfc64_double, sfc64_normal
+    from forecast.random_numbers import sfc64_double, sfc64_normal
 
     @njit(nogil=True)
     def normals(state, n, buf):
@@ -363,20 +363,20 @@ def _thread_seconds(f, *a) -> float:
 
 def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: int) -> dict:
     """Raw generator rate inside numba and the limit it sets on realizations per second."""
-    from forecast import kernels, sampler
+    from forecast import random_numbers, sampler
 
     plan = taiwan_plan(4, 10000)
     nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
     drawn = plan.model.random_columns
     normals, uniforms, generator_normals, generator_uniforms = _rng_kernels()
-    rng = np.empty(4, dtype=np.uint64)  # an SFC64 state
-    kernels.sfc64_seed(sampler.block_key(1, 0, 0), rng)
+    state = np.empty(4, dtype=np.uint64)  # an SFC64 state
+    random_numbers.sfc64_seed(sampler.block_key(1, 0, 0), state)
     buf = np.empty(4096)
-    normals(rng, 10, buf)
-    uniforms(rng, 10, buf)
+    normals(state, 10, buf)
+    uniforms(state, 10, buf)
     n = args.rng_numbers
-    t_n = min(_thread_seconds(normals, rng, n, buf) for _ in range(args.repeats)) / n
-    t_u = min(_thread_seconds(uniforms, rng, n, buf) for _ in range(args.repeats)) / n
+    t_n = min(_thread_seconds(normals, state, n, buf) for _ in range(args.repeats)) / n
+    t_u = min(_thread_seconds(uniforms, state, n, buf) for _ in range(args.repeats)) / n
     # the same numbers through numpy's Generator object, as numba supports it (a call through a
     # function pointer per number): what the sampler used before it inlined the generator
     gen = np.random.Generator(np.random.SFC64(1))
@@ -386,10 +386,10 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     t_gu = min(_thread_seconds(generator_uniforms, gen, n, buf) for _ in range(args.repeats)) / n
     # the sampler's own fill of one block (writes to memory), for comparison
     z, u = sampler.Scratch(plan).block()  # as the sampler
-    kernels.fill_block(sampler.block_key(1, 0, 0), z, u, *drawn)
+    random_numbers.fill_block(sampler.block_key(1, 0, 0), z, u, *drawn)
     t_fill = (
         min(
-            _thread_seconds(kernels.fill_block, sampler.block_key(1, 0, b), z, u, *drawn)
+            _thread_seconds(random_numbers.fill_block, sampler.block_key(1, 0, b), z, u, *drawn)
             for b in range(20)  # 0.4 ms each: enough tries that noise does not dominate
         )
         / 10000
@@ -399,7 +399,8 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
     return {
         "generator": (
             "numpy's SFC64 with numpy's double and ziggurat-normal algorithms, inlined in numba "
-            "(kernels.sfc64_double, kernels.sfc64_normal, as kernels.fill_block draws them)"
+            "(random_numbers.sfc64_double and sfc64_normal, as random_numbers.fill_block draws "
+            "them)"
         ),
         "ns_per_normal": t_n * 1e9,
         "ns_per_uniform": t_u * 1e9,
@@ -508,7 +509,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     that runs nothing, the sampler's kernels, or a Python loop."""
     import threading
 
-    from forecast import kernels, sampler
+    from forecast import kernels, random_numbers, sampler
     from forecast.beliefs import kernel_inputs
 
     z, u = sampler.Scratch(plan).block()
@@ -520,7 +521,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     def run_kernels(deadline: float) -> None:
         b = 0
         while time.perf_counter() < deadline:
-            kernels.fill_block(sampler.block_key(1, 0, b), z, u, *drawn)
+            random_numbers.fill_block(sampler.block_key(1, 0, b), z, u, *drawn)
             kernels.simulate_block(
                 **inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3],
             )  # fmt: skip
@@ -561,7 +562,7 @@ def child_startup(t_parent: float) -> dict:
     """
     stamps = {"interpreter": time.time() - t_parent}
     import forecast.cli  # noqa: F401  (what `forecast` imports: hydra, the schema, run, ...)
-    from forecast import kernels, sampler
+    from forecast import kernels, random_numbers, sampler
     from forecast.beliefs import kernel_inputs
     from forecast.run import load_config
 
@@ -572,7 +573,7 @@ def child_startup(t_parent: float) -> dict:
     stamps["plan"] = time.time() - t_parent
     z, u = sampler.Scratch(plan).block()
     t0 = time.perf_counter()
-    kernels.fill_block(sampler.block_key(1, 0, 0), z, u, *plan.model.random_columns)
+    random_numbers.fill_block(sampler.block_key(1, 0, 0), z, u, *plan.model.random_columns)
     stamps["fill_block_first_call_seconds"] = time.perf_counter() - t0
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)

@@ -187,7 +187,7 @@ class Model:
 
     @property
     def random_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """z_drawn, u_drawn, z_keys, u_keys: what :func:`kernels.fill_block` takes after the
+        """z_drawn, u_drawn, z_keys, u_keys: what :func:`random_numbers.fill_block` takes after the
         blocks."""
         return self.z_drawn, self.u_drawn, self.z_keys, self.u_keys
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from forecast import kernels, reference
+from forecast import kernels, random_numbers, reference
 from forecast.beliefs import Draws, Model, build_model, draw_parameters, kernel_inputs
 from forecast.estimates import max_mcse, summarise
 
@@ -144,14 +144,14 @@ def later_blocks(plan: Plan, block_start: int, n_blocks: int) -> Plan:
 def column_generator(seed: int, draw: int, block: int, group: int, index: int):
     """numpy's generator of one column of realization block ``block`` of epistemic draw
     ``draw``: the column of group ``group`` (a ``kernels.L_*`` code) and index ``index`` in it,
-    which :func:`kernels.fill_block` draws, in numba, as this generator would."""
+    which :func:`random_numbers.fill_block` draws, in numba, as this generator would."""
     key = [seed, 1, draw, block, group, index]
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
 
 
 def block_key(seed: int, draw: int, block: int) -> np.ndarray:
     """uint32 entropy words of the key ``[seed, 1, draw, block]`` as numpy's SeedSequence
-    coerces it (each integer's 32-bit words, low word first); :func:`kernels.fill_block`
+    coerces it (each integer's 32-bit words, low word first); :func:`random_numbers.fill_block`
     appends the column's ``[group, index]``."""
     return np.array([*_seed_words(seed), *key_words(draw), *key_words(block)], dtype=np.uint32)
 
@@ -213,7 +213,7 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
-        kernels.fill_block(block_key(st.seed, d, b), z, u, *columns)
+        random_numbers.fill_block(block_key(st.seed, d, b), z, u, *columns)
         simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
         done += n
     return done

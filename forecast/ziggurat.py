@@ -1,7 +1,7 @@
 """numpy's ziggurat tables for standard normals.
 
 From numpy/random/src/distributions/ziggurat_constants.h, by way of numba's copy
-(numba.np.random._constants). :func:`forecast.kernels.sfc64_normal` runs numpy's
+(numba.np.random._constants). :func:`forecast.random_numbers.sfc64_normal` runs numpy's
 ``random_standard_normal`` on them, so the sampler's normals are the very numbers that
 ``Generator(SFC64).standard_normal`` gives (``tests/test_kernels.py`` checks it). Generated; do
 not edit by hand.

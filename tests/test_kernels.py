@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from forecast import kernels, reference, sampler
+from forecast import kernels, random_numbers, reference, sampler
 from forecast.beliefs import kernel_inputs, partner_flags
 from tests.conftest import REPO, quick_config
 
@@ -175,7 +175,7 @@ def test_fill_block_draws_numpys_streams(seed):
     zk = column_keys([(kernels.L_FACTOR, 2), (kernels.L_IDIO, 8)])
     uk = column_keys([(kernels.L_CONTEST, 1), (kernels.L_CHAIN, 6)])
     z, u = np.empty((n, 10), order="F"), np.empty((n, 7), order="F")
-    kernels.fill_block(
+    random_numbers.fill_block(
         sampler.block_key(seed, 3, 4), z, u, np.ones(10, bool), np.ones(7, bool), zk, uk
     )
     for j, (g, i) in enumerate(zk):
@@ -184,7 +184,7 @@ def test_fill_block_draws_numpys_streams(seed):
         )
     for j, (g, i) in enumerate(uk):
         np.testing.assert_array_equal(u[:, j], sampler.column_generator(seed, 3, 4, g, i).random(n))
-    assert np.abs(z).max() > kernels.ZIGGURAT_NOR_R  # the tail was drawn
+    assert np.abs(z).max() > random_numbers.ZIGGURAT_NOR_R  # the tail was drawn
 
 
 @settings(max_examples=300, deadline=None)
@@ -196,7 +196,7 @@ def test_sfc64_seed_is_numpys_seeding(words):
     longer, with integers of one or more 32-bit words)."""
     state = np.empty(4, dtype=np.uint64)
     entropy = [w for n in words for w in sampler.key_words(n)]
-    kernels.sfc64_seed(np.array(entropy, dtype=np.uint64), state)
+    random_numbers.sfc64_seed(np.array(entropy, dtype=np.uint64), state)
     sfc = np.random.SFC64(np.random.SeedSequence(words))
     np.testing.assert_array_equal(state, sfc.state["state"]["state"])
 
@@ -209,12 +209,12 @@ def test_fill_block_draws_only_the_flagged_columns():
     zk = column_keys([(kernels.L_IDIO, 3)])
     uk = column_keys([(kernels.L_CONTEST, 1), (kernels.L_ATTR, 3)])
     z_drawn, u_drawn = np.array([True, False, True]), np.array([False, True, False, True])
-    kernels.fill_block(sampler.block_key(11, 0, 2), z, u, z_drawn, u_drawn, zk, uk)
+    random_numbers.fill_block(sampler.block_key(11, 0, 2), z, u, z_drawn, u_drawn, zk, uk)
     z2, u2 = np.empty((50, 4), order="F"), np.empty((50, 4), order="F")  # another layout
     zk2 = column_keys([(kernels.L_FACTOR, 1), (kernels.L_IDIO, 3)])
     uk2 = column_keys([(kernels.L_ATTR, 3), (kernels.L_CONTEST, 1)])
     yes = np.ones(4, bool)
-    kernels.fill_block(sampler.block_key(11, 0, 2), z2, u2, yes, yes, zk2, uk2)
+    random_numbers.fill_block(sampler.block_key(11, 0, 2), z2, u2, yes, yes, zk2, uk2)
     np.testing.assert_array_equal(z[:, [0, 2]], z2[:, [1, 3]])
     np.testing.assert_array_equal(u[:, [1, 3]], u2[:, [0, 2]])
     assert (z[:, ~z_drawn] == 0.0).all() and (u[:, ~u_drawn] == 0.5).all()
@@ -288,7 +288,7 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
     m = plan.model
     n = 3000
     z, u = np.empty((n, m.n_normals), order="F"), np.empty((n, m.n_uniforms), order="F")
-    kernels.fill_block(sampler.block_key(3, 0, 0), z, u, *m.random_columns)
+    random_numbers.fill_block(sampler.block_key(3, 0, 0), z, u, *m.random_columns)
     rng = np.random.default_rng(4)
     z2, u2 = z.copy(), u.copy()
     z2[:, ~m.z_drawn] = rng.standard_normal((n, int((~m.z_drawn).sum())))
