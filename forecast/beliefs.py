@@ -181,7 +181,7 @@ class Model:
     z_drawn: np.ndarray | None = field(default=None, repr=False)
     u_drawn: np.ndarray | None = field(default=None, repr=False)
     # (n_normals, 2), (n_uniforms, 2) int64: each column's (group L_*, index in the group), the
-    # end of its generator's key (see column_keys)
+    # end of its generator's key (see _layout)
     z_keys: np.ndarray | None = field(default=None, repr=False)
     u_keys: np.ndarray | None = field(default=None, repr=False)
 
@@ -253,55 +253,45 @@ def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray
     return out
 
 
-def _layout(P: int, K: int, J: int, V: int, sc: Any) -> tuple[np.ndarray, int, int]:
-    """Column offsets of each random-number group; a group is present only when used."""
+def _layout(
+    P: int, K: int, J: int, V: int, sc: Any
+) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray]:
+    """Column offsets of each random-number group (a group is present only when used), the
+    numbers of columns nz, nu, and each column's key (nz, 2), (nu, 2): its group (an ``L_*``
+    code) and its index in the group.
+
+    The sampler keys a column's generator by the latter, not by the column's position, so a
+    column keeps its random numbers when another group appears or disappears (a sweep that turns
+    a mechanism on keeps common random numbers in every other column).
+    """
     actors = sc.actors.values()
     layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
-    nz = nu = 0
-    for key, width, present in (
-        (kernels.L_FACTOR, K, True),
-        (kernels.L_IDIO, P, True),
-        (kernels.L_DELAY, P, any(float(a.delay.spread) > 0 for a in actors)),
-        (kernels.L_FA, 1, float(sc.aggressor.fait_accompli.spread) > 0),
-    ):
-        if present:
-            layout[key], nz = nz, nz + width
     any_attr = any(float(v) < 1 for a in actors for v in a.attribution.values())
     any_vote = any(_value(i.rule) != "individual" for i in sc.institutions.values())
-    for key, width, present in (
-        (kernels.L_CONTEST, 1, True),
-        (kernels.L_ATTR, P, any_attr),
-        (kernels.L_ENGAGED, P, any(float(a.engaged.probability) > 0 for a in actors)),
-        (kernels.L_VOTE, J * V, any_vote),
-        (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
-    ):
-        if present:
-            layout[key], nu = nu, nu + width
-    return layout, nz, nu
-
-
-def column_keys(layout: np.ndarray, nz: int, nu: int) -> tuple[np.ndarray, np.ndarray]:
-    """(nz, 2), (nu, 2) int64: each column's group (an ``L_*`` code) and its index in the group.
-
-    The sampler keys a column's generator by these, not by the column's position, so a column
-    keeps its random numbers when another group appears or disappears (a sweep that turns a
-    mechanism on keeps common random numbers in every other column).
-    """
-    keys = []
-    for n, groups in (
-        (nz, (kernels.L_FACTOR, kernels.L_IDIO, kernels.L_DELAY, kernels.L_FA)),
+    blocks = []
+    for groups in (
         (
-            nu,
-            (kernels.L_CONTEST, kernels.L_ATTR, kernels.L_ENGAGED, kernels.L_VOTE, kernels.L_CHAIN),
+            (kernels.L_FACTOR, K, True),
+            (kernels.L_IDIO, P, True),
+            (kernels.L_DELAY, P, any(float(a.delay.spread) > 0 for a in actors)),
+            (kernels.L_FA, 1, float(sc.aggressor.fait_accompli.spread) > 0),
+        ),
+        (
+            (kernels.L_CONTEST, 1, True),
+            (kernels.L_ATTR, P, any_attr),
+            (kernels.L_ENGAGED, P, any(float(a.engaged.probability) > 0 for a in actors)),
+            (kernels.L_VOTE, J * V, any_vote),
+            (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
         ),
     ):
-        k = np.full((n, 2), -1, dtype=np.int64)
-        starts = sorted((int(layout[g]), g) for g in groups if layout[g] >= 0) + [(n, -1)]
-        for (start, g), (end, _) in zip(starts, starts[1:], strict=False):
-            k[start:end, 0] = g
-            k[start:end, 1] = np.arange(end - start)
-        keys.append(k)
-    return keys[0], keys[1]
+        keys = [(key, i) for key, width, present in groups if present for i in range(width)]
+        n = 0
+        for key, width, present in groups:
+            if present:
+                layout[key], n = n, n + width
+        blocks.append(np.array(keys, dtype=np.int64).reshape(-1, 2))
+    z_keys, u_keys = blocks
+    return layout, len(z_keys), len(u_keys), z_keys, u_keys
 
 
 def partner_flags(static: dict[str, Any]) -> np.ndarray:
@@ -431,7 +421,7 @@ def build_model(cfg: Any) -> Model:
 
     inst = _institution_arrays(sc, codes)
     J, V = inst["inst_abstain"].shape
-    layout, nz, nu = _layout(P, K, J, V, sc)
+    layout, nz, nu, z_keys, u_keys = _layout(P, K, J, V, sc)
     static = {
         "attribution": attribution,
         "loadings": loadings,
@@ -462,7 +452,6 @@ def build_model(cfg: Any) -> Model:
     }
     static["flags"] = partner_flags(static)
     z_drawn, u_drawn = drawn_columns(layout, nz, nu, static)
-    z_keys, u_keys = column_keys(layout, nz, nu)
     return Model(
         scenario=str(sc.name),
         codes=codes,
