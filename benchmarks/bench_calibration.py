@@ -12,7 +12,7 @@ What it measures, in one invocation (the load average is recorded: other process
   numba backend; a warm on-disk cache makes repeat compiles fast, so the first invocation on a
   fresh machine is slower);
 - **gradient**: microseconds per log-density + gradient evaluation, the unit cost of NUTS;
-- **fit**: wall time of :func:`forecast.calibration.fit` with chains on 1 core (sequential) and
+- **fit**: wall time of :func:`forecast.calibration.fit.fit` with chains on 1 core (sequential) and
   on 2 cores (one process per chain), with the sampler's own sampling time, leapfrog steps per
   draw, ESS per second and the convergence diagnostics.
 """
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast import calibration as cal
-from forecast.calibration_config import CalibrationModelConfig
-from forecast.data import load_cases
+from forecast.calibration import fit as cal
+from forecast.calibration.data import load_cases
+from forecast.config.calibration import CalibrationModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "outputs" / "benchmarks"

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast import executors, results, sampler
-from forecast.run import load_config
+from forecast.config.loading import load_config
+from forecast.results import dataset as results
+from forecast.sampling import executors, sampler
 
 OUT = Path(__file__).resolve().parents[1] / "outputs" / "benchmarks"
 

@@ -61,8 +61,8 @@ PARTNERS = [2, 4, 8, 16, 32, 64]
 
 def taiwan_plan(draws: int, realizations: int, backend: str = "numba", threads: int | None = None):
     """A Taiwan plan of ``draws`` x ``realizations`` crises (blocks of at most 10 000)."""
-    from forecast import sampler
-    from forecast.run import load_config
+    from forecast.config.loading import load_config
+    from forecast.sampling import sampler
 
     overrides = [
         f"sampler.draws={draws}",
@@ -94,7 +94,7 @@ def partners_config(n_partners: int, draws: int, realizations: int):
     """
     from omegaconf import OmegaConf, open_dict
 
-    from forecast.run import load_config
+    from forecast.config.loading import load_config
 
     cfg = load_config(
         [
@@ -132,7 +132,7 @@ def core_config(draws: int, realizations: int):
     """
     from omegaconf import OmegaConf, open_dict
 
-    from forecast.run import load_config
+    from forecast.config.loading import load_config
 
     cfg = load_config(
         [
@@ -172,7 +172,7 @@ def _with_threads(plan, threads: int):
 
 def _timed_run(plan, repeats: int) -> dict:
     """Best-of-``repeats`` wall and process-CPU seconds of ``sampler.run_local(plan)``."""
-    from forecast import sampler
+    from forecast.sampling import sampler
 
     best_wall = best_cpu = float("inf")
     n = 0
@@ -209,7 +209,7 @@ def pymc_core_model(plan, draw: int, n: int):
     import pymc as pm
     import pytensor.tensor as pt
 
-    from forecast.beliefs import kernel_inputs
+    from forecast.model.beliefs import kernel_inputs
 
     inp = kernel_inputs(plan.model, plan.draws, draw)
     thr, loadings, idio, cap = inp["thr"][0], inp["loadings"], inp["idio"], inp["cap"]
@@ -258,7 +258,7 @@ def bench_pymc(plan, n: int, draws: int, repeats: int) -> dict:
 
 
 def bench_peers(args) -> dict:
-    from forecast import sampler
+    from forecast.sampling import sampler
 
     threads = sampler.default_threads()
     numba_plan = taiwan_plan(args.peer_draws, args.peer_realizations, "numba", threads)
@@ -314,15 +314,15 @@ def bench_peers(args) -> dict:
 
 def _rng_kernels():
     """numba loops that draw n numbers into a small (L1-resident) ring buffer, with the
-    sampler's own inlined generator (:func:`forecast.random_numbers.sfc64_normal` and
-    :func:`~forecast.random_numbers.sfc64_double`).
+    sampler's own inlined generator (:func:`forecast.model.random_numbers.sfc64_normal` and
+    :func:`~forecast.model.random_numbers.sfc64_double`).
 
     Storing every number keeps the compiler from dropping the draws; a running sum would
     instead serialise them on the adder and understate the generator's rate.
     """
     from numba import njit
 
-    from forecast.random_numbers import sfc64_double, sfc64_normal
+    from forecast.model.random_numbers import sfc64_double, sfc64_normal
 
     @njit(nogil=True)
     def normals(state, n, buf):
@@ -363,7 +363,8 @@ def _thread_seconds(f, *a) -> float:
 
 def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: int) -> dict:
     """Raw generator rate inside numba and the limit it sets on realizations per second."""
-    from forecast import random_numbers, sampler
+    from forecast.model import random_numbers
+    from forecast.sampling import sampler
 
     plan = taiwan_plan(4, 10000)
     nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
@@ -437,7 +438,7 @@ def _child(task: str, **kw) -> dict:
 
 def child_run(draws: int, realizations: int, threads: int | None = None) -> dict:
     """In a fresh process: one Taiwan run (kernels loaded first), its rate and peak RSS."""
-    from forecast import sampler
+    from forecast.sampling import sampler
 
     plan = taiwan_plan(draws, realizations, threads=threads)
     sampler.run_draws(taiwan_plan(1, 1000), [0])
@@ -467,7 +468,7 @@ def bench_realizations(args) -> list[dict]:
 
 
 def bench_partners(args) -> list[dict]:
-    from forecast import sampler
+    from forecast.sampling import sampler
 
     rows = []
     for p in PARTNERS:
@@ -509,8 +510,9 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     that runs nothing, the sampler's kernels, or a Python loop."""
     import threading
 
-    from forecast import kernels, random_numbers, sampler
-    from forecast.beliefs import kernel_inputs
+    from forecast.model import kernels, random_numbers
+    from forecast.model.beliefs import kernel_inputs
+    from forecast.sampling import sampler
 
     z, u = sampler.Scratch(plan).block()
     drawn = plan.model.random_columns
@@ -561,10 +563,11 @@ def child_startup(t_parent: float) -> dict:
     ``first_sample`` counts the interpreter's start-up too.
     """
     stamps = {"interpreter": time.time() - t_parent}
-    import forecast.cli  # noqa: F401  (what `forecast` imports: hydra, the schema, run, ...)
-    from forecast import kernels, random_numbers, sampler
-    from forecast.beliefs import kernel_inputs
-    from forecast.run import load_config
+    import forecast.cli.run  # noqa: F401  (what `forecast` imports: hydra, the schema, run, ...)
+    from forecast.config.loading import load_config
+    from forecast.model import kernels, random_numbers
+    from forecast.model.beliefs import kernel_inputs
+    from forecast.sampling import sampler
 
     stamps["imports"] = time.time() - t_parent
     cfg = load_config(["sampler.draws=4", "sampler.realizations=1000", "sampler.progress=false"])
@@ -597,7 +600,7 @@ def child_startup(t_parent: float) -> dict:
 def heaviest_imports(n: int = 20) -> list[dict]:
     """The ``n`` imports with the largest cumulative time in ``python -X importtime`` of what
     ``forecast`` imports before it samples (nested imports are counted in their parents too)."""
-    code = "import forecast.cli, forecast.run, forecast.sampler"
+    code = "import forecast.cli.run, forecast.jobs.run, forecast.sampling.sampler"
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=REPO
     )
@@ -644,7 +647,7 @@ def bench_startup(args) -> dict:
 
 
 def bench(args) -> dict:
-    from forecast import results
+    from forecast.results import dataset as results
 
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import open_dict
 
-from forecast.run import load_config
+from forecast.config.loading import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,9 +19,10 @@ import pytest
 from omegaconf import open_dict
 from scipy import special, stats
 
-from forecast import analysis, sampler
-from forecast.beliefs import ConfigError
-from forecast.run import simulate
+from forecast.analysis import sensitivity as analysis
+from forecast.config import ConfigError
+from forecast.jobs.run import simulate
+from forecast.sampling import sampler
 from tests.conftest import bare_scenario
 
 T, A, C, PRIZE, COST, NOISE = 1.0, 2.0, 6.0, 1.0, 0.3, 0.1
@@ -336,7 +337,7 @@ def test_every_problem_is_reported_at_once(quick):
 
 
 def test_bad_threshold_quantity_fails_before_anything_is_written(quick, tmp_path):
-    from forecast.run import run
+    from forecast.jobs.run import run
 
     cfg = quick(
         "analysis.threshold.parameter=scenario.actors.USA.willingness",

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from forecast.beliefs import ConfigError
-from forecast.calibrated import partner_covariates
-from forecast.calibration import predict_willingness
-from forecast.run import simulate
+from forecast.calibration.fit import predict_willingness
+from forecast.calibration.willingness import partner_covariates
+from forecast.config import ConfigError
+from forecast.jobs.run import simulate
 from tests.conftest import quick_config
 
 
@@ -23,7 +23,7 @@ def posterior(tmp_path_factory, data_dir):
     cmd = [
         sys.executable,
         "-m",
-        "forecast.cli_calibrate",
+        "forecast.cli.calibrate",
         f"data_dir={data_dir}",
         "calibration=quick",
         "calibration.sampling.draws=100",
@@ -84,7 +84,13 @@ def test_calibrated_source_needs_a_posterior(tmp_path):
 
 def test_calibrated_table_command_prints_every_partner(posterior):
     res = subprocess.run(
-        [sys.executable, "-m", "forecast.calibrated", str(posterior), "scenario=baltic"],
+        [
+            sys.executable,
+            "-m",
+            "forecast.calibration.willingness",
+            str(posterior),
+            "scenario=baltic",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -17,16 +17,16 @@ import xarray as xr
 from hydra import compose, initialize_config_dir
 from scipy import special
 
-from forecast import calibration as cal
-from forecast.calibration_config import (
+from forecast.calibration import fit as cal
+from forecast.calibration.data import LA_COVARIATES, LA_LEVELS, load_cases
+from forecast.calibration.predict import _predict_probabilities
+from forecast.config.calibration import (
     CalibrateConfig,
     CalibrationConfigError,
     CalibrationModelConfig,
     register_configs,
     validate_config,
 )
-from forecast.calibration_predict import _predict_probabilities
-from forecast.data import LA_COVARIATES, LA_LEVELS, load_cases
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -160,12 +160,12 @@ def test_effects_have_the_historical_signs(posterior):
 
 def test_failed_convergence_check_is_logged_not_raised(posterior, caplog):
     tree = cal.load_posterior(posterior)
-    with caplog.at_level(logging.WARNING, logger="forecast.calibration"):
+    with caplog.at_level(logging.WARNING, logger="forecast.calibration.fit"):
         result = cal.check_convergence(tree, rhat_max=1.5, ess_min=1e9)
     assert result["ok"] == 0
     assert "CONVERGENCE CHECK FAILED" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="forecast.calibration"):
+    with caplog.at_level(logging.WARNING, logger="forecast.calibration.fit"):
         assert cal.check_convergence(tree, rhat_max=1.5, ess_min=10)["ok"] == 1
     assert caplog.text == ""
 
@@ -278,7 +278,7 @@ def test_config_errors_are_collected_with_their_paths():
     with pytest.raises(CalibrationConfigError) as err:
         validate_config(cfg)
     msg = str(err.value)
-    assert msg.startswith("5 error(s) in the calibration configuration")
+    assert msg.startswith("5 errors in the configuration")
     assert "calibration.sampling.draws = 0" in msg
     assert "calibration.sampling.target_accept = 1.5" in msg
     assert "calibration.priors.effects.sigma = -1.0: must be > 0" in msg

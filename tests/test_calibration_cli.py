@@ -20,7 +20,7 @@ OUTPUTS = ("posterior.nc", "predictions.csv", "calibration.json")
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "forecast.cli_calibrate", *args],
+        [sys.executable, "-m", "forecast.cli.calibrate", *args],
         capture_output=True,
         text=True,
         timeout=900,
@@ -85,8 +85,8 @@ def test_predict_accepts_the_leeds_anac_format(run_dir, tmp_path):
     path = tmp_path / "la.csv"
     la.to_csv(path, index=False)
     # Reuse the fitted posterior through the Python API the CLI uses.
-    from forecast.cli_calibrate import predictions_table
-    from forecast.data import load_tables, read_case_file
+    from forecast.calibration.data import load_tables, read_case_file
+    from forecast.cli.calibrate import predictions_table
 
     cases = read_case_file(path, load_tables(DATA))
     table = predictions_table(run_dir / "posterior.nc", la, cases, seed=0)
@@ -130,7 +130,7 @@ def test_bad_config_values_are_listed_with_their_paths(tmp_path):
     _assert_failed_cleanly(
         res,
         out,
-        "2 error(s) in the calibration configuration",
+        "2 errors in the configuration",
         "calibration.sampling.draws = 0",
         "calibration.priors.war_sd.sigma = -2.0",
     )

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from forecast import calibration as cal
-from forecast import calibration_validation as val
-from forecast.calibration_config import CalibrationModelConfig, ValidationConfig
-from forecast.data import load_cases, load_leeds_anac
+from forecast.calibration import fit as cal
+from forecast.calibration import validation as val
+from forecast.calibration.data import load_cases, load_leeds_anac
+from forecast.config.calibration import CalibrationModelConfig, ValidationConfig
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", HERE.parents[1] / "shared" / "data"))

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forecast import results
+from forecast.results import dataset as results
 
 QUICK = ["sampler.draws=20", "sampler.realizations=1000", "sampler.block_size=500"]
 
 
 def _forecast(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "forecast.cli", f"hydra.run.dir={tmp_path}", *args]
+    cmd = [sys.executable, "-m", "forecast.cli.run", f"hydra.run.dir={tmp_path}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
 
 
@@ -67,7 +67,7 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "forecast.cli",
+        "forecast.cli.run",
         f"hydra.run.dir={tmp_path}",
         "sampler.draws=100000",
         "sampler.realizations=20000",

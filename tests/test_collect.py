@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forecast import collect, results
-from forecast.beliefs import ConfigError
+from forecast.config import ConfigError
+from forecast.results import collect
+from forecast.results import dataset as results
 from tests.test_sweep import collect_cli, multirun
 
 MEAN = "scenario.actors.USA.willingness.mean"

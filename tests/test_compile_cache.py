@@ -56,8 +56,9 @@ print(json.dumps({"result": result, "hits": sum(stats.cache_hits.values()),
 
 RUN_REAL = """
 import json
-from forecast import kernels, random_numbers, sampler
-from forecast.run import load_config
+from forecast.model import kernels, random_numbers
+from forecast.sampling import sampler
+from forecast.config.loading import load_config
 
 plan = sampler.make_plan(load_config(["sampler.draws=2", "sampler.realizations=100"]))
 out = sampler.run_draws(plan, [0])
@@ -153,14 +154,15 @@ def test_jitted_files_import_nothing_jitted_from_other_files(name):
         for line in source.splitlines()
         if line.startswith(("import ", "from ")) and not line.startswith("from __future__")
     ]
-    # forecast.ziggurat holds no code, only numpy's fixed ziggurat tables; the streams they give
+    # forecast.model.ziggurat holds no code, only numpy's fixed ziggurat tables; the streams they
+    # give
     # are checked against numpy's own, bit for bit (test_kernels)
     allowed = (
         "import math",
         "import numpy as np",
         "from numba import ",
         "from numba.",
-        "from forecast.ziggurat import ",
+        "from forecast.model.ziggurat import ",
     )
     assert all(line.startswith(allowed) for line in imports), imports
     assert "njit" not in (REPO / "forecast" / "ziggurat.py").read_text()

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from forecast import beliefs
-from forecast.beliefs import ConfigError
-from forecast.run import CONFIG_DIR, load_config, merge
+from forecast.config import ConfigError
+from forecast.config.loading import config_dir, load_config, merge
+from forecast.model import beliefs
+
+CONFIG_DIR = config_dir()
 
 WRONG = sorted((Path(__file__).parent / "configs").glob("wrong_*.yaml"))
 
@@ -47,7 +49,7 @@ def _expected(path: Path) -> str:
 def test_every_config_composes_and_validates(group, option):
     assert group in PRIMARY, f"configs/{group}/ is used by no primary config's defaults"
     if PRIMARY[group] == "calibrate":
-        from forecast.calibration_config import register_configs
+        from forecast.config.calibration import register_configs
 
         register_configs()
     cfg = load_config([f"{group}={option}"], config_name=PRIMARY[group])
@@ -59,7 +61,7 @@ def test_every_config_composes_and_validates(group, option):
 @pytest.mark.parametrize("primary", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
 def test_every_primary_config_composes(primary):
     if primary == "calibrate":
-        from forecast.calibration_config import register_configs
+        from forecast.config.calibration import register_configs
 
         register_configs()
     assert OmegaConf.to_yaml(load_config([], config_name=primary))
@@ -109,7 +111,8 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_partner_limit_matches_the_kernel():
-    from forecast import kernels, validation
+    from forecast.config import rules as validation
+    from forecast.model import kernels
 
     assert validation.MAX_PARTNERS == kernels.MAX_PARTNERS
     cfg = load_config(["scenario=taiwan"])

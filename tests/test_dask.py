@@ -18,9 +18,10 @@ import psutil
 import pytest
 from distributed import Client, LocalCluster
 
-from forecast import executors, sampler
-from forecast.beliefs import ConfigError
-from forecast.run import load_config, simulate
+from forecast.config import ConfigError
+from forecast.config.loading import load_config
+from forecast.jobs.run import simulate
+from forecast.sampling import executors, sampler
 
 
 def _assert_identical(a: sampler.Accumulators, b: sampler.Accumulators) -> None:
@@ -344,7 +345,7 @@ def test_cli_bad_executor_exits_2_without_traceback_or_output(tmp_path, args, ex
     cmd = [
         sys.executable,
         "-m",
-        "forecast.cli",
+        "forecast.cli.run",
         f"hydra.run.dir={tmp_path}",
         "sampler.draws=4",
         "sampler.realizations=500",
@@ -361,13 +362,13 @@ def test_cli_bad_executor_exits_2_without_traceback_or_output(tmp_path, args, ex
 def test_cli_executor_dask_writes_the_local_forecast(quick, tmp_path):
     args = ["sampler.draws=12", "sampler.realizations=1000", "sampler.block_size=500"]
     cmd = [
-        sys.executable, "-m", "forecast.cli", f"hydra.run.dir={tmp_path}",
+        sys.executable, "-m", "forecast.cli.run", f"hydra.run.dir={tmp_path}",
         "executor=dask", "executor.n_workers=2", "executor.chunk_draws=2", *args,
     ]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert f"wrote {tmp_path / 'forecast.nc'}" in res.stdout
-    from forecast import results
+    from forecast.results import dataset as results
 
     via = results.read(tmp_path / "forecast.nc")
     local = simulate(quick(*args, draws=12, realizations=1000))

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import data
-from forecast.data import DataError
+from forecast.calibration import data
+from forecast.calibration.data import DataError
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", HERE.parents[1] / "shared" / "data"))

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from forecast import kernels, random_numbers, reference, sampler
-from forecast.beliefs import kernel_inputs, partner_flags
+from forecast.model import kernels, random_numbers, reference
+from forecast.model.beliefs import kernel_inputs, partner_flags
+from forecast.sampling import sampler
 from tests.conftest import REPO, quick_config
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from forecast.run import simulate
+from forecast.jobs.run import simulate
 from tests.conftest import bare_scenario
 
 ALPHA = 1e-6

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from forecast.calibration_config import register_configs
-from forecast.cli_calibrate import run_calibration
+from forecast.cli.calibrate import run_calibration
+from forecast.config.calibration import register_configs
 from tests.conftest import execute_notebook
 
 REPO = Path(__file__).resolve().parents[1]

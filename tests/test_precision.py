@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.run import simulate
+from forecast.jobs.run import simulate
 from tests.conftest import quick_config
 
 STOP = ["sampler.realizations=1000", "sampler.block_size=1000", "sampler.draws=30"]

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
-from forecast import report, results
-from forecast.run import run, simulate
+from forecast.jobs.run import run, simulate
+from forecast.results import dataset as results
+from forecast.results import report
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_cli_bad_analysis_option_exits_2_with_nothing_written(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "forecast.cli",
+        "forecast.cli.run",
         f"hydra.run.dir={tmp_path}",
         "analysis.threshold.parameter=scenario.actors.XYZ.willingness",
         "sampler.draws=4",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from forecast import resume
-from forecast.run import run
+from forecast.jobs.run import run
+from forecast.results import resume
 from tests.conftest import quick_config
 
 

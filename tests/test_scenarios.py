@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast import sampler
-from forecast.run import simulate
+from forecast.jobs.run import simulate
+from forecast.sampling import sampler
 from tests.conftest import quick_config
 
 YES, NO = 1 - 1e-9, 1e-9

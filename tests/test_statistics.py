@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast import kernels, sampler
-from forecast.run import simulate
+from forecast.jobs.run import simulate
+from forecast.model import kernels
+from forecast.sampling import sampler
 from tests.conftest import bare_scenario
 
 ALPHA = 1e-6

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from forecast import results
+from forecast.results import dataset as results
 
 MEAN = "scenario.actors.USA.willingness.mean"
 SEED = "sampler.seed"
@@ -19,12 +19,19 @@ DRAWS = 200
 
 
 def multirun(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "forecast.cli", "-m", f"hydra.sweep.dir={sweep_dir}", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "forecast.cli.run",
+        "-m",
+        f"hydra.sweep.dir={sweep_dir}",
+        *overrides,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
 def collect_cli(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "forecast.cli_collect", str(sweep_dir), *args]
+    cmd = [sys.executable, "-m", "forecast.cli.collect", str(sweep_dir), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 

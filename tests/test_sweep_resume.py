@@ -13,8 +13,11 @@ import numpy as np
 import psutil
 import pytest
 
-from forecast import results, resume, sampler
-from forecast.run import load_config, run
+from forecast.config.loading import load_config
+from forecast.jobs.run import run
+from forecast.results import dataset as results
+from forecast.results import resume
+from forecast.sampling import sampler
 
 POINTS = ("0.5", "0.6", "0.7")
 # small jobs, without report.png and summary.csv: these tests are about the launcher
@@ -31,7 +34,7 @@ def _sweep(
     sweep_dir: Path, *extra: str, points: tuple[str, ...] = POINTS, env_path: str | None = None
 ) -> subprocess.CompletedProcess:
     cmd = [
-        sys.executable, "-m", "forecast.cli", "-m",
+        sys.executable, "-m", "forecast.cli.run", "-m",
         "hydra/launcher=dask",
         "hydra.launcher.cluster.n_workers=2",
         f"hydra.sweep.dir={sweep_dir}",
@@ -101,7 +104,7 @@ def test_ctrl_c_stops_a_sweep_and_the_same_command_finishes_it(tmp_path):
         f"hydra.sweep.dir={tmp_path}", "scenario.actors.USA.willingness.mean=0.5,0.6,0.7,0.8",
         f"sampler.draws={draws}", f"sampler.realizations={realizations}", "analysis.report=false",
     ]  # fmt: skip
-    cmd = [sys.executable, "-m", "forecast.cli", "-m", *args]
+    cmd = [sys.executable, "-m", "forecast.cli.run", "-m", *args]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )

@@ -5,7 +5,8 @@ The launcher, in the process that ran ``forecast -m ...``:
 1. composes every job's config and checks them all before anything runs (bad input in any job
    exits 2 and nothing is computed);
 2. skips the jobs whose ``forecast.nc`` is already a finished result of the same config
-   (:mod:`forecast.resume`), so an interrupted sweep re-run with the same command and the same
+   (:mod:`forecast.results.resume`), so an interrupted sweep re-run with the same command and the
+   same
    ``hydra.sweep.dir`` computes only what is missing;
 3. submits the others to a Dask cluster (``hydra.launcher.cluster``, the schema of
    ``executor``: a ``LocalCluster`` of worker processes by default, ``cluster.address`` for a
@@ -49,7 +50,7 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
-from forecast.executor_schema import ExecutorConfig
+from forecast.config.executor import ExecutorConfig
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +162,8 @@ class DaskLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from forecast.beliefs import ConfigError
-        from forecast.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+        from forecast.cli.run import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+        from forecast.config import ConfigError
 
         try:
             return self._launch(job_overrides, initial_job_idx)
@@ -183,8 +184,8 @@ class DaskLauncher(Launcher):
     ) -> Sequence[JobReturn]:
         from distributed import as_completed
 
-        from forecast import executors
-        from forecast.beliefs import ConfigError
+        from forecast.config import ConfigError
+        from forecast.sampling import executors
 
         assert self.config is not None and self.hydra_context is not None
         setup_globals()
@@ -263,8 +264,9 @@ def _task_config(cfg: DictConfig) -> DictConfig:
 
 def _job_problems(idx: int, cfg: DictConfig) -> list[str]:
     """Every problem of job ``idx``'s config, prefixed with the job and its overrides."""
-    from forecast import analysis, sampler
-    from forecast.beliefs import ConfigError
+    from forecast.analysis import sensitivity as analysis
+    from forecast.config import ConfigError
+    from forecast.sampling import sampler
 
     task = _task_config(cfg)
     problems = []
@@ -288,7 +290,7 @@ def _job_problems(idx: int, cfg: DictConfig) -> list[str]:
 
 
 def _why_not_done(job_dir: Path, cfg: DictConfig) -> str | None:
-    from forecast import resume
+    from forecast.results import resume
 
     return resume.why_not_done(job_dir / str(cfg.output.filename), _task_config(cfg))
 
