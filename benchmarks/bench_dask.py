@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from forecast import storage
 from forecast.config.loading import load_config
-from forecast.results import dataset as results
 from forecast.sampling import executors, sampler
 
 OUT = Path(__file__).resolve().parents[1] / "outputs" / "benchmarks"
@@ -127,8 +127,8 @@ def bench(args: argparse.Namespace) -> dict:
         "load_average_1m_at_end": os.getloadavg()[0],
         "machine": platform.platform(),
         "processor": platform.processor(),
-        "git_revision": results.git_revision(),
-        "package_versions": results.package_versions(),
+        "git_revision": storage.git_revision(),
+        "package_versions": storage.package_versions(),
         "runs": rows,
     }
 

@@ -647,7 +647,6 @@ def bench_startup(args) -> dict:
 
 
 def bench(args) -> dict:
-    from forecast.results import dataset as results
 
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -694,8 +693,8 @@ def bench(args) -> dict:
         "load_average_1m_at_end": os.getloadavg()[0],
         "machine": platform.platform(),
         "processor": platform.processor(),
-        "git_revision": results.git_revision(),
-        "package_versions": results.package_versions(),
+        "git_revision": _storage().git_revision(),
+        "package_versions": _storage().package_versions(),
         "settings": vars(args),
         "targets_met": targets,
         "peers": peers,
@@ -827,6 +826,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.rng_numbers = 2 * 10**7
     args.partner_crises = 2 * 10**5 if args.quick else 10**6
     return args
+
+
+def _storage():
+    from forecast import storage
+
+    return storage
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forecast.results import dataset as results
+from forecast import storage
 
 QUICK = ["sampler.draws=20", "sampler.realizations=1000", "sampler.block_size=500"]
 
@@ -27,7 +27,7 @@ def test_cli_writes_a_forecast_that_reopens(tmp_path, scenario):
     res = _forecast(tmp_path, f"scenario={scenario}", *QUICK)
     assert res.returncode == 0, res.stderr
     assert "p_attack" in res.stdout and "90% interval" in res.stdout
-    ds = results.read(tmp_path / "forecast.nc")
+    ds = storage.read(tmp_path / "forecast.nc")
     assert dict(ds.sizes)["draw"] == 20
     assert set(ds.p_join.dims) == {"draw", "actor"}
     assert "USA" in list(ds.actor.values)

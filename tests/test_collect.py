@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from forecast import storage
 from forecast.config import ConfigError
 from forecast.results import collect
-from forecast.results import dataset as results
 from tests.test_sweep import collect_cli, multirun
 
 MEAN = "scenario.actors.USA.willingness.mean"
@@ -50,7 +50,7 @@ def test_failed_and_missing_jobs_are_listed_and_their_cells_are_nan(broken_sweep
     ) in out
     assert "missing: job #2 (scenario.actors.USA.willingness.mean=0.7): never ran" in out
     assert "2 of 3 jobs failed or are missing" in res.stderr
-    s = results.read(d / "sweep.nc")
+    s = storage.read(d / "sweep.nc")
     np.testing.assert_array_equal(s[MEAN].values, [0.5, 0.7, 1.5])
     assert list(s.job_status.values) == ["ok", "missing", "failed"]
     assert list(s.job_num.values) == [0, 2, 1]
@@ -93,7 +93,7 @@ def test_a_scenario_sweep_joins_the_partners_of_both(tmp_path):
     res = multirun(d, "scenario=taiwan,baltic", "analysis.report=false", *QUICK)
     assert res.returncode == 0, res.stderr
     c = collect.collect(d)
-    s = results.read(c.path)
+    s = storage.read(c.path)
     assert list(s.scenario.values) == ["taiwan", "baltic"]
     names = dict(zip(s.actor.values, s.actor_name.values, strict=True))
     assert names["JPN"] == "Japan" and names["DEU"] == "Germany"

@@ -18,6 +18,7 @@ import psutil
 import pytest
 from distributed import Client, LocalCluster
 
+from forecast import storage
 from forecast.config import ConfigError
 from forecast.config.loading import load_config
 from forecast.jobs.run import simulate
@@ -368,9 +369,8 @@ def test_cli_executor_dask_writes_the_local_forecast(quick, tmp_path):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert f"wrote {tmp_path / 'forecast.nc'}" in res.stdout
-    from forecast.results import dataset as results
 
-    via = results.read(tmp_path / "forecast.nc")
+    via = storage.read(tmp_path / "forecast.nc")
     local = simulate(quick(*args, draws=12, realizations=1000))
     assert "kind: dask" in via.attrs["config"]
     for name in local.data_vars:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
+from forecast import storage
 from forecast.jobs.run import run, simulate
 from forecast.results import dataset as results
 from forecast.results import report
@@ -55,7 +56,7 @@ def test_a_run_writes_every_report(full_run):
         _png(out / name)
     # no temporary files left behind
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
-    saved = results.read(out / "forecast.nc")
+    saved = storage.read(out / "forecast.nc")
     for v in ("tornado_low", "tornado_high", "sensitivity_first_order", "threshold"):
         assert v in saved, v
     assert saved.attrs["threshold_summary"] == ds.attrs["threshold_summary"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from forecast.results import dataset as results
+from forecast import storage
 
 MEAN = "scenario.actors.USA.willingness.mean"
 SEED = "sampler.seed"
@@ -59,7 +59,7 @@ def test_each_sweep_job_writes_its_forecast(crn_sweep):
     # Hydra's basic sweeper: the last override varies fastest
     expected = [(0.6, 1), (0.6, 2), (0.8, 1), (0.8, 2)]
     for num, (mean, seed) in enumerate(expected):
-        ds = results.read(d / str(num) / "forecast.nc")
+        ds = storage.read(d / str(num) / "forecast.nc")
         cfg = yaml.safe_load(ds.attrs["config"])
         assert cfg["scenario"]["actors"]["USA"]["willingness"]["mean"] == mean
         assert ds.attrs["seed"] == seed
@@ -68,7 +68,7 @@ def test_each_sweep_job_writes_its_forecast(crn_sweep):
 
 def test_collect_has_one_dim_per_swept_path_and_keeps_provenance(crn_sweep):
     d, col = crn_sweep
-    s = results.read(d / "sweep.nc")
+    s = storage.read(d / "sweep.nc")
     assert s.p_deterrence.dims == (MEAN, SEED, "draw")
     assert s.p_join.dims == (MEAN, SEED, "draw", "actor")
     np.testing.assert_array_equal(s[MEAN].values, [0.6, 0.8])
@@ -83,7 +83,7 @@ def test_collect_has_one_dim_per_swept_path_and_keeps_provenance(crn_sweep):
     assert s.attrs["failed_jobs"] == "" and s.attrs["missing_jobs"] == ""
     assert list(s.actor_name.values)[:2] == ["United States", "Japan"]
     # the cells are the jobs' own numbers, bit for bit
-    job = results.read(d / "2" / "forecast.nc")
+    job = storage.read(d / "2" / "forecast.nc")
     np.testing.assert_array_equal(s.p_join.sel({MEAN: 0.8, SEED: 1}).values, job.p_join.values)
     # the printed table lists every point; the seeds differ, and the output says so
     assert "collected 4 of 4 jobs" in col.stdout
@@ -101,7 +101,7 @@ def test_sweep_points_share_common_random_numbers(crn_sweep):
     within about 15%; it is about 10 here, so asserting > 4 fails only if CRN is broken.
     """
     d, _ = crn_sweep
-    s = results.read(d / "sweep.nc")
+    s = storage.read(d / "sweep.nc")
     p = s.p_deterrence
     paired = p.sel({MEAN: 0.8, SEED: 1}) - p.sel({MEAN: 0.6, SEED: 1})
     independent = p.sel({MEAN: 0.8, SEED: 2}) - p.sel({MEAN: 0.6, SEED: 1})

@@ -13,9 +13,9 @@ import numpy as np
 import psutil
 import pytest
 
+from forecast import storage
 from forecast.config.loading import load_config
 from forecast.jobs.run import run
-from forecast.results import dataset as results
 from forecast.results import resume
 from forecast.sampling import sampler
 
@@ -55,7 +55,7 @@ def test_an_interrupted_sweep_recomputes_only_what_is_missing(tmp_path):
     first = _sweep(tmp_path)
     assert first.returncode == 0, first.stderr
     files = [tmp_path / str(i) / "forecast.nc" for i in range(len(POINTS))]
-    before = [results.read(f) for f in files]
+    before = [storage.read(f) for f in files]
     for ds, point in zip(before, POINTS, strict=True):
         assert ds.sizes["draw"] == 16
         assert f"mean: {point}" in ds.attrs["config"]
@@ -74,7 +74,7 @@ def test_an_interrupted_sweep_recomputes_only_what_is_missing(tmp_path):
     assert "Launching 2 jobs on Dask (1 done already)" in log
     assert _stamp(files[2]) == kept  # not rewritten
     for f, old in zip(files, before, strict=True):
-        new = results.read(f)
+        new = storage.read(f)
         for name in ("p_attack", "p_join", "p_defense_success"):
             assert np.array_equal(new[name].values, old[name].values), (f, name)
 
@@ -245,5 +245,5 @@ def test_missing_or_damaged_files_are_not_done(finished, tmp_path):
     broken.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     assert resume.why_not_done(broken, cfg).startswith("unreadable")
     partial = tmp_path / "partial.nc"
-    results.write_atomic(results.read(path).drop_vars("p_join"), partial)
+    storage.write_atomic(storage.read(path).drop_vars("p_join"), partial)
     assert resume.why_not_done(partial, cfg) == "missing variables ['p_join']"

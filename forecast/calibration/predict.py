@@ -31,7 +31,7 @@ _COVARIATE_KEYS = {"commitment", "post1945", "multilateral", *LA_COVARIATES}
 
 def save_posterior(tree: xr.DataTree, path: str | os.PathLike, attrs: dict) -> Path:
     """Write ``tree`` with provenance ``attrs`` atomically (temporary name, then rename)."""
-    from forecast.results.dataset import replace_atomically
+    from forecast.storage import replace_atomically
 
     tree.attrs.update(attrs)
     return replace_atomically(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))

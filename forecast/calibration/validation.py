@@ -273,7 +273,7 @@ def plot_reliability(
     ax.set_title("Reliability, grouped-by-war cross-validation")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    from forecast.results.dataset import replace_atomically
+    from forecast.storage import replace_atomically
 
     meta = {"Software": "forecast-calibrate"} | {
         k: str(v) for k, v in (provenance or {}).items() if k != "config_yaml"

@@ -44,7 +44,7 @@ _CONFIG_PATH = str(config_dir())
 
 def provenance(cfg) -> dict:
     """Creation time, package versions, git revision and the resolved config as YAML."""
-    from forecast.results.dataset import git_revision, package_versions
+    from forecast.storage import git_revision, package_versions
 
     versions = package_versions(_PACKAGES)
     rev = git_revision()
@@ -58,7 +58,7 @@ def provenance(cfg) -> dict:
 
 
 def _write_atomic(path: Path, write) -> Path:
-    from forecast.results.dataset import replace_atomically
+    from forecast.storage import replace_atomically
 
     return replace_atomically(path, lambda tmp: write(Path(tmp)))
 

@@ -15,6 +15,7 @@ from typing import Any
 import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
+from forecast import storage
 from forecast.results import dataset as results
 from forecast.sampling import executors, sampler
 
@@ -111,6 +112,6 @@ def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> x
 
     analysis.check(cfg)  # bad analysis options fail before any work, with nothing written
     ds = analysis.analyse(simulate(cfg, progress=progress), cfg, progress=progress)
-    results.write_atomic(ds, Path(out_dir) / cfg.output.filename)
+    storage.write_atomic(ds, Path(out_dir) / cfg.output.filename)
     report.write_reports(ds, out_dir, cfg.analysis)
     return ds

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
+from forecast import storage
 from forecast.config import ConfigError
 from forecast.results import dataset as results
 
@@ -159,7 +160,7 @@ def open_job(job: Job, filename: str) -> xr.Dataset | None:
         job.status, job.reason = "failed", why_failed(job.dir)
         return None
     try:
-        ds = results.read(path)
+        ds = storage.read(path)
     except Exception as exc:  # any failure to open means the job is not usable
         job.status, job.reason = "failed", f"{filename} is unreadable ({type(exc).__name__})"
         return None
@@ -338,12 +339,12 @@ def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = 
             "missing_jobs": "\n".join(missing),
             "seeds": ", ".join(map(str, seeds)),
             "seed": ", ".join(map(str, seeds)),
-            "version_forecast": results.package_versions().get("forecast", ""),
+            "version_forecast": storage.package_versions().get("forecast", ""),
             "common_random_numbers": int(len(seeds) == 1),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "git_revision": results.git_revision(),
+            "git_revision": storage.git_revision(),
             "package_versions": "\n".join(
-                f"{k}=={v}" for k, v in results.package_versions().items()
+                f"{k}=={v}" for k, v in storage.package_versions().items()
             ),
             # the first job's config and description; job_config has every job's
             "config": str(first.attrs.get("config", "")),
@@ -355,7 +356,7 @@ def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = 
         }
     )
     path = sweep_dir / SWEEP_FILE
-    results.write_atomic(sweep, path)
+    storage.write_atomic(sweep, path)
     figures = []
     if plots and any(sweep.sizes[p] > 1 for p in paths):
         for name in CURVES:

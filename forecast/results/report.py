@@ -23,6 +23,7 @@ import xarray as xr
 import yaml
 from matplotlib.figure import Figure
 
+from forecast import storage
 from forecast.results import dataset as results
 
 log = logging.getLogger(__name__)
@@ -484,7 +485,7 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
 
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically."""
-    return results.replace_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=130))
+    return storage.replace_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=130))
 
 
 def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -514,7 +515,7 @@ def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 def write_summary(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write :func:`summary_frame` as CSV atomically."""
-    return results.replace_atomically(path, lambda tmp: summary_frame(ds).to_csv(tmp, index=False))
+    return storage.replace_atomically(path, lambda tmp: summary_frame(ds).to_csv(tmp, index=False))
 
 
 def write_reports(ds: xr.Dataset, out_dir: str | os.PathLike, analysis_cfg: Any) -> list[Path]:

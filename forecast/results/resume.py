@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from forecast import storage
 from forecast.results import dataset as results
 
 #: Variables every forecast has; a file without them is not a finished forecast.
@@ -50,7 +51,7 @@ def why_not_done(path: str | Path, cfg: DictConfig) -> str | None:
     if not path.is_file():
         return "no result file"
     try:
-        ds = results.read(path)
+        ds = storage.read(path)
     except Exception as exc:  # any failure to open means: not a usable result
         return f"unreadable ({type(exc).__name__})"
     missing = [name for name in REQUIRED if name not in ds.data_vars]
