@@ -13,7 +13,7 @@ import pytest
 from forecast.calibration import data
 from forecast.calibration.data import DataError
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", HERE.parents[1] / "shared" / "data"))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.conftest import execute_notebook
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "taiwan_sweep.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "taiwan_sweep.ipynb"
 
 
 def test_taiwan_sweep_notebook_executes(tmp_path):

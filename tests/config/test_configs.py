@@ -14,7 +14,7 @@ from forecast.model import beliefs
 
 CONFIG_DIR = config_dir()
 
-WRONG = sorted((Path(__file__).parent / "configs").glob("wrong_*.yaml"))
+WRONG = sorted((Path(__file__).parents[1] / "configs").glob("wrong_*.yaml"))
 
 
 def _primary_of_groups() -> dict[str, str]:

@@ -16,7 +16,7 @@ from forecast.calibration import validation as val
 from forecast.calibration.data import load_cases, load_leeds_anac
 from forecast.config.calibration import CalibrationModelConfig, ValidationConfig
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", HERE.parents[1] / "shared" / "data"))
 
 

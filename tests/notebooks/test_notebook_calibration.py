@@ -12,7 +12,7 @@ from forecast.cli.calibrate import run_calibration
 from forecast.config.calibration import register_configs
 from tests.conftest import execute_notebook
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 NOTEBOOK = REPO / "notebooks" / "calibration.ipynb"
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))

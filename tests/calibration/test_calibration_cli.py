@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parent
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))
 OUTPUTS = ("posterior.nc", "predictions.csv", "calibration.json")

@@ -14,7 +14,7 @@ import pytest
 from forecast import storage
 from forecast.config import ConfigError
 from forecast.results import collect
-from tests.test_sweep import collect_cli, multirun
+from tests.results.test_sweep import collect_cli, multirun
 
 MEAN = "scenario.actors.USA.willingness.mean"
 QUICK = ["sampler.draws=10", "sampler.realizations=200", "sampler.block_size=200"]
@@ -122,7 +122,7 @@ def test_bad_input_exits_2_with_nothing_written(tmp_path, kind):
 
 
 def test_the_console_script_is_declared():
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     target = pyproject["project"]["scripts"]["forecast-collect"]
     module, func = target.split(":")
     assert callable(getattr(importlib.import_module(module), func))
