@@ -1,0 +1,325 @@
+"""Build and fit the hierarchical logit of P(honour); check convergence.
+
+See :mod:`forecast.calibration.fit` for the model. The same numpy code (:func:`_logit`) computes
+predictions from posterior draws (:mod:`forecast.calibration.predict`); the PyMC model uses the
+PyTensor twin of it, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from forecast.calibration.data import LA_COVARIATES, LA_LEVELS, TYPE_COLUMNS
+from forecast.config.calibration import CalibrationModelConfig, PriorConfig, PriorsConfig
+
+log = logging.getLogger(__name__)
+
+#: Fixed effects, in the order of ``beta``'s ``effect`` dim.
+EFFECTS = ("post1945", *TYPE_COLUMNS, "multilateral")
+#: Outcome coding of each case source, on the +-1/2 scale of ``delta_source``.
+SOURCE_CODE = {"LA": 0.5, "both": 0.5, "BF": -0.5}
+ERAS = ("pre1945", "post1945")
+_N_LEVELS = max(len(v) for v in LA_LEVELS.values())
+
+
+@dataclass
+class Design:
+    """The arrays the model and the predictive code consume, for ``n`` cases.
+
+    Attributes
+    ----------
+    x : (n, len(EFFECTS)) float
+    source : (n,) float, +-1/2 or 0
+    z : (n, 5) float, Leeds-Anac covariates with 0 where unknown
+    missing : (n, 5) bool
+    era : (n,) int, 0 before 1945, 1 after
+    war : (n,) object, war keys
+    y : (n,) float, NaN where unknown
+    """
+
+    x: np.ndarray
+    source: np.ndarray
+    z: np.ndarray
+    missing: np.ndarray
+    era: np.ndarray
+    war: np.ndarray
+    y: np.ndarray
+
+
+def design_from_cases(cases: pd.DataFrame, source: np.ndarray | None = None) -> Design:
+    """Arrays from a case table (:data:`forecast.calibration.data.CASE_COLUMNS`)."""
+    z = cases[list(LA_COVARIATES)].to_numpy(float)
+    missing = np.isnan(z)
+    if source is None:
+        source = cases["source"].map(SOURCE_CODE).to_numpy(float)
+    return Design(
+        x=cases[list(EFFECTS)].to_numpy(float),
+        source=np.asarray(source, float),
+        z=np.where(missing, 0.0, z),
+        missing=missing,
+        era=cases["post1945"].to_numpy(int),
+        war=cases["war"].to_numpy(object),
+        y=cases["y"].to_numpy(float) if "y" in cases else np.full(len(cases), np.nan),
+    )
+
+
+def _combos(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Enumerate values of the covariates missing anywhere in ``missing`` (n, 5).
+
+    Returns ``cols`` (m,) covariate indices, ``combos`` (k, m) values and ``allowed`` (n, k):
+    a row may only take combos whose values of its *observed* covariates are the first level,
+    so that each observed covariate contributes exactly once, through ``z``.
+    """
+    cols = np.flatnonzero(missing.any(axis=0))
+    if len(cols) == 0:
+        return cols, np.zeros((1, 0)), np.ones((len(missing), 1), bool)
+    levels = [LA_LEVELS[LA_COVARIATES[j]] for j in cols]
+    combos = np.array(list(itertools.product(*levels)), float).reshape(-1, len(cols))
+    allowed = np.all(missing[:, None, cols] | (combos[None, :, :] == 0), axis=2)
+    return cols, combos, allowed
+
+
+def _mixture_arrays(design: Design) -> dict | None:
+    """Constant arrays of the sum over unknown covariates (None when nothing is unknown).
+
+    ``cols`` (m,) enumerated covariates; ``era_index`` (n, 1, 1); ``level_index`` (1, k, m);
+    ``miss`` (n, 1, m) 1 where unknown; ``log_allowed`` (n, k) 0 or -1e4 (effectively -inf,
+    but finite so that gradients stay finite); ``shift`` (n, k, m) enumerated values where
+    unknown, else 0.
+    """
+    cols, combos, allowed = _combos(design.missing)
+    if len(cols) == 0:
+        return None
+    miss = design.missing[:, cols].astype(float)
+    return {
+        "cols": cols,
+        "era_index": design.era[:, None, None].astype(np.int64),
+        "level_index": combos[None].astype(np.int64),
+        "miss": miss[:, None, :],
+        "log_allowed": np.where(allowed, 0.0, -1e4),
+        "shift": combos[None, :, :] * miss[:, None, :],
+    }
+
+
+def _logit(xp, eta, gamma, log_pi, arrays: dict | None):
+    """Log-odds of honouring, summing over unknown Leeds-Anac covariates.
+
+    Works on numpy arrays (``xp=np``, with a leading draws axis ``S``) and on PyTensor tensors
+    (``xp=pt``, no draws axis).
+
+    Parameters
+    ----------
+    eta : (S, n) or (n,) log-odds with the known covariates' contributions
+    gamma : (S, 5) or (5,) Leeds-Anac coefficients
+    log_pi : (S, 5, 2, 3) or (5, 2, 3) log P(covariate = level | era)
+    arrays : from :func:`_mixture_arrays`
+    """
+    if arrays is None:
+        return eta
+    cols = arrays["cols"]
+    index = (cols[None, None, :], arrays["era_index"], arrays["level_index"])
+    # log P(combo | era) for each row: (S, n, k) or (n, k)
+    lp = log_pi[index] if xp is not np else log_pi[(slice(None), *index)]
+    log_w = (lp * arrays["miss"]).sum(axis=-1) + arrays["log_allowed"]
+    if xp is np:
+        eta_k = eta[..., None] + np.einsum("nkm,sm->snk", arrays["shift"], gamma[:, cols])
+    else:
+        eta_k = eta[:, None] + pt.dot(arrays["shift"], gamma[cols])
+
+    def lse(a):
+        top = a.max(axis=-1)
+        return top + xp.log(xp.exp(a - top[..., None]).sum(axis=-1))
+
+    log_sig = -np.logaddexp(0.0, -eta_k) if xp is np else -pt.softplus(-eta_k)
+    log_sig_neg = -np.logaddexp(0.0, eta_k) if xp is np else -pt.softplus(eta_k)
+    return lse(log_w + log_sig) - lse(log_w + log_sig_neg)
+
+
+def _prior(name: str, prior: PriorConfig, **kwargs):
+    params = {"mu": prior.mu, "sigma": prior.sigma, "nu": prior.nu, "lam": prior.lam}
+    needed = {
+        "Normal": ("mu", "sigma"),
+        "StudentT": ("nu", "mu", "sigma"),
+        "HalfNormal": ("sigma",),
+        "HalfStudentT": ("nu", "sigma"),
+        "Exponential": ("lam",),
+    }[prior.dist]
+    return getattr(pm, prior.dist)(name, **{k: params[k] for k in needed}, **kwargs)
+
+
+def build_model(
+    cases: pd.DataFrame, priors: PriorsConfig, wars: np.ndarray | None = None
+) -> pm.Model:
+    """The hierarchical logit of P(honour) on a case table with known outcomes.
+
+    The observed Leeds-Anac covariates are data of the imputation model too; the arrays that
+    simulation-based calibration swaps (``y`` and ``z_obs_*``) are ``pm.Data``.
+    """
+    design = design_from_cases(cases)
+    # Cross-validation passes every war, so that all folds share one parameter vector (and one
+    # compiled graph); a war without training cases keeps its prior effect.
+    wars = pd.unique(design.war) if wars is None else pd.unique(np.asarray(wars))
+    war_idx = pd.Index(wars).get_indexer(design.war)
+    coords = {
+        "case": cases.index.to_numpy(str),
+        "war": np.asarray(wars, str),
+        "effect": list(EFFECTS),
+        "la_covariate": list(LA_COVARIATES),
+        "era": list(ERAS),
+        "level": list(range(_N_LEVELS)),
+        **{f"level_{name}": list(LA_LEVELS[name]) for name in LA_COVARIATES},
+    }
+    with pm.Model(coords=coords) as model:
+        # Every array is pm.Data, not a constant: the compiled graph then does not depend on
+        # the data, so cross-validation folds and SBC refits reuse PyTensor's compile cache.
+        def data(name, value, broadcast=()):
+            shape = tuple(1 if i in broadcast else None for i in range(np.ndim(value)))
+            return pm.Data(name, value, shape=shape)
+
+        alpha = _prior("alpha", priors.intercept)
+        beta = _prior("beta", priors.effects, dims="effect")
+        delta = _prior("delta_source", priors.source)
+        gamma = _prior("gamma", priors.la_covariates, dims="la_covariate")
+        sigma_war = _prior("sigma_war", priors.war_sd)
+        z_war = pm.Normal("z_war", 0.0, 1.0, dims="war")
+        u_war = pm.Deterministic("u_war", sigma_war * z_war, dims="war")
+
+        # Imputation model: P(covariate = level | era), padded to 3 levels.
+        log_pis = []
+        for j, name in enumerate(LA_COVARIATES):
+            n_lev = len(LA_LEVELS[name])
+            pi = pm.Dirichlet(
+                f"pi_{name}",
+                a=np.full((2, n_lev), priors.imputation.alpha),
+                dims=("era", f"level_{name}"),
+            )
+            known = ~design.missing[:, j]
+            pm.Categorical(
+                f"z_obs_{name}",
+                p=pi[data(f"era_{name}", design.era[known])],
+                observed=data(f"z_{name}", design.z[known, j].astype(np.int64)),
+            )
+            pad = pt.full((2, _N_LEVELS - n_lev), -np.inf)
+            log_pis.append(pt.concatenate([pt.log(pi), pad], axis=1))
+        log_pi = pm.Deterministic(
+            "log_pi", pt.stack(log_pis), dims=("la_covariate", "era", "level")
+        )
+        eta = (
+            alpha
+            + pt.dot(data("x", design.x), beta)
+            + data("source", design.source) * delta
+            + u_war[data("war_idx", war_idx.astype(np.int64))]
+            + pt.dot(data("z_known", design.z), gamma)
+        )
+        arrays = _mixture_arrays(design)
+        if arrays is not None:
+            broadcast = {"era_index": (1, 2), "level_index": (0,), "miss": (1,)}
+            arrays = {
+                k: v if k == "cols" else data(f"mix_{k}", v, broadcast.get(k, ()))
+                for k, v in arrays.items()
+            }
+        y = data("y_obs", design.y.astype(np.int64))
+        pm.Bernoulli("y", logit_p=_logit(pt, eta, gamma, log_pi, arrays), observed=y, dims="case")
+    return model
+
+
+def fit(
+    cases: pd.DataFrame,
+    config: CalibrationModelConfig,
+    *,
+    draws: int | None = None,
+    tune: int | None = None,
+    seed: int | None = None,
+    log_likelihood: bool = True,
+    wars: np.ndarray | None = None,
+) -> xr.DataTree:
+    """Fit the model with NUTS and check convergence.
+
+    ``draws``, ``tune`` and ``seed`` override the config (cross-validation folds use fewer);
+    ``wars`` lists the wars to give an effect (default: those in ``cases``).
+
+    Returns
+    -------
+    xarray.DataTree
+        ArviZ groups with ``(chain, draw)`` dims; root attrs hold the diagnostics and the
+        selection correction.
+    """
+    s = config.sampling
+    progress = s.progress if s.progress is not None else _is_tty()
+    model = build_model(cases, config.priors, wars)
+    with model:
+        tree = pm.sample(
+            draws=draws or s.draws,
+            tune=s.tune if tune is None else tune,
+            chains=s.chains,
+            cores=min(s.cores, s.chains),
+            target_accept=s.target_accept,
+            random_seed=s.seed if seed is None else seed,
+            progressbar=progress,
+            compute_convergence_checks=False,
+        )
+        if log_likelihood:
+            pm.compute_log_likelihood(tree, var_names=["y"], progressbar=False)
+    tree.attrs["selection_shift_mu"] = float(config.selection.shift_mu)
+    tree.attrs["selection_shift_sigma"] = float(config.selection.shift_sigma)
+    diag = check_convergence(tree, config.diagnostics.rhat_max, config.diagnostics.ess_min)
+    tree.attrs.update({f"diagnostics_{k}": v for k, v in diag.items()})
+    return tree
+
+
+def _is_tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+#: Parameters whose convergence is checked (the deterministic helpers follow from them).
+CHECKED = ("alpha", "beta", "delta_source", "gamma", "sigma_war", "z_war")
+
+
+def check_convergence(tree: xr.DataTree, rhat_max: float, ess_min: float) -> dict:
+    """Worst R-hat, bulk and tail ESS, and divergences; log a warning line when one fails.
+
+    Returns
+    -------
+    dict
+        ``rhat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences``, ``ok`` (0/1).
+    """
+    import arviz_stats as azs
+
+    post = tree["posterior"].to_dataset()[list(CHECKED)]
+    chains = post.sizes["chain"]
+    rhat = float(max(azs.rhat(post[v]).max() for v in CHECKED)) if chains > 1 else float("nan")
+    bulk = float(min(azs.ess(post[v], method="bulk").min() for v in CHECKED))
+    tail = float(min(azs.ess(post[v], method="tail").min() for v in CHECKED))
+    divergences = int(tree["sample_stats"]["diverging"].sum())
+    ok = (chains == 1 or rhat <= rhat_max) and min(bulk, tail) >= ess_min and divergences == 0
+    result = {
+        "rhat_max": rhat,
+        "ess_bulk_min": bulk,
+        "ess_tail_min": tail,
+        "divergences": divergences,
+        "ok": int(ok),
+    }
+    if not ok:
+        # A log line, not a Python warning: a failed check must be visible, not fatal.
+        log.warning(
+            "CONVERGENCE CHECK FAILED: max R-hat %.3f (limit %.3f), min ESS bulk %.0f / tail %.0f "
+            "(limit %.0f), %d divergences. Run longer (calibration.sampling.draws/tune) before "
+            "using this posterior.",
+            rhat,
+            rhat_max,
+            bulk,
+            tail,
+            ess_min,
+            divergences,
+        )
+    return result

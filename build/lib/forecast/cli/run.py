@@ -1,0 +1,77 @@
+"""Console entry points: thin ``@hydra.main`` wrappers around :mod:`forecast.jobs.run`.
+
+Bad input prints every problem and exits with status 2, without a traceback and without
+writing anything. Ctrl-C exits 130 and leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from forecast.config import ConfigError
+from forecast.config.loading import config_dir
+from forecast.config.schema import register_configs
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+_CONFIG_PATH = str(config_dir())
+
+
+def _fail(exc: ConfigError) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@hydra.main(config_path=_CONFIG_PATH, config_name="run", version_base="1.3")
+def _forecast(cfg: DictConfig) -> None:
+    from forecast.jobs import run
+    from forecast.results import dataset as results
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        ds = run.run(cfg, out_dir, progress=cfg.sampler.progress)
+    except ConfigError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        print("interrupted: no forecast.nc written", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    print(
+        f"scenario {cfg.scenario.name}: {ds.attrs['draws']} draws x "
+        f"{ds.attrs['realizations']} crises, {ds.attrs['realizations_per_second']:.3g} crises/s"
+    )
+    if "stopping_reason" in ds.attrs:
+        print(
+            f"precision rule: {ds.attrs['stopping_reason']} after "
+            f"{ds.attrs['stopping_realizations_per_draw']} crises per draw; largest "
+            f"{ds.attrs['stopping_scope']} MCSE {ds.attrs['stopping_max_mcse']:.2g} "
+            f"(target {ds.attrs['stopping_target_mcse']:.2g})"
+        )
+    print("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
+    print(results.format_summary(results.summary_table(ds)))
+    if "threshold_summary" in ds.attrs:
+        print(ds.attrs["threshold_summary"])
+    print(f"wrote {out_dir / cfg.output.filename}")
+
+
+def _hydra_entry(app) -> None:
+    """Run a Hydra app; Hydra's own config errors (unknown key, wrong type) exit 2, not 1."""
+    register_configs()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 1:
+            sys.exit(EXIT_BAD_INPUT)
+        raise
+
+
+def main() -> None:
+    _hydra_entry(_forecast)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Where the shipped configs live, and composing a run config without running a Hydra app.
+
+In a source checkout the configs are the top-level ``configs/`` folder; in an installed wheel
+they are package data at ``forecast/configs``. :func:`config_dir` finds whichever is there, so
+the console scripts and :func:`load_config` work the same either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from forecast.config.errors import ConfigError
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def config_dir() -> Path:
+    """The directory holding ``run.yaml`` and the config groups (wheel first, then checkout)."""
+    for candidate in (_PACKAGE / "configs", _PACKAGE.parent / "configs"):
+        if (candidate / "run.yaml").is_file():
+            return candidate
+    raise ConfigError([f"no shipped configs found next to {_PACKAGE} (is the install complete?)"])
+
+
+def hydra_message(exc: BaseException) -> str:
+    """Hydra's or OmegaConf's error text on one line."""
+    text = str(exc).strip()
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def load_config(overrides: Sequence[str] = (), config_name: str = "run") -> DictConfig:
+    """Compose ``<config_dir>/<config_name>.yaml`` with Hydra-style overrides, without an app.
+
+    Raises :class:`ConfigError` (naming the override or key) on unknown keys or wrong types.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    from forecast.config.calibration import register_configs as register_calibration
+    from forecast.config.schema import register_configs
+
+    register_configs()
+    register_calibration()
+    try:
+        with initialize_config_dir(str(config_dir()), version_base="1.3"):
+            return compose(config_name=config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError([hydra_message(exc)]) from None
+
+
+def merge(cfg: DictConfig, extra: dict | DictConfig) -> DictConfig:
+    """Merge ``extra`` into a copy of ``cfg`` with the schema's type and key checks."""
+    try:
+        return OmegaConf.merge(cfg, extra)  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        raise ConfigError([hydra_message(exc)]) from None

@@ -1,0 +1,255 @@
+"""Every domain rule of a run config, checked in one pass that reports all problems at once.
+
+Each message names the config path and the value it got. Hydra's typed schema has already
+rejected unknown keys and wrong types; these are the rules a type cannot express.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forecast.config.executor import validate as executor_problems
+
+ATTACK = "attack"  # the name of the single attack type when a scenario lists none
+MAX_PARTNERS = 64  # the same as forecast.model.kernels.MAX_PARTNERS (test_configs checks)
+
+
+def _is_prob(x: Any) -> bool:
+    return x is not None and 0.0 < float(x) < 1.0
+
+
+class _Rules:
+    """Collects problems; each method is one row of the constraints table."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, msg: str) -> None:
+        self.problems.append(msg)
+
+    def open_prob(self, path: str, x: Any) -> None:
+        if not _is_prob(x):
+            self.add(f"{path} must be a probability in (0, 1), got {x}")
+
+    def closed_prob(self, path: str, x: Any) -> None:
+        if x is None or not 0.0 <= float(x) <= 1.0:
+            self.add(f"{path} must lie in [0, 1], got {x}")
+
+    def positive(self, path: str, x: Any) -> None:
+        if x is None or not float(x) > 0:
+            self.add(f"{path} must be > 0, got {x}")
+
+    def non_negative(self, path: str, x: Any) -> None:
+        if x is None or not float(x) >= 0:
+            self.add(f"{path} must be >= 0, got {x}")
+
+    def partner(self, path: str, code: str, partners: set[str], self_code: str) -> None:
+        if code == self_code:
+            self.add(f"{path}: a partner cannot refer to itself ({code})")
+        elif code not in partners:
+            self.add(f"{path}: unknown partner '{code}' (partners: {sorted(partners)})")
+
+    def willingness(self, path: str, w: Any) -> None:
+        self.open_prob(f"{path}.mean", w.mean)
+        if w.concentration is not None and w.interval is not None:
+            self.add(
+                f"{path}: give either concentration or interval, not both "
+                f"(got concentration={w.concentration}, interval={list(w.interval)})"
+            )
+        if w.concentration is not None:
+            self.positive(f"{path}.concentration", w.concentration)
+        if w.interval is not None:
+            iv = list(w.interval)
+            if len(iv) != 2:
+                self.add(f"{path}.interval must be [low, high], got {iv}")
+            elif not (_is_prob(iv[0]) and _is_prob(iv[1])):
+                self.add(f"{path}.interval bounds must lie in (0, 1), got {iv}")
+            elif not iv[0] < iv[1]:
+                self.add(f"{path}.interval must be ordered (low < high), got {iv}")
+
+    def capability(self, path: str, c: Any) -> None:
+        self.positive(f"{path}.mean", c.mean)
+        self.non_negative(f"{path}.sd", c.sd)
+
+    def delay(self, path: str, d: Any) -> None:
+        self.non_negative(f"{path}.mean", d.mean)
+        self.non_negative(f"{path}.sd", d.sd)
+        self.non_negative(f"{path}.spread", d.spread)
+        if float(d.mean) == 0 and (float(d.sd) > 0 or float(d.spread) > 0):
+            self.add(f"{path}: a spread needs a positive mean, got mean {d.mean}")
+
+
+def attack_type_names(sc: Any) -> list[str]:
+    return list(sc.attack_types.keys()) or [ATTACK]
+
+
+def dependency_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in ``edges`` (node -> nodes it depends on), as a list of nodes, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in edges.get(node, []):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in edges:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def validate(cfg: Any) -> list[str]:
+    """Check every domain rule of a run config.
+
+    Returns
+    -------
+    list of str
+        One message per problem, each naming its config path and the value it got. Empty when
+        the config is valid.
+    """
+    r = _Rules()
+    sc = cfg.scenario
+    factors = set(sc.factors.keys())
+    partners = set(sc.actors.keys())
+    types = attack_type_names(sc)
+    agg, tgt = sc.aggressor, sc.target
+    if agg.code == tgt.code:
+        r.add(f"scenario.target.code must differ from the aggressor's, got {tgt.code}")
+    for code in sc.actors:
+        if code in (agg.code, tgt.code):
+            r.add(f"scenario.actors.{code}: a partner cannot also be the aggressor or the target")
+    if not partners:
+        r.add("scenario.actors must name at least one partner, got none")
+    if len(partners) > MAX_PARTNERS:  # the kernel holds partner sets as 64-bit masks
+        r.add(f"scenario.actors: at most {MAX_PARTNERS} partners, got {len(partners)}")
+    r.capability("scenario.aggressor.capability", agg.capability)
+    r.capability("scenario.target.capability", tgt.capability)
+    r.positive("scenario.aggressor.prize", agg.prize)
+    r.non_negative("scenario.aggressor.cost", agg.cost)
+    r.positive("scenario.aggressor.decision_noise", agg.decision_noise)
+    r.delay("scenario.aggressor.fait_accompli", agg.fait_accompli)
+    r.positive("scenario.contest.exponent", sc.contest.exponent)
+    r.closed_prob("scenario.late_discount", sc.late_discount)
+
+    for name, at in sc.attack_types.items():
+        base = f"scenario.attack_types.{name}"
+        r.closed_prob(f"{base}.probability", at.probability)
+        if at.prize is not None:
+            r.positive(f"{base}.prize", at.prize)
+        if at.cost is not None:
+            r.non_negative(f"{base}.cost", at.cost)
+    if sc.attack_types and not agg.choose_type:
+        total = sum(float(at.probability) for at in sc.attack_types.values())
+        if abs(total - 1.0) > 1e-9:
+            r.add(
+                f"scenario.attack_types: probabilities must sum to 1 "
+                f"(or set scenario.aggressor.choose_type=true), got {total:.6g}"
+            )
+
+    edges: dict[str, list[str]] = {}
+    for code, p in sc.actors.items():
+        base = f"scenario.actors.{code}"
+        r.willingness(f"{base}.willingness", p.willingness)
+        r.capability(f"{base}.capability", p.capability)
+        ss = 0.0
+        for f, v in p.loadings.items():
+            if f not in factors:
+                r.add(
+                    f"{base}.loadings.{f}: unknown factor '{f}' "
+                    f"(declared factors: {sorted(factors) or 'none'})"
+                )
+            if not -1.0 <= float(v) <= 1.0:
+                r.add(f"{base}.loadings.{f} must lie in [-1, 1], got {v}")
+            ss += float(v) ** 2
+        if ss > 1.0 + 1e-12:
+            r.add(
+                f"{base}.loadings: squared loadings sum to {ss:.3g} > 1, "
+                "which is not a valid correlation"
+            )
+        r.non_negative(f"{base}.perceived.noise", p.perceived.noise)
+        for key in ("type_willingness", "attribution"):
+            for t, v in p[key].items():
+                if t not in types:
+                    r.add(f"{base}.{key}.{t}: unknown attack type '{t}' (types: {types})")
+                if key == "attribution":
+                    r.closed_prob(f"{base}.{key}.{t}", v)
+                else:
+                    r.positive(f"{base}.{key}.{t}", v)
+        for other in p.requires:
+            r.partner(f"{base}.requires", other, partners, code)
+        for other in p.follows:
+            r.partner(f"{base}.follows.{other}", other, partners, code)
+        for other, v in p.allies.items():
+            r.partner(f"{base}.allies.{other}", other, partners, code)
+            r.closed_prob(f"{base}.allies.{other}", v)
+        for other, v in p.access.items():
+            r.partner(f"{base}.access.{other}", other, partners, code)
+            r.closed_prob(f"{base}.access.{other}", v)
+        r.non_negative(f"{base}.buck_passing", p.buck_passing)
+        r.delay(f"{base}.delay", p.delay)
+        r.closed_prob(f"{base}.engaged.probability", p.engaged.probability)
+        r.closed_prob(f"{base}.engaged.capability_factor", p.engaged.capability_factor)
+        r.non_negative(f"{base}.cost_to_aggressor", p.cost_to_aggressor)
+        edges[code] = [o for o in [*p.requires, *p.follows.keys()] if o in partners]
+    cycle = dependency_cycle(edges)
+    if cycle:
+        r.add("scenario.actors: requires/follows dependencies form a cycle: " + " -> ".join(cycle))
+
+    for name, inst in sc.institutions.items():
+        base = f"scenario.institutions.{name}"
+        members = list(inst.members)
+        rule = getattr(inst.rule, "value", inst.rule)
+        if not members:
+            r.add(f"{base}.members must name at least one state, got none")
+        for m in members:
+            if m not in partners and m != agg.code and m not in inst.vote:
+                r.add(
+                    f"{base}.members: '{m}' is neither a partner nor the aggressor, so "
+                    f"{base}.vote.{m} must give its P(yes)"
+                )
+        for m, v in inst.vote.items():
+            if m not in members:
+                r.add(f"{base}.vote.{m}: '{m}' is not a member of {name}")
+            r.closed_prob(f"{base}.vote.{m}", v)
+        for m in inst.veto:
+            if m not in members:
+                r.add(f"{base}.veto: '{m}' is not a member of {name}")
+        if rule in ("qualified_majority", "veto") and not 1 <= int(inst.k) <= len(members):
+            r.add(f"{base}.k must lie in [1, {len(members)}] for rule {rule}, got {inst.k}")
+        if rule == "veto" and not inst.veto:
+            r.add(f"{base}.veto must name the veto holders for rule veto, got none")
+        r.closed_prob(f"{base}.abstain", inst.abstain)
+
+    s = cfg.sampler
+    for key in ("draws", "realizations", "block_size"):
+        if not int(s[key]) >= 1:
+            r.add(f"sampler.{key} must be >= 1, got {s[key]}")
+    if s.threads is not None and not int(s.threads) >= 1:
+        r.add(f"sampler.threads must be >= 1 (or null for all cores), got {s.threads}")
+    if s.target_mcse is not None:
+        if not 0 < float(s.target_mcse) <= 0.5:
+            r.add(f"sampler.target_mcse must lie in (0, 0.5], got {s.target_mcse}")
+        if not int(s.max_realizations) >= int(s.realizations):
+            r.add(
+                f"sampler.max_realizations must be >= sampler.realizations "
+                f"({s.realizations}), got {s.max_realizations}"
+            )
+        if s.max_seconds is not None:
+            r.positive("sampler.max_seconds", s.max_seconds)
+    if not 0 <= int(s.seed) < 2**63:
+        r.add(f"sampler.seed must be a non-negative integer, got {s.seed}")
+    if "executor" in cfg:
+        r.problems.extend(executor_problems(cfg.executor))
+    return r.problems

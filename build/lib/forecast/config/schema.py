@@ -1,0 +1,302 @@
+"""Typed configuration: plain dataclasses registered in Hydra's ConfigStore.
+
+Hydra rejects unknown keys and wrong types against these schemas. Domain rules (probabilities in
+(0, 1), ordered intervals, existing actors, valid correlations, ...) are checked in one place,
+:func:`forecast.model.beliefs.validate`, which reports every problem at once.
+
+Nothing here instantiates a ``_target_``: a scenario file is data and can never run code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from forecast.config.analysis import AnalysisConfig
+from forecast.config.executor import ExecutorConfig
+
+
+class Commitment(Enum):
+    """Type of a partner's commitment to the target (ATOP obligation types)."""
+
+    defense = "defense"
+    offense = "offense"
+    neutrality = "neutrality"
+    consultation = "consultation"
+    ambiguous = "ambiguous"
+    none = "none"
+
+
+class Backend(Enum):
+    numba = "numba"
+    numpy = "numpy"
+
+
+class McseScope(Enum):
+    """Which Monte Carlo standard errors the precision stopping rule bounds."""
+
+    overall = "overall"  # of each probability's mean over the draws (the reported estimate)
+    draw = "draw"  # of each probability within every draw
+
+
+class BeliefSource(Enum):
+    """Where partners' willingness comes from: the scenario's stated beliefs or a posterior."""
+
+    config = "config"
+    calibrated = "calibrated"
+
+
+@dataclass
+class WillingnessBelief:
+    """Belief about the probability that a partner honours its commitment.
+
+    A Beta distribution with the given ``mean``. Its spread is either ``concentration``
+    (alpha + beta) or a 90% ``interval`` [q05, q95]; give neither for a known value.
+    """
+
+    mean: float = MISSING
+    concentration: float | None = None
+    interval: list[float] | None = None
+    # with beliefs.source=calibrated: explicit judgement added to the calibrated draws (logit)
+    calibrated_shift: float = 0.0
+
+
+@dataclass
+class CapabilityBelief:
+    """Belief about military power available to the theatre, in arbitrary common units.
+
+    Log-normal with the given ``mean`` and standard deviation ``sd`` (``sd: 0`` is a known value).
+    """
+
+    mean: float = MISSING
+    sd: float = 0.0
+
+
+@dataclass
+class PerceptionConfig:
+    """How the aggressor perceives a partner's willingness, on the logit scale.
+
+    logit(perceived) = logit(ours) + bias + noise * N(0, 1). Defaults: perceived equals ours.
+    """
+
+    bias: float = 0.0
+    noise: float = 0.0
+
+
+@dataclass
+class DelayBelief:
+    """Days from the attack until the partner's forces arrive.
+
+    Log-normal epistemic belief ``{mean, sd}``; ``spread`` is the aleatory log-sd from crisis to
+    crisis (0: the draw's delay holds in every crisis).
+    """
+
+    mean: float = 0.0
+    sd: float = 0.0
+    spread: float = 0.0
+
+
+@dataclass
+class EngagedConfig:
+    """Competing commitments: the partner may be engaged in another theatre."""
+
+    probability: float = 0.0
+    # share of its capability still available here when engaged
+    capability_factor: float = 1.0
+    # probit shift of its willingness when engaged (negative: less will)
+    willingness_shift: float = 0.0
+
+
+@dataclass
+class CovariatesConfig:
+    """Historical covariates of the commitment, for calibrated willingness (see calibration)."""
+
+    post1945: bool = True
+    multilateral: bool = False
+    milinst: float | None = None
+    formal: float | None = None
+    chcap2d: float | None = None
+    dinstch2: float | None = None
+    origtar1: float | None = None
+
+
+@dataclass
+class PartnerConfig:
+    name: str = ""
+    commitment: Commitment = Commitment.defense
+    willingness: WillingnessBelief = field(default_factory=WillingnessBelief)
+    capability: CapabilityBelief = field(default_factory=CapabilityBelief)
+    loadings: dict[str, float] = field(default_factory=dict)
+    perceived: PerceptionConfig = field(default_factory=PerceptionConfig)
+    # willingness multiplier by attack type (missing types: 1)
+    type_willingness: dict[str, float] = field(default_factory=dict)
+    # P(recognising the attack type as aggression) by attack type (missing types: 1)
+    attribution: dict[str, float] = field(default_factory=dict)
+    # acts only if all of these partners act
+    requires: list[str] = field(default_factory=list)
+    # probit shift of willingness when the named partner acts
+    follows: dict[str, float] = field(default_factory=dict)
+    # probit shift per unit share of partner power already committed (>= 0 lowers willingness)
+    buck_passing: float = 0.0
+    delay: DelayBelief = field(default_factory=DelayBelief)
+    engaged: EngagedConfig = field(default_factory=EngagedConfig)
+    # chain-ganging: P(drawn in | the named ally acts), for commitments between partners
+    allies: dict[str, float] = field(default_factory=dict)
+    # share of capability usable when the named partner does not act (e.g. basing access)
+    access: dict[str, float] = field(default_factory=dict)
+    # the aggressor's extra cost of war when this partner joins (units of the prize)
+    cost_to_aggressor: float = 0.0
+    covariates: CovariatesConfig = field(default_factory=CovariatesConfig)
+    source: str = ""
+
+
+class Rule(Enum):
+    """How an institution decides on a mandate."""
+
+    individual = "individual"
+    unanimity = "unanimity"
+    consensus = "consensus"
+    qualified_majority = "qualified_majority"
+    veto = "veto"
+
+
+@dataclass
+class InstitutionConfig:
+    """An institution whose collective decision shifts its members' willingness."""
+
+    name: str = ""
+    # state codes: partners, the aggressor, or other states (which then need a vote entry)
+    members: list[str] = field(default_factory=list)
+    rule: Rule = Rule.individual
+    # qualified_majority / veto: yes votes needed
+    k: int = 0
+    # veto: members whose "no" blocks the mandate
+    veto: list[str] = field(default_factory=list)
+    # P(member votes yes); partners default to their drawn willingness, the aggressor to 0
+    vote: dict[str, float] = field(default_factory=dict)
+    # consensus: P(a member that does not vote yes stays silent rather than objecting)
+    abstain: float = 0.0
+    # probit shift of members' willingness with a mandate, and without one
+    mandate_shift: float = 0.0
+    no_mandate_shift: float = 0.0
+
+
+@dataclass
+class AttackTypeConfig:
+    description: str = ""
+    # P(this type of attack is the option on the table); ignored when the aggressor chooses
+    probability: float = 1.0
+    # prize and cost of this type; null: the aggressor's
+    prize: float | None = None
+    cost: float | None = None
+
+
+@dataclass
+class TargetConfig:
+    code: str = MISSING
+    name: str = ""
+    capability: CapabilityBelief = field(default_factory=CapabilityBelief)
+
+
+@dataclass
+class AggressorConfig:
+    code: str = MISSING
+    name: str = ""
+    capability: CapabilityBelief = field(default_factory=CapabilityBelief)
+    # Value of the prize, in units where the status quo is 0.
+    prize: float = 1.0
+    # Expected cost of fighting, same units as the prize.
+    cost: float = 0.3
+    # Scale of the logistic noise on the attack decision (> 0).
+    decision_noise: float = 0.1
+    # true: the aggressor picks the attack type with the best perceived value
+    choose_type: bool = False
+    # days until the aggressor presents a fait accompli; 0 (default): no time limit
+    fait_accompli: DelayBelief = field(default_factory=DelayBelief)
+
+
+@dataclass
+class FactorConfig:
+    description: str = ""
+
+
+@dataclass
+class ContestConfig:
+    # Exponent m of the contest-success function P = C^m / (C^m + A^m).
+    exponent: float = 1.0
+
+
+@dataclass
+class ScenarioConfig:
+    name: str = MISSING
+    description: str = ""
+    aggressor: AggressorConfig = field(default_factory=AggressorConfig)
+    target: TargetConfig = field(default_factory=TargetConfig)
+    actors: dict[str, PartnerConfig] = field(default_factory=dict)
+    factors: dict[str, FactorConfig] = field(default_factory=dict)
+    contest: ContestConfig = field(default_factory=ContestConfig)
+    # empty: a single attack type named "attack"
+    attack_types: dict[str, AttackTypeConfig] = field(default_factory=dict)
+    institutions: dict[str, InstitutionConfig] = field(default_factory=dict)
+    # share of their power that forces arriving after the fait accompli still count for
+    late_discount: float = 0.5
+
+
+@dataclass
+class SamplerConfig:
+    draws: int = 1000
+    realizations: int = 10000
+    seed: int = 0
+    # null means all cores
+    threads: int | None = None
+    backend: Backend = Backend.numba
+    # realizations per block; each (draw, block) has its own random stream
+    block_size: int = 10000
+    progress: bool | None = None
+    # precision stopping rule: add a block of realizations to every draw until every reported
+    # probability's MCSE is at most target_mcse (null: run sampler.realizations, no rule)
+    target_mcse: float | None = None
+    target_mcse_scope: McseScope = McseScope.overall
+    # caps of the stopping rule: realizations per draw, and wall-clock seconds (null: none)
+    max_realizations: int = 10_000_000
+    max_seconds: float | None = None
+
+
+@dataclass
+class BeliefsConfig:
+    source: BeliefSource = BeliefSource.config
+
+
+@dataclass
+class PosteriorLinkConfig:
+    """The calibration posterior that feeds willingness when ``beliefs.source=calibrated``."""
+
+    # posterior.nc written by forecast-calibrate
+    posterior: str | None = None
+
+
+@dataclass
+class OutputConfig:
+    filename: str = "forecast.nc"
+
+
+@dataclass
+class RunConfig:
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    beliefs: BeliefsConfig = field(default_factory=BeliefsConfig)
+    calibration: PosteriorLinkConfig = field(default_factory=PosteriorLinkConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+
+def register_configs() -> None:
+    """Register the schemas so that ``configs/run.yaml`` and the groups are type-checked."""
+    cs = ConfigStore.instance()
+    cs.store(name="run_schema", node=RunConfig)
+    cs.store(group="scenario", name="scenario_schema", node=ScenarioConfig)
+    cs.store(group="sampler", name="sampler_schema", node=SamplerConfig)

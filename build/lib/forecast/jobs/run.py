@@ -1,0 +1,117 @@
+"""The path from a config to a file on disk, without Hydra: config -> plan -> arrays -> Dataset.
+
+``simulate(cfg)`` is what notebooks and tests call; :mod:`forecast.cli.run` only wraps it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+from omegaconf import DictConfig, OmegaConf
+
+from forecast import storage
+from forecast.results import dataset as results
+from forecast.sampling import executors, sampler
+
+
+@contextmanager
+def progress_bar(total: int, enabled: bool | None) -> Iterator[Any]:
+    """A tqdm bar on stderr counting crises; off when stderr is not a terminal (unless forced)."""
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else bool(enabled)
+    bar = tqdm(
+        total=total,
+        unit=" crises",
+        unit_scale=True,
+        disable=not show,
+        file=sys.stderr,
+        mininterval=0.5,
+        delay=1.0,
+        desc="sampling",
+    )
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def simulate(cfg: DictConfig, progress: bool | None = False) -> xr.Dataset:
+    """Run the forecast described by ``cfg`` and return it as a Dataset (nothing is written)."""
+    plan = sampler.make_plan(cfg)
+    t0 = time.perf_counter()
+    if cfg.sampler.target_mcse is None:
+        with progress_bar(plan.n_draws * plan.settings.realizations, progress) as update:
+            acc = executors.run(plan, cfg.executor, progress=update)
+        stats = sampler.summarise(plan, acc)
+        stopping: dict = {}
+    else:
+        acc, stats, stopping = _run_to_precision(plan, cfg, progress, t0)
+    elapsed = time.perf_counter() - t0
+    stats["n_realizations"] = acc.n
+    ds = results.to_dataset(plan, stats, OmegaConf.to_yaml(cfg, resolve=True))
+    ds.attrs.update(stopping)
+    ds.attrs["sampling_seconds"] = elapsed
+    ds.attrs["realizations_per_second"] = float(acc.n.sum() / elapsed) if elapsed > 0 else 0.0
+    return ds
+
+
+def _run_to_precision(plan, cfg: DictConfig, progress: bool | None, t0: float) -> tuple:
+    """The precision stopping rule: add one block to every draw until the MCSE target is met.
+
+    Round 0 runs ``sampler.realizations`` rounded up to whole blocks; each later round runs the
+    next block of every draw. The decision depends only on the accumulated results, and block b
+    of draw d always uses the same random numbers, so the stopping point is reproducible for a
+    given seed, on any number of threads or workers, unless ``sampler.max_seconds`` cuts it.
+    """
+    s = cfg.sampler
+    target = float(s.target_mcse)
+    scope = str(getattr(s.target_mcse_scope, "value", s.target_mcse_scope))
+    bs = plan.settings.block_size
+    max_blocks = max(1, int(s.max_realizations) // bs)
+    blocks = min(max_blocks, -(-plan.settings.realizations // bs))
+    total = plan.n_draws * max_blocks * bs
+    with progress_bar(total, progress) as update, executors.session(cfg.executor) as runner:
+        acc = runner(sampler.later_blocks(plan, 0, blocks), progress=update)
+        while True:
+            stats = sampler.summarise(plan, acc)
+            worst = sampler.max_mcse(stats, scope)
+            if worst <= target:
+                reason = "target met"
+                break
+            if blocks >= max_blocks:
+                reason = "sampler.max_realizations reached"
+                break
+            if s.max_seconds is not None and time.perf_counter() - t0 >= float(s.max_seconds):
+                reason = "sampler.max_seconds reached"
+                break
+            acc.add(runner(sampler.later_blocks(plan, blocks, 1), progress=update))
+            blocks += 1
+    stopping = {
+        "stopping_target_mcse": target,
+        "stopping_scope": scope,
+        "stopping_met": int(worst <= target),
+        "stopping_reason": reason,
+        "stopping_max_mcse": worst,
+        "stopping_realizations_per_draw": int(blocks * bs),
+    }
+    return acc, stats, stopping
+
+
+def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> xr.Dataset:
+    """Simulate, add the analyses of ``cfg.analysis``, and write ``forecast.nc`` (atomically) and
+    the reports (``report.png``, ``summary.csv``, ...) into ``out_dir``."""
+    from forecast.analysis import sensitivity as analysis
+    from forecast.results import report
+
+    analysis.check(cfg)  # bad analysis options fail before any work, with nothing written
+    ds = analysis.analyse(simulate(cfg, progress=progress), cfg, progress=progress)
+    storage.write_atomic(ds, Path(out_dir) / cfg.output.filename)
+    report.write_reports(ds, out_dir, cfg.analysis)
+    return ds

@@ -1,0 +1,183 @@
+"""The only module that knows dim names: arrays -> xarray, and files on disk with provenance.
+
+Dims: ``draw`` (epistemic), ``actor`` (partner state codes). Variables are nouns with prefixes:
+``p_`` probabilities, ``mcse_`` their Monte Carlo standard errors within each draw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.storage import provenance
+
+DRAW = "draw"
+ACTOR = "actor"
+ATTACK_TYPE = "attack_type"
+INSTITUTION = "institution"
+QUANTILE = "quantile"
+
+_DESCRIPTIONS = {
+    "p_attack": "P(the aggressor attacks), over its decision noise",
+    "p_deterrence": "P(deterrence holds) = 1 - p_attack",
+    "p_defense_success": "P(the coalition defeats the attack | attack)",
+    "p_win_perceived": "the aggressor's perceived P(it wins | attack)",
+    "p_join": "P(the partner joins | attack)",
+    "willingness": "the draw's true willingness of the partner to honour its commitment",
+    "willingness_perceived": "the aggressor's view of the partner's willingness",
+    "capability": "the draw's capability of the partner",
+    "delay": "the draw's response delay of the partner, days",
+    "fait_accompli": "the draw's fait-accompli time, days (inf: no time limit)",
+    "p_join_in_time": "P(the partner joins and arrives before the fait accompli | attack)",
+    "p_entangled": "P(the partner is drawn in through an ally, not its own commitment | attack)",
+    "pivotality": "P(this partner's choice alone flips the outcome | attack), others held fixed",
+    "p_miscalculation": "P(the aggressor attacks, a partner comes, and the coalition wins)",
+    "p_coalition_forms": "P(at least one partner joins | attack)",
+    "p_attack_by_type": "P(the aggressor attacks with this attack type)",
+    "p_attack_type": "P(attack type | attack)",
+    "attack_value": "the aggressor's perceived value of attacking with this type (prize units)",
+    "p_defense_success_by_type": "P(the coalition defeats the attack | attack of this type)",
+    "p_join_by_type": "P(the partner joins | attack of this type)",
+    "p_mandate": "P(the institution gives a mandate)",
+    "coalition_power": "quantiles of coalition power at the decisive time, capability units",
+    "coalition_power_ratio": "quantiles of coalition power / the aggressor's power",
+}
+
+
+def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.Dataset:
+    """Per-draw statistics -> Dataset with coords ``draw``, ``actor``, ``attack_type``, ...
+
+    ``stats`` is a :class:`forecast.sampling.estimates.Stats`, whose ``dims`` names each array's
+    dims;
+    a plain dict is read as (draw,) or (draw, actor) arrays.
+    """
+    from forecast.sampling.estimates import QUANTILES
+
+    m = plan.model
+    coords = {
+        DRAW: np.arange(plan.n_draws),
+        ACTOR: list(m.codes),
+        "actor_name": (ACTOR, list(m.names)),
+        ATTACK_TYPE: list(m.attack_types),
+        INSTITUTION: list(m.institutions),
+        QUANTILE: QUANTILES,
+    }
+    dims_of = getattr(stats, "dims", {})
+    data = {}
+    for name, arr in stats.items():
+        dims = dims_of.get(name) or ((DRAW,) if np.ndim(arr) == 1 else (DRAW, ACTOR))
+        data[name] = (dims, np.asarray(arr, dtype=float))
+    dr = plan.draws
+    data["willingness"] = ((DRAW, ACTOR), dr.willingness)
+    data["willingness_perceived"] = ((DRAW, ACTOR), dr.perceived)
+    data["capability"] = ((DRAW, ACTOR), dr.capability)
+    data["delay"] = ((DRAW, ACTOR), dr.delay)
+    data["capability_target"] = ((DRAW,), dr.capability_target)
+    data["capability_aggressor"] = ((DRAW,), dr.capability_aggressor)
+    data["fait_accompli"] = ((DRAW,), dr.fait_accompli)
+    data["n_realizations"] = ((DRAW,), plan_realizations(plan, stats))
+    ds = xr.Dataset(data, coords=coords)
+    for name in [v for v in ds.data_vars if str(v).startswith("mcse_")]:
+        # the aleatory MCSE of the mean over draws: independent draws, so variances add
+        se = ds[name]
+        ds[f"mcse_mean_{str(name)[5:]}"] = np.sqrt((se**2).sum(DRAW)) / se.sizes[DRAW]
+        ds[f"mcse_mean_{str(name)[5:]}"].attrs["description"] = (
+            f"Monte Carlo standard error of the mean of {str(name)[5:]} over the draws"
+        )
+    for name, text in _DESCRIPTIONS.items():
+        if name in ds:
+            ds[name].attrs["description"] = text
+    for name in list(ds.data_vars):
+        if name.startswith("mcse_") and not name.startswith("mcse_mean_"):
+            ds[name].attrs["description"] = f"Monte Carlo standard error of {name[5:]} in the draw"
+    ds.attrs.update(provenance(config_yaml, plan.settings.seed))
+    ds.attrs["scenario"] = m.scenario
+    ds.attrs["aggressor"] = m.aggressor
+    ds.attrs["target"] = m.target
+    ds.attrs["draws"] = int(plan.n_draws)
+    ds.attrs["realizations"] = int(plan.settings.realizations)
+    ds.attrs["backend"] = plan.settings.backend
+    ds.attrs["random_numbers"] = (
+        "epistemic draws: SFC64(SeedSequence([seed, 0])); crises: one SFC64(SeedSequence([seed, "
+        "1, draw, block, group, index])) per column of random numbers (forecast.sampling.sampler), "
+        "blocks of sampler.block_size"
+    )
+    return ds
+
+
+def plan_realizations(plan: Any, stats: dict[str, np.ndarray]) -> np.ndarray:
+    n = stats.get("n_realizations")
+    if n is not None:
+        return np.asarray(n)
+    return np.full(plan.n_draws, plan.settings.realizations, dtype=np.int64)
+
+
+SUMMARY_VARIABLES = (
+    "p_deterrence",
+    "p_attack",
+    "p_defense_success",
+    "p_win_perceived",
+    "p_coalition_forms",
+    "p_miscalculation",
+    "p_join",
+    "p_join_in_time",
+    "p_entangled",
+    "pivotality",
+    "p_attack_type",
+    "p_mandate",
+)
+
+
+def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
+    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability.
+
+    One row per probability and (where it has one) actor, attack type or institution. The MCSE
+    of the mean over D draws is sqrt(sum_d mcse_d^2) / D.
+    """
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    rows = []
+    for name in SUMMARY_VARIABLES:
+        if name not in ds:
+            continue
+        da = ds[name]
+        if name == "p_attack_type" and da.sizes.get(ATTACK_TYPE, 1) < 2:
+            continue
+        if name == "p_entangled" and float(da.max()) == 0.0:
+            continue
+        mcse = ds.get(f"mcse_{name}")
+        extra = [d for d in da.dims if d != DRAW]
+        labels = da[extra[0]].values if extra else [None]
+        for a in labels:
+            sel = {extra[0]: a} if extra else {}
+            x = da.sel(sel)
+            se = None
+            if mcse is not None:
+                s = mcse.sel(sel)
+                se = float(np.sqrt((s.values**2).sum()) / s.sizes[DRAW])
+            rows.append(
+                {
+                    "quantity": str(name),
+                    "actor": "" if a is None else str(a),
+                    "mean": float(x.mean()),
+                    f"q{lo_q * 100:02.0f}": float(x.quantile(lo_q)),
+                    f"q{hi_q * 100:02.0f}": float(x.quantile(hi_q)),
+                    "mcse": se,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def format_summary(df: pd.DataFrame) -> str:
+    """A fixed-width text table of :func:`summary_table`."""
+    cols = list(df.columns)
+    q_lo, q_hi = cols[3], cols[4]
+    lines = [f"{'quantity':<20}{'of':<10}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
+    for r in df.itertuples(index=False):
+        d = r._asdict()
+        se = "" if d["mcse"] is None or np.isnan(d["mcse"]) else f"{d['mcse']:.1e}"
+        iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
+        lines.append(f"{d['quantity']:<20}{d['actor']:<10}{d['mean']:>8.3f}{iv:>20}{se:>10}")
+    return "\n".join(lines)

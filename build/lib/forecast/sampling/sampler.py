@@ -1,0 +1,292 @@
+"""Seeding, blocks of work and threads around the kernels.
+
+Randomness is keyed to units of work, never to threads: the column of random numbers of group
+``g`` (a ``kernels.L_*`` code: factor normals, attribution uniforms, ...) and index ``i`` in it,
+in realization block ``b`` of epistemic draw ``d``, always comes from the generator
+``SFC64(SeedSequence([seed, 1, d, b, g, i]))``. Each draw's accumulators
+therefore depend only on ``(seed, d)``, and results are bitwise identical on any number of
+threads or worker processes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from forecast.model import kernels, random_numbers, reference
+from forecast.model.beliefs import Draws, Model, build_model, draw_parameters, kernel_inputs
+from forecast.sampling.estimates import max_mcse, summarise
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int
+    realizations: int  # per draw, in this plan
+    block_size: int
+    backend: str
+    threads: int
+    # index of the first realization block (the stopping rule runs later blocks in rounds)
+    block_start: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a worker needs to run any draw: picklable, no config objects."""
+
+    model: Model
+    draws: Draws
+    settings: Settings
+
+    @property
+    def n_draws(self) -> int:
+        return self.draws.n_draws
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.settings.realizations // self.settings.block_size)
+
+
+@dataclass
+class Accumulators:
+    """Per-draw sums over realizations; the leading dim of every array is the draw.
+
+    by_type (D, T, N_T), by_partner (D, T, P, N_TP), mandates (D, J), hist (D, T, N_BINS),
+    n (D,) realizations run.
+    """
+
+    by_type: np.ndarray
+    by_partner: np.ndarray
+    mandates: np.ndarray
+    hist: np.ndarray
+    n: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_draws: int, model: Model) -> Accumulators:
+        T, P, J = len(model.attack_types), model.n_partners, len(model.institutions)
+        return cls(
+            np.zeros((n_draws, T, kernels.N_T)),
+            np.zeros((n_draws, T, P, kernels.N_TP)),
+            np.zeros((n_draws, J)),
+            np.zeros((n_draws, T, kernels.N_BINS)),
+            np.zeros(n_draws, dtype=np.int64),
+        )
+
+    def add(self, other: Accumulators) -> None:
+        """Add another run's sums (same draws) to these, in place."""
+        for name in ("by_type", "by_partner", "mandates", "hist", "n"):
+            getattr(self, name)[...] += getattr(other, name)
+
+    def row(self, j: int) -> tuple[np.ndarray, ...]:
+        """Views of draw-row ``j``'s accumulators, in the kernel's argument order."""
+        return self.by_type[j], self.by_partner[j], self.mandates[j], self.hist[j]
+
+
+def default_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def settings_from_config(sampler_cfg: Any) -> Settings:
+    threads = sampler_cfg.threads
+    return Settings(
+        seed=int(sampler_cfg.seed),
+        realizations=int(sampler_cfg.realizations),
+        block_size=int(sampler_cfg.block_size),
+        backend=str(getattr(sampler_cfg.backend, "value", sampler_cfg.backend)),
+        threads=int(threads) if threads is not None else default_threads(),
+    )
+
+
+def make_plan(
+    cfg: Any,
+    uniforms: np.ndarray | None = None,
+    fixed: dict[str, float] | None = None,
+) -> Plan:
+    """Validate the config, draw the epistemic parameters and settle the sampler's settings.
+
+    ``uniforms`` and ``fixed`` are passed to :func:`forecast.model.beliefs.draw_parameters`: copula
+    uniforms (draws, n_parameters) to use instead of random ones, and parameters held at a value.
+    The realizations' random numbers depend only on (seed, draw, block), so plans that differ only
+    in these share common random numbers.
+    """
+    model = build_model(cfg)
+    settings = settings_from_config(cfg.sampler)
+    n_draws = int(cfg.sampler.draws) if uniforms is None else len(uniforms)
+    willingness = None
+    source = getattr(getattr(cfg, "beliefs", None), "source", None)
+    if str(getattr(source, "value", source)) == "calibrated":
+        from forecast.calibration.willingness import calibrated_willingness
+
+        willingness = calibrated_willingness(cfg, model, n_draws, settings.seed)
+    draws = draw_parameters(
+        model, n_draws, settings.seed, uniforms=uniforms, fixed=fixed, willingness=willingness
+    )
+    return Plan(model=model, draws=draws, settings=settings)
+
+
+def later_blocks(plan: Plan, block_start: int, n_blocks: int) -> Plan:
+    """The same plan restricted to ``n_blocks`` full blocks from ``block_start`` on."""
+    st = replace(
+        plan.settings, block_start=block_start, realizations=n_blocks * plan.settings.block_size
+    )
+    return replace(plan, settings=st)
+
+
+def column_generator(seed: int, draw: int, block: int, group: int, index: int):
+    """numpy's generator of one column of realization block ``block`` of epistemic draw
+    ``draw``: the column of group ``group`` (a ``kernels.L_*`` code) and index ``index`` in it,
+    which :func:`random_numbers.fill_block` draws, in numba, as this generator would."""
+    key = [seed, 1, draw, block, group, index]
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
+
+
+def block_key(seed: int, draw: int, block: int) -> np.ndarray:
+    """uint32 entropy words of the key ``[seed, 1, draw, block]`` as numpy's SeedSequence
+    coerces it (each integer's 32-bit words, low word first); :func:`random_numbers.fill_block`
+    appends the column's ``[group, index]``."""
+    return np.array([*_seed_words(seed), *key_words(draw), *key_words(block)], dtype=np.uint32)
+
+
+def key_words(n: int) -> list[int]:
+    """SeedSequence's 32-bit entropy words of a non-negative integer, low word first."""
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"a seed or index must be non-negative, got {n}")
+    words = [0] if n == 0 else []
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return words
+
+
+@functools.lru_cache(maxsize=16)
+def _seed_words(seed: int) -> tuple[int, ...]:
+    return (*key_words(seed), *key_words(1))
+
+
+def _block_function(backend: str) -> Callable[..., None]:
+    return kernels.simulate_block if backend == "numba" else reference.simulate_block
+
+
+class Scratch:
+    """Reusable random-number buffers of one worker thread.
+
+    ``block(n)`` gives z (n, NZ) and u (n, NU) in Fortran order: the kernel reads a column for
+    consecutive crises, so each column is contiguous in memory (the numbers in them, and so every
+    result, do not depend on the order).
+    """
+
+    def __init__(self, plan: Plan):
+        self.n = min(plan.settings.block_size, plan.settings.realizations)
+        self.nz, self.nu = plan.model.n_normals, plan.model.n_uniforms
+        self._z = np.empty(self.n * self.nz)
+        self._u = np.empty(self.n * self.nu)
+
+    def block(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Buffers for a block of n (default: the largest) realizations."""
+        n = self.n if n is None else n
+        z = self._z[: n * self.nz].reshape(self.nz, n).T
+        u = self._u[: n * self.nu].reshape(self.nu, n).T
+        return z, u
+
+
+def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) -> int:
+    """Run the plan's realization blocks of draw ``d`` into row ``j`` of ``acc``.
+
+    Blocks ``block_start`` .. ``block_start + n_blocks - 1``; returns the realizations run.
+    """
+    st = plan.settings
+    simulate_block = _block_function(st.backend)
+    inputs = kernel_inputs(plan.model, plan.draws, d)
+    columns = plan.model.random_columns
+    out = acc.row(j)
+    done = 0
+    for b in range(st.block_start, st.block_start + plan.n_blocks):
+        n = min(st.block_size, st.realizations - done)
+        z, u = scratch.block(n)
+        random_numbers.fill_block(block_key(st.seed, d, b), z, u, *columns)
+        simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
+        done += n
+    return done
+
+
+def run_draws(plan: Plan, draws: Iterable[int]) -> Accumulators:
+    """Run the listed draws serially; the unit of work handed to a thread or a Dask task."""
+    idx = list(draws)
+    out = Accumulators.zeros(len(idx), plan.model)
+    scratch = Scratch(plan)
+    for j, d in enumerate(idx):
+        out.n[j] = run_draw(plan, d, out, j, scratch)
+    return out
+
+
+class Interrupted(Exception):
+    """The run was interrupted (Ctrl-C) before all draws finished."""
+
+
+def chunks(n_draws: int, size: int) -> list[range]:
+    return [range(s, min(s + size, n_draws)) for s in range(0, n_draws, size)]
+
+
+def run_local(plan: Plan, progress: Callable[[int], None] | None = None) -> Accumulators:
+    """Run all draws on a thread pool of ``plan.settings.threads`` threads.
+
+    Draws are handed out in small chunks; each draw's results land in its own row, so the
+    outcome does not depend on the number of threads or the order of completion.
+    """
+    D = plan.n_draws
+    out = Accumulators.zeros(D, plan.model)
+    threads = max(1, plan.settings.threads)
+    per_chunk = max(1, min(64, D // (threads * 8) or 1))
+    stop = threading.Event()
+
+    def work(rows: range) -> range:
+        scratch = Scratch(plan)
+        for d in rows:
+            if stop.is_set():
+                raise Interrupted()
+            out.n[d] = run_draw(plan, d, out, d, scratch)
+        return rows
+
+    todo = chunks(D, per_chunk)
+    if threads == 1:
+        for rows in todo:
+            work(rows)
+            if progress:
+                progress(len(rows) * plan.settings.realizations)
+        return out
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending = {pool.submit(work, rows) for rows in todo}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in done:
+                    rows = f.result()
+                    if progress:
+                        progress(len(rows) * plan.settings.realizations)
+        except BaseException:
+            stop.set()
+            for f in pending:
+                f.cancel()
+            raise
+    return out
+
+
+__all__ = [
+    "Accumulators",
+    "Plan",
+    "make_plan",
+    "max_mcse",
+    "run_draws",
+    "run_local",
+    "summarise",
+]
