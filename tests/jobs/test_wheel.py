@@ -31,10 +31,8 @@ def _run(cmd: list[str], cwd: Path, env: dict | None = None, timeout: int = 600)
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", dist, "."],
-        cwd=REPO,
-    )
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    _run([*pip_wheel, "-w", dist, "."], cwd=REPO)
     (path,) = dist.glob("forecast-*.whl")
     return path
 
