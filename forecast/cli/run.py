@@ -30,7 +30,6 @@ def _fail(exc: ConfigError) -> None:
 @hydra.main(config_path=_CONFIG_PATH, config_name="run", version_base="1.3")
 def _forecast(cfg: DictConfig) -> None:
     from forecast.jobs import run
-    from forecast.results import dataset as results
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -40,21 +39,7 @@ def _forecast(cfg: DictConfig) -> None:
     except KeyboardInterrupt:
         print("interrupted: no forecast.nc written", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
-    print(
-        f"scenario {cfg.scenario.name}: {ds.attrs['draws']} draws x "
-        f"{ds.attrs['realizations']} crises, {ds.attrs['realizations_per_second']:.3g} crises/s"
-    )
-    if "stopping_reason" in ds.attrs:
-        print(
-            f"precision rule: {ds.attrs['stopping_reason']} after "
-            f"{ds.attrs['stopping_realizations_per_draw']} crises per draw; largest "
-            f"{ds.attrs['stopping_scope']} MCSE {ds.attrs['stopping_max_mcse']:.2g} "
-            f"(target {ds.attrs['stopping_target_mcse']:.2g})"
-        )
-    print("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
-    print(results.format_summary(results.summary_table(ds)))
-    if "threshold_summary" in ds.attrs:
-        print(ds.attrs["threshold_summary"])
+    print(run.describe(ds, cfg))
     print(f"wrote {out_dir / cfg.output.filename}")
 
 

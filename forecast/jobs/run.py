@@ -115,3 +115,24 @@ def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> x
     storage.write_atomic(ds, Path(out_dir) / cfg.output.filename)
     report.write_reports(ds, out_dir, cfg.analysis)
     return ds
+
+
+def describe(ds: xr.Dataset, cfg: DictConfig) -> str:
+    """What the console prints after a run: size and speed, stopping rule, the summary table."""
+    out: list[str] = []
+    out.append(
+        f"scenario {cfg.scenario.name}: {ds.attrs['draws']} draws x "
+        f"{ds.attrs['realizations']} crises, {ds.attrs['realizations_per_second']:.3g} crises/s"
+    )
+    if "stopping_reason" in ds.attrs:
+        out.append(
+            f"precision rule: {ds.attrs['stopping_reason']} after "
+            f"{ds.attrs['stopping_realizations_per_draw']} crises per draw; largest "
+            f"{ds.attrs['stopping_scope']} MCSE {ds.attrs['stopping_max_mcse']:.2g} "
+            f"(target {ds.attrs['stopping_target_mcse']:.2g})"
+        )
+    out.append("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
+    out.append(results.format_summary(results.summary_table(ds)))
+    if "threshold_summary" in ds.attrs:
+        out.append(ds.attrs["threshold_summary"])
+    return "\n".join(out)
