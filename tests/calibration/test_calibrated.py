@@ -15,6 +15,10 @@ from forecast.config import ConfigError
 from forecast.jobs.run import simulate
 from tests.conftest import quick_config
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def posterior(tmp_path_factory, data_dir):

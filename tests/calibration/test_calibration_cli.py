@@ -12,6 +12,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parent
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))

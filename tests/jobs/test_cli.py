@@ -14,6 +14,10 @@ import yaml
 
 from forecast import storage
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 QUICK = ["sampler.draws=20", "sampler.realizations=1000", "sampler.block_size=500"]
 
 

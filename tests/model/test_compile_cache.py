@@ -97,6 +97,7 @@ def write_module(folder: Path, offset: int, factor: int, later_than: Path | None
     return path
 
 
+@pytest.mark.e2e  # compiles in fresh processes
 def test_unchanged_kernel_is_loaded_from_the_cache(tmp_path):
     cache = tmp_path / "cache"
     write_module(tmp_path, offset=1, factor=10)
@@ -107,6 +108,7 @@ def test_unchanged_kernel_is_loaded_from_the_cache(tmp_path):
     assert list(cache.rglob("tiny_kernels.kernel-*.nbi")), "no cache index written"
 
 
+@pytest.mark.e2e  # compiles in fresh processes
 def test_changed_kernel_body_never_runs_stale_code(tmp_path):
     cache = tmp_path / "cache"
     path = write_module(tmp_path, offset=1, factor=10)
@@ -124,6 +126,7 @@ def test_changed_kernel_body_never_runs_stale_code(tmp_path):
     }
 
 
+@pytest.mark.e2e  # compiles in fresh processes
 def test_changed_inlined_helper_recompiles_its_caller(tmp_path):
     """The kernel's cached code embeds its inlined helper; editing only the helper must show."""
     cache = tmp_path / "cache"
@@ -133,6 +136,7 @@ def test_changed_inlined_helper_recompiles_its_caller(tmp_path):
     assert run_fresh(RUN_TINY, str(tmp_path), cache=cache)["result"] == 70
 
 
+@pytest.mark.e2e  # compiles in fresh processes
 def test_real_kernels_compile_once_then_load_from_the_cache(tmp_path):
     cache = tmp_path / "cache"
     first = run_fresh(RUN_REAL, cache=cache)

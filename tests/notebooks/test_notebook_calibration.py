@@ -12,6 +12,10 @@ from forecast.cli.calibrate import run_calibration
 from forecast.config.calibration import register_configs
 from tests.conftest import execute_notebook
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parents[2]
 
 NOTEBOOK = REPO / "notebooks" / "calibration.ipynb"

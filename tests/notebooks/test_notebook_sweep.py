@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import execute_notebook
+
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "taiwan_sweep.ipynb"
 

@@ -135,6 +135,7 @@ def test_report_can_be_switched_off(quick, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forecast.nc"]
 
 
+@pytest.mark.e2e
 def test_cli_bad_analysis_option_exits_2_with_nothing_written(tmp_path):
     cmd = [
         sys.executable,

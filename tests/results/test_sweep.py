@@ -13,6 +13,10 @@ import yaml
 
 from forecast import storage
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 MEAN = "scenario.actors.USA.willingness.mean"
 SEED = "sampler.seed"
 DRAWS = 200

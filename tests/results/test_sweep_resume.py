@@ -19,6 +19,10 @@ from forecast.jobs.run import run
 from forecast.results import resume
 from forecast.sampling import sampler
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 POINTS = ("0.5", "0.6", "0.7")
 # small jobs, without report.png and summary.csv: these tests are about the launcher
 SWEEP_SAMPLER = (

@@ -24,6 +24,10 @@ from forecast.config.loading import load_config
 from forecast.jobs.run import simulate
 from forecast.sampling import executors, sampler
 
+# runs the console scripts / workers / notebooks as separate processes: out of the
+# inner loop (-m 'not e2e'), always in CI
+pytestmark = pytest.mark.e2e
+
 
 def _assert_identical(a: sampler.Accumulators, b: sampler.Accumulators) -> None:
     for f in dataclasses.fields(a):
