@@ -16,6 +16,7 @@ import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
 from forecast import storage
+from forecast.results import conventions
 from forecast.results import dataset as results
 from forecast.sampling import executors, sampler
 
@@ -112,6 +113,7 @@ def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> x
 
     analysis.check(cfg)  # bad analysis options fail before any work, with nothing written
     ds = analysis.analyse(simulate(cfg, progress=progress), cfg, progress=progress)
+    conventions.forecast_attributes(ds)  # CF long_name and units for the analyses' variables too
     storage.write_atomic(ds, Path(out_dir) / cfg.output.filename)
     report.write_reports(ds, out_dir, cfg.analysis)
     return ds

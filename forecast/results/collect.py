@@ -1,5 +1,9 @@
 """A Hydra multirun directory -> one ``sweep.nc`` with one dim per swept config path.
 
+A swept path's dim is named by :func:`forecast.results.conventions.dim_name` (letters, digits
+and underscores: ``scenario.actors.USA.willingness.mean`` ->
+``scenario_actors_USA_willingness_mean``); its coordinate keeps the path as ``config_path``.
+
 The sweep is read from the directory itself. ``multirun.yaml`` holds the command's overrides,
 from which Hydra's basic sweeper gives every job of the sweep (the cartesian product of the swept
 values, in job-number order); each job's ``.hydra/overrides.yaml`` says which point it ran. A job
@@ -27,6 +31,7 @@ import yaml
 
 from forecast import storage
 from forecast.config import ConfigError
+from forecast.results import conventions
 from forecast.results import dataset as results
 
 log = logging.getLogger(__name__)
@@ -206,6 +211,7 @@ def merge(paths: list[str], jobs: list[Job], datasets: dict[int, xr.Dataset]) ->
     """
     coords = {p: coordinate([j.point[p] for j in jobs]) for p in paths}
     cells = {j.num: _cell(j.point, coords) for j in jobs}
+    dims = swept_dims(paths)
     names: dict[str, str] = {}
     parts = []
     for ds in datasets.values():
@@ -240,9 +246,10 @@ def merge(paths: list[str], jobs: list[Job], datasets: dict[int, xr.Dataset]) ->
         full = np.full(shape + da.shape[1:], np.nan)
         for k, num in enumerate(datasets):
             full[cells[num]] = da.values[k]
-        data[name] = (tuple(paths) + da.dims[1:], full, da.attrs)
+        data[name] = (tuple(dims) + da.dims[1:], full, da.attrs)
     kept = {k: v for k, v in stacked.coords.items() if "job" not in v.dims}
-    out = xr.Dataset(data, coords={**kept, **coords})
+    swept = {d: (d, coords[p], {"config_path": p}) for d, p in zip(dims, paths, strict=True)}
+    out = xr.Dataset(data, coords={**kept, **swept})
     if names and results.ACTOR in out.dims:
         out = out.assign_coords(
             actor_name=(
@@ -250,13 +257,24 @@ def merge(paths: list[str], jobs: list[Job], datasets: dict[int, xr.Dataset]) ->
                 [names.get(str(a), str(a)) for a in out[results.ACTOR].values],
             )
         )
-    return out.merge(_provenance(paths, jobs, coords, cells))
+    return out.merge(_provenance(dims, jobs, coords, cells))
+
+
+def swept_dims(paths: list[str]) -> list[str]:
+    """The dim name of each swept config path (letters, digits, underscores; never twice)."""
+    dims: list[str] = []
+    for p in paths:
+        d = conventions.dim_name(p)
+        while d in dims or d in (results.DRAW, results.ACTOR, "job"):
+            d += "_"
+        dims.append(d)
+    return dims
 
 
 def _provenance(
-    paths: list[str], jobs: list[Job], coords: dict[str, np.ndarray], cells: dict[int, tuple]
+    dims: list[str], jobs: list[Job], coords: dict[str, np.ndarray], cells: dict[int, tuple]
 ) -> xr.Dataset:
-    shape, dims = tuple(len(c) for c in coords.values()), tuple(paths)
+    shape, dims = tuple(len(c) for c in coords.values()), tuple(dims)
     keys = ("status", "reason", "dir", "overrides", "git_revision", "created", "config")
     text = {k: np.full(shape, "", dtype=object) for k in keys}
     num = np.full(shape, -1, dtype=np.int64)
@@ -291,6 +309,11 @@ class Collected:
     paths: list[str]
     jobs: list[Job]
     figures: list[Path]
+
+    @property
+    def dims(self) -> list[str]:
+        """The sweep's dim of each of :attr:`paths`, in the same order."""
+        return swept_dims(self.paths)
 
     @property
     def problems(self) -> list[Job]:
@@ -330,6 +353,7 @@ def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = 
         {
             "sweep_dir": str(sweep_dir.resolve()),
             "swept_paths": "\n".join(paths),
+            "swept_dims": "\n".join(swept_dims(paths)),
             "sweep_overrides": " ".join(task),
             "n_jobs": len(jobs),
             "n_jobs_ok": len(datasets),
@@ -355,10 +379,11 @@ def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = 
             },
         }
     )
+    _sweep_conventions(sweep, len(datasets), len(jobs))
     path = sweep_dir / SWEEP_FILE
     storage.write_atomic(sweep, path)
     figures = []
-    if plots and any(sweep.sizes[p] > 1 for p in paths):
+    if plots and any(sweep.sizes[d] > 1 for d in swept_dims(paths)):
         for name in CURVES:
             if name in sweep:
                 out = sweep_dir / f"sweep_{name}.png"
@@ -369,13 +394,30 @@ def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = 
     return Collected(sweep, path, paths, jobs, figures)
 
 
+def _sweep_conventions(sweep: xr.Dataset, n_ok: int, n_jobs: int) -> None:
+    """CF attributes of ``sweep.nc`` (:mod:`forecast.results.conventions`)."""
+    a = sweep.attrs
+    version = a.get("version_forecast", "")
+    conventions.add_cf_attributes(
+        sweep,
+        title=f"Sweep of deterrence and coalition-reliability forecasts over "
+        f"{', '.join(a['swept_paths'].splitlines()) or 'no swept path'}",
+        history=f"{a['created']} forecast-collect (forecast {version}): merged {n_ok} of "
+        f"{n_jobs} jobs",
+        source=f"forecast {version}, Monte Carlo simulation: one forecast per sweep point",
+    )
+
+
 def format_collected(c: Collected) -> str:
     """The lines ``forecast-collect`` prints: what was merged, each point's P(deterrence), and
     every failed or missing job."""
     from forecast.results import report
 
     s = c.sweep
-    swept = "; ".join(f"{p} = {', '.join(_text(v) for v in s[p].values)}" for p in c.paths)
+    swept = "; ".join(
+        f"{p} = {', '.join(_text(v) for v in s[d].values)}"
+        for p, d in zip(c.paths, c.dims, strict=True)
+    )
     lines = [f"collected {s.attrs['n_jobs_ok']} of {s.attrs['n_jobs']} jobs into {c.path}"]
     lines.append(f"swept: {swept}")
     if not s.attrs["common_random_numbers"]:
@@ -384,7 +426,7 @@ def format_collected(c: Collected) -> str:
             "points include Monte Carlo noise"
         )
     mean, lo, hi = report.interval(s["p_deterrence"], "draw")
-    coords = {k: s[k].values for k in c.paths}
+    coords = {p: s[d].values for p, d in zip(c.paths, c.dims, strict=True)}
     where = {
         j.num: ", ".join(f"{k}={_text(v)}" for k, v in j.point.items()) or "(no swept path)"
         for j in c.jobs

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.results.conventions import forecast_attributes
 from forecast.storage import provenance
 
 DRAW = "draw"
@@ -105,7 +106,7 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
         "1, draw, block, group, index])) per column of random numbers (forecast.sampling.sampler), "
         "blocks of sampler.block_size"
     )
-    return ds
+    return forecast_attributes(ds)
 
 
 def plan_realizations(plan: Any, stats: dict[str, np.ndarray]) -> np.ndarray:

@@ -413,8 +413,10 @@ def plot_threshold(ds: xr.Dataset) -> Figure:
 
 
 def swept_paths(sweep: xr.Dataset) -> list[str]:
-    """The swept config paths of a ``sweep.nc``, in the sweep's order."""
-    return [p for p in str(sweep.attrs.get("swept_paths", "")).split("\n") if p in sweep.dims]
+    """The dims of the swept config paths of a ``sweep.nc``, in the sweep's order (each dim's
+    coordinate holds its path as ``config_path``)."""
+    names = sweep.attrs.get("swept_dims", sweep.attrs.get("swept_paths", ""))
+    return [d for d in str(names).split("\n") if d in sweep.dims]
 
 
 def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
@@ -456,7 +458,7 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
     ax.set_ylim(0, 1)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in sweep[x_dim].values])
-    ax.set_xlabel(path_label(x_dim, sweep))
+    ax.set_xlabel(path_label(str(sweep[x_dim].attrs.get("config_path", x_dim)), sweep))
     ax.set_ylabel(f"{quantity_label(name)} (probability)")
     crn = (
         "points share random numbers"

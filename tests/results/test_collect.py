@@ -17,6 +17,10 @@ from forecast.results import collect
 from tests.results.test_sweep import collect_cli, multirun
 
 MEAN = "scenario.actors.USA.willingness.mean"
+MEAN_DIM = "scenario_actors_USA_willingness_mean"  # its dim in sweep.nc
+# every test runs `forecast -m` or forecast-collect as separate processes
+pytestmark = pytest.mark.e2e
+
 QUICK = ["sampler.draws=10", "sampler.realizations=200", "sampler.block_size=200"]
 
 
@@ -51,14 +55,14 @@ def test_failed_and_missing_jobs_are_listed_and_their_cells_are_nan(broken_sweep
     assert "missing: job #2 (scenario.actors.USA.willingness.mean=0.7): never ran" in out
     assert "2 of 3 jobs failed or are missing" in res.stderr
     s = storage.read(d / "sweep.nc")
-    np.testing.assert_array_equal(s[MEAN].values, [0.5, 0.7, 1.5])
+    np.testing.assert_array_equal(s[MEAN_DIM].values, [0.5, 0.7, 1.5])
     assert list(s.job_status.values) == ["ok", "missing", "failed"]
     assert list(s.job_num.values) == [0, 2, 1]
     assert s.attrs["n_jobs_failed"] == 1 and s.attrs["n_jobs_missing"] == 1
     assert "job #1" in s.attrs["failed_jobs"] and "got 1.5" in s.attrs["failed_jobs"]
     assert "job #2" in s.attrs["missing_jobs"]
     p = s.p_deterrence.mean("draw")
-    assert np.isfinite(p.sel({MEAN: 0.5})) and np.isnan(p.sel({MEAN: [0.7, 1.5]})).all()
+    assert np.isfinite(p.sel({MEAN_DIM: 0.5})) and np.isnan(p.sel({MEAN_DIM: [0.7, 1.5]})).all()
     # --strict turns an incomplete sweep into a failure for scripts
     assert collect_cli(d, "--strict", "--no-plots").returncode == 1
 
@@ -84,7 +88,7 @@ def test_without_multirun_yaml_the_swept_paths_come_from_the_jobs(broken_sweep, 
     (d / "multirun.yaml").unlink()
     c = collect.collect(d, plots=False)
     # the sweep's own list is gone, so the job that never ran cannot be known
-    assert c.paths == [MEAN]
+    assert c.paths == [MEAN] and c.dims == [MEAN_DIM]
     assert [(j.num, j.status) for j in c.jobs] == [(0, "ok"), (1, "failed")]
 
 

@@ -19,6 +19,9 @@ pytestmark = pytest.mark.e2e
 
 MEAN = "scenario.actors.USA.willingness.mean"
 SEED = "sampler.seed"
+# sweep.nc names a swept path's dim with letters, digits and underscores (CF)
+MEAN_DIM = "scenario_actors_USA_willingness_mean"
+SEED_DIM = "sampler_seed"
 DRAWS = 200
 
 
@@ -73,22 +76,26 @@ def test_each_sweep_job_writes_its_forecast(crn_sweep):
 def test_collect_has_one_dim_per_swept_path_and_keeps_provenance(crn_sweep):
     d, col = crn_sweep
     s = storage.read(d / "sweep.nc")
-    assert s.p_deterrence.dims == (MEAN, SEED, "draw")
-    assert s.p_join.dims == (MEAN, SEED, "draw", "actor")
-    np.testing.assert_array_equal(s[MEAN].values, [0.6, 0.8])
-    np.testing.assert_array_equal(s[SEED].values, [1, 2])
+    assert s.p_deterrence.dims == (MEAN_DIM, SEED_DIM, "draw")
+    assert s.p_join.dims == (MEAN_DIM, SEED_DIM, "draw", "actor")
+    np.testing.assert_array_equal(s[MEAN_DIM].values, [0.6, 0.8])
+    np.testing.assert_array_equal(s[SEED_DIM].values, [1, 2])
+    assert s[MEAN_DIM].attrs["config_path"] == MEAN and s[SEED_DIM].attrs["config_path"] == SEED
     np.testing.assert_array_equal(s.job_num.values, [[0, 1], [2, 3]])
     np.testing.assert_array_equal(s.job_seed.values, [[1, 2], [1, 2]])
     assert (s.job_status.values == "ok").all()
     for k in ("job_git_revision", "job_created", "job_config", "job_dir", "job_overrides"):
         assert all(str(v) for v in s[k].values.ravel()), k
     assert s.attrs["swept_paths"] == f"{MEAN}\n{SEED}"
+    assert s.attrs["swept_dims"] == f"{MEAN_DIM}\n{SEED_DIM}"
     assert s.attrs["n_jobs"] == 4 and s.attrs["n_jobs_ok"] == 4
     assert s.attrs["failed_jobs"] == "" and s.attrs["missing_jobs"] == ""
     assert list(s.actor_name.values)[:2] == ["United States", "Japan"]
     # the cells are the jobs' own numbers, bit for bit
     job = storage.read(d / "2" / "forecast.nc")
-    np.testing.assert_array_equal(s.p_join.sel({MEAN: 0.8, SEED: 1}).values, job.p_join.values)
+    np.testing.assert_array_equal(
+        s.p_join.sel({MEAN_DIM: 0.8, SEED_DIM: 1}).values, job.p_join.values
+    )
     # the printed table lists every point; the seeds differ, and the output says so
     assert "collected 4 of 4 jobs" in col.stdout
     assert "do not share" in col.stdout or "include Monte Carlo noise" in col.stdout
@@ -107,8 +114,8 @@ def test_sweep_points_share_common_random_numbers(crn_sweep):
     d, _ = crn_sweep
     s = storage.read(d / "sweep.nc")
     p = s.p_deterrence
-    paired = p.sel({MEAN: 0.8, SEED: 1}) - p.sel({MEAN: 0.6, SEED: 1})
-    independent = p.sel({MEAN: 0.8, SEED: 2}) - p.sel({MEAN: 0.6, SEED: 1})
+    paired = p.sel({MEAN_DIM: 0.8, SEED_DIM: 1}) - p.sel({MEAN_DIM: 0.6, SEED_DIM: 1})
+    independent = p.sel({MEAN_DIM: 0.8, SEED_DIM: 2}) - p.sel({MEAN_DIM: 0.6, SEED_DIM: 1})
     ratio = float(independent.var() / paired.var())
     assert ratio > 4, ratio
     # both estimate the same effect of willingness, which is clearly positive
@@ -118,5 +125,9 @@ def test_sweep_points_share_common_random_numbers(crn_sweep):
     assert abs(float(paired.mean() - independent.mean())) < 5 * np.hypot(se_paired, se_independent)
     # the same seed gives the same epistemic draws of every other belief
     w = s.willingness.sel(actor="JPN")
-    np.testing.assert_array_equal(w.sel({MEAN: 0.8, SEED: 1}), w.sel({MEAN: 0.6, SEED: 1}))
-    assert not np.array_equal(w.sel({MEAN: 0.8, SEED: 2}), w.sel({MEAN: 0.6, SEED: 1}))
+    np.testing.assert_array_equal(
+        w.sel({MEAN_DIM: 0.8, SEED_DIM: 1}), w.sel({MEAN_DIM: 0.6, SEED_DIM: 1})
+    )
+    assert not np.array_equal(
+        w.sel({MEAN_DIM: 0.8, SEED_DIM: 2}), w.sel({MEAN_DIM: 0.6, SEED_DIM: 1})
+    )
