@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from forecast.config import ConfigError
-from forecast.model import beliefs
+from forecast.model import beliefs, streams
 from forecast.sampling import executors, sampler
 
 PARAMETER = "parameter"
@@ -98,7 +98,8 @@ def bootstrap_se(
     k = np.shape(x)[1]
     if resamples < 2:
         return np.full(k, np.nan)
-    rng = np.random.Generator(np.random.SFC64(np.random.SeedSequence([int(seed), 7])))
+    key = [int(seed), streams.SENSITIVITY_BOOTSTRAP]
+    rng = np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
     n = len(y)
     reps = np.empty((resamples, k))
     for r in range(resamples):

@@ -19,7 +19,7 @@ from scipy import optimize, special, stats
 
 from forecast.config import ConfigError
 from forecast.config.rules import attack_type_names, validate
-from forecast.model import kernels
+from forecast.model import kernels, streams
 
 __all__ = [
     "ConfigError",
@@ -511,7 +511,8 @@ class Draws:
 
 def epistemic_generator(seed: int) -> np.random.Generator:
     """The generator for epistemic draws: keyed to the run's seed only."""
-    return np.random.Generator(np.random.SFC64(np.random.SeedSequence([int(seed), 0])))
+    key = [int(seed), streams.EPISTEMIC]
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
 
 
 def parameters_from_uniforms(model: Model, u: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.model import streams
 from forecast.results.conventions import forecast_attributes
 from forecast.storage import provenance
 
@@ -101,11 +102,7 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     ds.attrs["draws"] = int(plan.n_draws)
     ds.attrs["realizations"] = int(plan.settings.realizations)
     ds.attrs["backend"] = plan.settings.backend
-    ds.attrs["random_numbers"] = (
-        "epistemic draws: SFC64(SeedSequence([seed, 0])); crises: one SFC64(SeedSequence([seed, "
-        "1, draw, block, group, index])) per column of random numbers (forecast.sampling.sampler), "
-        "blocks of sampler.block_size"
-    )
+    ds.attrs["random_numbers"] = streams.describe()
     return forecast_attributes(ds)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from forecast.model import kernels, random_numbers, reference
+from forecast.model import kernels, random_numbers, reference, streams
 from forecast.model.beliefs import Draws, Model, build_model, draw_parameters, kernel_inputs
 from forecast.sampling.estimates import max_mcse, summarise
 
@@ -145,7 +145,7 @@ def column_generator(seed: int, draw: int, block: int, group: int, index: int):
     """numpy's generator of one column of realization block ``block`` of epistemic draw
     ``draw``: the column of group ``group`` (a ``kernels.L_*`` code) and index ``index`` in it,
     which :func:`random_numbers.fill_block` draws, in numba, as this generator would."""
-    key = [seed, 1, draw, block, group, index]
+    key = [seed, streams.CRISES, draw, block, group, index]
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence(key)))
 
 
@@ -170,7 +170,7 @@ def key_words(n: int) -> list[int]:
 
 @functools.lru_cache(maxsize=16)
 def _seed_words(seed: int) -> tuple[int, ...]:
-    return (*key_words(seed), *key_words(1))
+    return (*key_words(seed), *key_words(streams.CRISES))
 
 
 def _block_function(backend: str) -> Callable[..., None]:
