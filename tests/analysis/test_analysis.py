@@ -143,6 +143,7 @@ def test_first_crossing_interpolates_and_flags_the_range_ends():
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the longest statistical test of the inner loop
 def test_tornado_matches_the_closed_form_and_skips_fixed_beliefs(quick):
     k, sd = 10.0, 1.5
     cfg = closed_form_config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from forecast.jobs.run import simulate
 from tests.conftest import quick_config
@@ -81,6 +82,7 @@ def test_memory_does_not_grow_with_realizations():
     assert small.nbytes == large.nbytes
 
 
+@pytest.mark.e2e  # a LocalCluster of worker processes
 def test_stopping_rule_on_dask_stops_where_the_local_run_stops():
     local = simulate(quick_config(*STOP, "sampler.target_mcse=0.002"))
     dask = simulate(quick_config(*STOP, "sampler.target_mcse=0.002", "executor=dask"))
