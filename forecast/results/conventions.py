@@ -2,8 +2,9 @@
 
 Every variable and coordinate gets a ``long_name`` and, when it holds numbers, ``units``
 (UDUNITS strings: ``1`` for probabilities, counts, indices and the model's relative capability
-and prize units; ``days`` for delays). Text variables (state codes and names, config paths, job
-records) carry a ``long_name`` only, as CF asks units of quantities alone. The file gets the
+and prize units; ``days`` for delays; ``year-1`` for a rate per year). Text variables (state
+codes and names, config paths, job records) carry a ``long_name`` only, as CF asks units of
+quantities alone. The file gets the
 global attributes ``Conventions``, ``title``, ``history`` and ``source``. Names of dims and
 variables are letters, digits and underscores: a swept config path such as
 ``scenario.actors.USA.willingness.mean`` becomes the dim ``scenario_actors_USA_willingness_mean``,
@@ -22,6 +23,7 @@ CONVENTIONS = "CF-1.11"
 PROBABILITY = "1"
 DIMENSIONLESS = "1"
 DAYS = "days"
+PER_YEAR = "year-1"
 
 #: long names of what the descriptions of :mod:`forecast.results.dataset` do not cover
 LONG_NAMES = {
@@ -65,6 +67,8 @@ LONG_NAMES = {
 }
 
 _DAYS = {"delay", "fait_accompli"}
+# rates: the aggressor's crises per year (a belief of the time horizon)
+_PER_YEAR = {"opportunities_per_year"}
 # variables holding values of the belief that the threshold search moves
 _THRESHOLD_VALUES = {"threshold", "threshold_se_draws", "threshold_draw", "threshold_quantile"}
 _PER_PARAMETER = {"parameter_value", "tornado_value_low", "tornado_value_high"}
@@ -97,6 +101,8 @@ def units(name: str, ds: xr.Dataset) -> str | None:
     base = _base(name)
     if base in _DAYS:
         return DAYS
+    if base in _PER_YEAR:
+        return PER_YEAR
     if base in _THRESHOLD_VALUES and "threshold" in ds:
         return _belief_units(ds["threshold"].attrs.get("path", ""))
     if name == "threshold_value" and "threshold" in ds:
