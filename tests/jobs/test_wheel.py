@@ -9,6 +9,7 @@ again would only re-test pip; what can break here is the wheel's own content.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,9 +31,16 @@ def _run(cmd: list[str], cwd: Path, env: dict | None = None, timeout: int = 600)
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """A wheel built from a copy of the checkout's files (the build leaves build/ behind)."""
+    src = tmp_path_factory.mktemp("src")
+    files = _run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO).stdout.split()
+    for name in files:
+        if (REPO / name).is_file():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, src / name)
     dist = tmp_path_factory.mktemp("dist")
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-    _run([*pip_wheel, "-w", dist, "."], cwd=REPO)
+    _run([*pip_wheel, "-w", dist, "."], cwd=src)
     (path,) = dist.glob("forecast-*.whl")
     return path
 
