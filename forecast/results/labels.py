@@ -38,6 +38,7 @@ _LABELS = {
     "p_attack_failed": "P(attack, and it fails)",
     "p_coalition_forms": "P(at least one partner joins | attack)",
     "coalition_power_ratio": "coalition power / the aggressor's power",
+    "p_attack_type": "P(attack type | attack)",
 }
 
 
@@ -47,8 +48,14 @@ _LABELS = {
 
 
 def quantity_label(name: str) -> str:
-    """Axis label of a variable, e.g. ``P(deterrence holds)``."""
-    return _LABELS.get(name, name)
+    """Axis label of a variable, e.g. ``P(deterrence holds)``; ``<known>_by_type`` reads as the
+    known label "by attack type"; other names read as they are."""
+    if name in _LABELS:
+        return _LABELS[name]
+    base = name.removesuffix("_by_type")
+    if base != name and base in _LABELS:
+        return f"{_LABELS[base]}, by attack type"
+    return name
 
 
 def config_of(ds: xr.Dataset) -> dict:

@@ -1,5 +1,7 @@
 """Pictures and tables a planner can put in a briefing: report.png, tornado.png, threshold.png,
-summary.csv, and the sweep curves of ``forecast-collect``.
+summary.csv, and the sweep curves of ``forecast-collect``; :func:`write_reports` also writes
+the interactive report.html (:mod:`forecast.results.briefing`) and draws.parquet
+(:mod:`forecast.results.export`).
 
 Plots take Datasets and return :class:`matplotlib.figure.Figure` objects (no pyplot state, so no
 GUI backend is needed and figures can be drawn from any thread). Files are written to a temporary
@@ -378,13 +380,19 @@ def write_summary(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 def write_reports(ds: xr.Dataset, out_dir: str | os.PathLike, analysis_cfg: Any) -> list[Path]:
     """Write the reports of a run into ``out_dir``; return their paths.
 
-    A failing plot is logged and skipped: the forecast itself is already on disk.
+    Always ``draws.parquet`` (one row per epistemic draw); with ``analysis.report`` also
+    ``summary.csv``, ``report.png`` and the interactive ``report.html``; ``tornado.png`` and
+    ``threshold.png`` when the run has those analyses. A failing plot is logged and skipped:
+    the forecast itself is already on disk.
     """
+    from forecast.results import briefing, export
+
     out = Path(out_dir)
-    jobs: list[tuple[str, Any]] = []
+    jobs: list[tuple[str, Any]] = [(export.DRAWS_FILE, lambda p: export.write_draws(ds, p))]
     if analysis_cfg.report:
         jobs += [("summary.csv", lambda p: write_summary(ds, p))]
         jobs += [("report.png", lambda p: save_figure(plot_report(ds), p))]
+        jobs += [("report.html", lambda p: briefing.write_report_html(ds, p))]
     if "tornado_low" in ds:
         jobs += [("tornado.png", lambda p: save_figure(plot_tornado(ds), p))]
     if "threshold" in ds:
