@@ -122,8 +122,10 @@ def estimate(ds: xr.Dataset, name: str, sel: dict | None = None) -> Estimate | N
     when the Dataset does not have it or it has other dims."""
     if name not in ds or DRAW not in ds[name].dims:
         return None
-    sel = sel or {}
-    da = ds[name].sel({k: v for k, v in sel.items() if k in ds[name].dims})
+    sel = {k: v for k, v in (sel or {}).items() if k in ds[name].dims}
+    if any(v not in ds[name][k].values for k, v in sel.items()):
+        return None  # another run's partner, say
+    da = ds[name].sel(sel)
     if set(da.dims) != {DRAW} or not np.isfinite(da.values).any():
         return None
     mean, lo, hi = (float(v) for v in interval(da, DRAW))
