@@ -155,7 +155,7 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
         xaxis=xaxis,
         yaxis={"range": [0, 1], "title": "probability"},
         height=460,
-        hovermode="closest",
+        hovermode="x",
         legend={"font": {"size": 11}, "orientation": "h", "y": -0.25},
         margin={"t": 70, "b": 40},
     )
