@@ -116,15 +116,26 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
         err = _mcse_of_series(sweep, name, sel, avg, single)
         label = _short(label, sweep) or "mean over draws"
         c = h.color(k)
-        fig.add_trace(
-            go.Scatter(x=xs, y=hi, mode="lines", line={"width": 0}, legendgroup=label,
-                       showlegend=False, hoverinfo="skip")
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(x=xs, y=lo, mode="lines", line={"width": 0}, fill="tonexty",
-                       fillcolor=_rgba(c, 0.15), legendgroup=label, showlegend=False,
-                       hoverinfo="skip")
-        )  # fmt: skip
+        if numeric:  # the interval as a band between swept values
+            fig.add_trace(
+                go.Scatter(x=xs, y=hi, mode="lines", line={"width": 0}, legendgroup=label,
+                           showlegend=False, hoverinfo="skip")
+            )  # fmt: skip
+            fig.add_trace(
+                go.Scatter(x=xs, y=lo, mode="lines", line={"width": 0}, fill="tonexty",
+                           fillcolor=_rgba(c, 0.15), legendgroup=label, showlegend=False,
+                           hoverinfo="skip")
+            )  # fmt: skip
+            x = xs
+        else:  # categories (scenarios): no band between them, the interval as a thick bar
+            x = xs + (k - (len(parts) - 1) / 2) * 0.5 / max(len(parts), 1)
+            fig.add_trace(
+                go.Scatter(x=x, y=mean, mode="markers", marker={"opacity": 0},
+                           error_y={"type": "data", "symmetric": False, "array": hi - mean,
+                                    "arrayminus": mean - lo, "thickness": 9, "width": 0,
+                                    "color": _rgba(c, 0.3)},
+                           legendgroup=label, showlegend=False, hoverinfo="skip")
+            )  # fmt: skip
         text = [
             f"<b>{h.esc(label)}</b><br>{h.esc(x_dim)} = {h.esc(t)}<br>{h.esc(quantity_label(name))}"
             f": {h.fmt_p(m, 3)}<br>{LEVEL:.0%} interval {h.fmt_p(a, 3)}–{h.fmt_p(b, 3)}"
@@ -135,7 +146,7 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
         ]
         fig.add_trace(
             go.Scatter(
-                x=xs,
+                x=x,
                 y=mean,
                 mode="lines+markers" if numeric else "markers",
                 name=label,

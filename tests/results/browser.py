@@ -85,6 +85,7 @@ def open_page(driver, path: Path, timeout: float = 60) -> dict:
     entries), the console log, the number of figures, and the URLs of any resource the page
     fetched (a self-contained page fetches none).
     """
+    assert Path(path).is_file(), f"no page at {path}"
     driver.get(Path(path).resolve().as_uri())
     t0 = time.monotonic()
     script = (
