@@ -18,6 +18,8 @@ import pytest
 from forecast import storage
 from tests.results import browser
 
+pytestmark = pytest.mark.e2e
+
 if browser.skip_reason():
     pytest.skip(browser.skip_reason(), allow_module_level=True)
 
