@@ -80,7 +80,7 @@ def size_line(ds: xr.Dataset) -> str:
 def headline_section(ds: xr.Dataset) -> str:
     draws = ds.sizes.get(DRAW, 0)
     main = [h.estimate(ds, HEADLINE[0])]
-    attack = next((n for n in HEADLINE[1] if n in ds), None)
+    attack = next((n for n in HEADLINE[1] if h.estimate(ds, n) is not None), None)
     note = ""
     if attack is not None:
         main.append(h.estimate(ds, attack))

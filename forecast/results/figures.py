@@ -159,25 +159,35 @@ def histograms(ds: xr.Dataset, names: list[str]):
 
 
 def draw_parameters(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
-    """(label, per-draw values) of every belief parameter the run records."""
+    """(label, per-draw values) of every belief parameter the run records: the sensitivity
+    analysis's parameters when it ran, else the known ones; then any other variable the results
+    describe as "the draw's ..." (parameters added by later versions)."""
+    out, names = [], state_names(ds)
     if "parameter_value" in ds and "parameter" in ds.dims:
         paths = ds["parameter_path"].values if "parameter_path" in ds.coords else None
-        return [
+        out = [
             (
                 parameter_label(str(p), str(paths[j]) if paths is not None else "", ds),
                 ds["parameter_value"].isel(parameter=j).values,
             )
             for j, p in enumerate(ds["parameter"].values)
         ]
-    out = []
-    for name in _PARAMETERS:
+        wanted = []
+    else:
+        wanted = list(_PARAMETERS)
+    wanted += [
+        str(v)
+        for v in ds.data_vars
+        if str(ds[v].attrs.get("description", "")).startswith("the draw's")
+        and str(v) not in _PARAMETERS
+    ]
+    for name in dict.fromkeys(wanted):
         if name not in ds or DRAW not in ds[name].dims:
             continue
         da = ds[name]
         if da.dims == (DRAW,):
             out.append((name.replace("_", " "), da.values))
         elif da.dims == (DRAW, ACTOR):
-            names = state_names(ds)
             for a in map(str, ds[ACTOR].values):
                 label = f"{names.get(a, a)} {name.replace('_', ' ')}"
                 out.append((label, da.sel({ACTOR: a}).values))

@@ -160,7 +160,10 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     kinds = ["troops", "bases", "sanctions"]
     more["p_contribution"] = (("draw", "actor", "contribution"), rng.uniform(0, 1, (*shape, 3)))
     more = more.assign_coords(contribution=kinds)
+    more["aggressor_prize"] = ("draw", rng.uniform(0.8, 1.2, ds.sizes["draw"]))
+    more["aggressor_prize"].attrs["description"] = "the draw's prize of the aggressor"
     text = briefing.report_page(more)
+    assert "aggressor prize: " in text  # a new belief parameter is among each draw's beliefs
     card = attrs_of(text, "headline-p_attack_within_horizon")
     assert float(card["data-mean"]) == pytest.approx(float(more.p_attack_within_horizon.mean()))
     assert 'id="partner-USA-pivotality_deterrence"' in text
