@@ -150,8 +150,10 @@ def partners_section(ds: xr.Dataset) -> str:
     for name in [str(v) for v in ds.data_vars if str(v).endswith("_by_type")]:
         if name.startswith("mcse_"):
             continue
-        if {DRAW, ATTACK_TYPE, ACTOR} == set(ds[name].dims) and ds.sizes[ATTACK_TYPE] > 0:
-            fig = figures.grouped_bars(ds, name, ATTACK_TYPE, f"{quantity_label(name)}")
+        # by attack type only when there is more than one
+        if {DRAW, ATTACK_TYPE, ACTOR} == set(ds[name].dims) and ds.sizes[ATTACK_TYPE] > 1:
+            heading = quantity_label(name.removesuffix("_by_type"))
+            fig = figures.grouped_bars(ds, name, ATTACK_TYPE, heading)
             parts.append(h.figure_div(fig, f"fig-{name}"))
     types = attack_type_table(ds)
     if types:
