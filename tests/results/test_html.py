@@ -260,3 +260,20 @@ def test_estimates_read_in_planner_words():
     e = h.Estimate("p_deterrence", 0.7012, 0.3321, 0.8804, 0.00041)
     assert e.words() == "0.70, 90% interval 0.33–0.88"
     assert h.fmt_se(e.mcse) == "0.0004"
+
+
+def test_the_compare_console_script_is_declared():
+    import tomllib
+
+    from forecast.cli import compare as cli
+
+    with open(browser_repo() / "pyproject.toml", "rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert scripts["forecast-compare"] == "forecast.cli.compare:main"
+    assert callable(cli.main)
+
+
+def browser_repo():
+    from tests.results.browser import REPO
+
+    return REPO
