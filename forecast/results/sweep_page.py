@@ -95,10 +95,16 @@ def _mcse_of_series(
     return (2 * np.sqrt(s.sum([DRAW, *avg])) / n).values
 
 
+def config_path(sweep: xr.Dataset, dim: str) -> str:
+    """The config path a sweep dim stands for (its coordinate's ``config_path``)."""
+    return str(sweep[dim].attrs.get("config_path", dim))
+
+
 def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
-    """``name`` against the swept path ``x_dim``: mean over draws (+-2 MCSE), band = interval."""
+    """``name`` against the swept dim ``x_dim``: mean over draws (+-2 MCSE), band = interval."""
     import plotly.graph_objects as go
 
+    path = config_path(sweep, x_dim)
     da = sweep[name]
     # a swept path with one value is no series of its own
     single = [d for d in swept_paths(sweep) if d != x_dim and d in da.dims and da.sizes[d] == 1]
@@ -137,7 +143,7 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
                            legendgroup=label, showlegend=False, hoverinfo="skip")
             )  # fmt: skip
         text = [
-            f"<b>{h.esc(label)}</b><br>{h.esc(x_dim)} = {h.esc(t)}<br>{h.esc(quantity_label(name))}"
+            f"<b>{h.esc(label)}</b><br>{h.esc(path)} = {h.esc(t)}<br>{h.esc(quantity_label(name))}"
             f": {h.fmt_p(m, 3)}<br>{LEVEL:.0%} interval {h.fmt_p(a, 3)}–{h.fmt_p(b, 3)}"
             + (f"<br>Monte Carlo error ±{h.fmt_se(e / 2)}" if err is not None else "")
             for t, m, a, b, e in zip(
@@ -158,11 +164,11 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
                 hoverinfo="text",
             )
         )
-    xaxis = {"title": path_label(x_dim, sweep).split("  (")[0]}
+    xaxis = {"title": path_label(path, sweep).split("  (")[0]}
     if not numeric:
         xaxis.update(tickvals=list(xs), ticktext=ticks)
     fig.update_layout(
-        title=f"{quantity_label(name)}<br><sup>against {h.esc(x_dim)}</sup>",
+        title=f"{quantity_label(name)}<br><sup>against {h.esc(path)}</sup>",
         xaxis=xaxis,
         yaxis={"range": [0, 1], "title": "probability"},
         height=460,
@@ -175,9 +181,9 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
 
 def _short(label: str, sweep: xr.Dataset) -> str:
     """A series label with each swept path by its short name: ``Japan willingness.mean=0.3``."""
-    for p in swept_paths(sweep):
-        short = path_label(p, sweep).split("  (")[0]
-        label = label.replace(f"{p}=", f"{short} = ").replace(p, short)
+    for d in swept_paths(sweep):
+        short = path_label(config_path(sweep, d), sweep).split("  (")[0]
+        label = label.replace(f"{d}=", f"{short} = ").replace(d, short)
     return label
 
 
@@ -201,7 +207,8 @@ def _points_table(sweep: xr.Dataset, paths: list[str]) -> str:
         cells.append(h.esc(str(point["job_reason"].values)) if "job_reason" in point else "")
         rows.append(cells)
         attrs.append(f'id="sweep-point-{num}" {e.attrs() if e else ""}')
-    header = ["job", *paths, "status", "P(deterrence holds)", "reason"]
+    header = ["job", *(config_path(sweep, d) for d in paths), "status", "P(deterrence holds)"]
+    header.append("reason")
     return h.table(header, rows, "sweep-points", attrs, raw=True)
 
 
@@ -236,7 +243,9 @@ def sweep_page(sweep: xr.Dataset) -> str:
     ]
     problems = [p for p in problems if p]
     warn = '<p class="warn">' + "<br>".join(map(h.esc, problems)) + "</p>" if problems else ""
-    swept = "; ".join(f"{p} = {', '.join(map(str, sweep[p].values))}" for p in paths)
+    swept = "; ".join(
+        f"{config_path(sweep, d)} = {', '.join(map(str, sweep[d].values))}" for d in paths
+    )
     sections = [
         ("curves", "Curves", h.section("curves", "Each output against each swept path",
                                        warn + "".join(grid), intro)),
@@ -248,7 +257,8 @@ def sweep_page(sweep: xr.Dataset) -> str:
         f"{swept}",
         briefing.size_line(sweep) if "realizations" in sweep.attrs else "",
     ]
-    title = "Sweep: " + briefing.title(sweep) if "scenario" not in paths else "Sweep over scenarios"
+    by_scenario = "scenario" in [config_path(sweep, d) for d in paths]
+    title = "Sweep over scenarios" if by_scenario else "Sweep: " + briefing.title(sweep)
     text = h.page(title, sub, sections, h.footer(sweep.attrs))
     return text.replace("</body>", f"<script>{_LINK}</script></body>")
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from forecast import storage
-from forecast.results import briefing, compare, export, sources
+from forecast.results import briefing, collect, compare, export, sources
 from forecast.results import html as h
 
 # an element that loads anything from elsewhere (the inlined plotly.js mentions URLs in its text,
@@ -246,7 +246,7 @@ def test_collect_writes_sweep_html_with_each_points_numbers(small_sweep):
     s = storage.read(small_sweep / "sweep.nc")
     text = (small_sweep / "sweep.html").read_text()
     assert not _FETCHES.findall(text)
-    path = "scenario.actors.JPN.willingness.mean"
+    path = collect.swept_dims(["scenario.actors.JPN.willingness.mean"])[0]  # the sweep's dim
     for num in (0, 1):
         a = attrs_of(text, f"sweep-point-{num}")
         sel = {path: s[path].values[num]}

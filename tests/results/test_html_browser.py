@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from forecast import storage
+from forecast.results import collect
 from tests.results import browser
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +100,7 @@ def test_compare_html_renders_with_the_paired_difference(driver, compared_runs, 
 def test_sweep_html_renders_and_its_plots_are_linked(driver, small_sweep):
     check_page(driver, small_sweep / "sweep.html", "sweep.png", min_figures=4)
     s = storage.read(small_sweep / "sweep.nc")
-    path = "scenario.actors.JPN.willingness.mean"
+    path = collect.swept_dims(["scenario.actors.JPN.willingness.mean"])[0]  # the sweep's dim
     for num in (0, 1):
         el = driver.find_element(By.ID, f"sweep-point-{num}")
         want = float(s.p_deterrence.sel({path: s[path].values[num]}).mean())
