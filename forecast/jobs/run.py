@@ -107,7 +107,8 @@ def _run_to_precision(plan, cfg: DictConfig, progress: bool | None, t0: float) -
 
 def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> xr.Dataset:
     """Simulate, add the analyses of ``cfg.analysis``, and write ``forecast.nc`` (atomically) and
-    the reports (``report.png``, ``summary.csv``, ...) into ``out_dir``."""
+    the reports (``report.html``, ``draws.parquet``, ``report.png``, ``summary.csv``, ...) into
+    ``out_dir``."""
     from forecast.analysis import sensitivity as analysis
     from forecast.results import report
 

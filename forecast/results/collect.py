@@ -321,7 +321,8 @@ class Collected:
 
 
 def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = True) -> Collected:
-    """Merge the multirun in ``sweep_dir`` into ``sweep_dir/sweep.nc`` and draw its curves.
+    """Merge the multirun in ``sweep_dir`` into ``sweep_dir/sweep.nc`` and draw its curves
+    (``sweep_<variable>.png`` and the interactive ``sweep.html``).
 
     Raises :class:`ConfigError` when ``sweep_dir`` is not a directory, holds no Hydra jobs, or
     none of its jobs left a result (every job's reason is listed); nothing is written then.
@@ -391,6 +392,13 @@ def collect(sweep_dir: str | Path, filename: str = "forecast.nc", plots: bool = 
                     figures.append(report.save_figure(report.plot_sweep(sweep, name), out))
                 except Exception:
                     log.exception("could not draw %s", out)
+    if plots:
+        from forecast.results.sweep_page import SWEEP_PAGE, write_sweep_html
+
+        try:
+            figures.append(write_sweep_html(sweep, sweep_dir / SWEEP_PAGE))
+        except Exception:
+            log.exception("could not write %s", sweep_dir / SWEEP_PAGE)
     return Collected(sweep, path, paths, jobs, figures)
 
 

@@ -1,5 +1,7 @@
 """Pictures and tables a planner can put in a briefing: report.png, tornado.png, threshold.png,
-summary.csv, and the sweep curves of ``forecast-collect``.
+summary.csv, and the sweep curves of ``forecast-collect``; :func:`write_reports` also writes
+the interactive report.html (:mod:`forecast.results.briefing`) and draws.parquet
+(:mod:`forecast.results.export`).
 
 Plots take Datasets and return :class:`matplotlib.figure.Figure` objects (no pyplot state, so no
 GUI backend is needed and figures can be drawn from any thread). Files are written to a temporary
@@ -9,175 +11,37 @@ are drawn as separate series when there are few of them, or averaged, and the le
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import textwrap
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 from matplotlib.figure import Figure
 
 from forecast import storage
 from forecast.results import dataset as results
+from forecast.results.labels import (  # noqa: F401  (the names this module always offered)
+    LEVEL,
+    config_of,
+    groups,
+    interval,
+    mcse_of_mean,
+    parameter_label,
+    path_label,
+    quantity_label,
+    series,
+    state_names,
+    swept_paths,
+)
 
 log = logging.getLogger(__name__)
 
 DRAW, ACTOR = results.DRAW, results.ACTOR
-LEVEL = 0.9
-_MAX_SERIES = 6
-_LABELS = {
-    "p_deterrence": "P(deterrence holds)",
-    "p_attack": "P(aggressor attacks)",
-    "p_defense_success": "P(defence succeeds | attack)",
-    "p_win_perceived": "aggressor's perceived P(it wins)",
-    "p_join": "P(partner joins | attack)",
-    "p_join_in_time": "P(partner joins in time | attack)",
-    "p_miscalculation": "P(miscalculation: attack, and the coalition comes and wins)",
-    "p_entangled": "P(partner drawn in through an ally)",
-    "pivotality": "pivotality: P(partner's choice alone flips defence success)",
-}
-
-
-# ----------------------------------------------------------------------------------------------
-# Names a reader understands
-# ----------------------------------------------------------------------------------------------
-
-
-def quantity_label(name: str) -> str:
-    """Axis label of a variable, e.g. ``P(deterrence holds)``."""
-    return _LABELS.get(name, name)
-
-
-def _config(ds: xr.Dataset) -> dict:
-    try:
-        return yaml.safe_load(ds.attrs.get("config", "")) or {}
-    except yaml.YAMLError:
-        return {}
-
-
-def state_names(ds: xr.Dataset) -> dict[str, str]:
-    """State code -> full name, for the partners, the target and the aggressor."""
-    names: dict[str, str] = {}
-    sc = _config(ds).get("scenario", {})
-    for role in ("aggressor", "target"):
-        node = sc.get(role) or {}
-        if node.get("code"):
-            names[str(node["code"])] = str(node.get("name") or node["code"])
-    for code, node in (sc.get("actors") or {}).items():
-        names[str(code)] = str((node or {}).get("name") or code)
-    if ACTOR in ds.coords and "actor_name" in ds.coords:
-        names.update(
-            zip(map(str, ds[ACTOR].values), map(str, ds["actor_name"].values), strict=True)
-        )
-    return names
-
-
-# how a kind of belief parameter reads, with its unit; {who} is the state's name
-_KINDS = {
-    "willingness": "{who} willingness",
-    "capability": "{who} capability",
-    "perception": "aggressor's error on {who} resolve (sd)",
-    "delay": "{who} response delay (days)",
-    "fait_accompli": "fait-accompli time (days)",
-}
-
-
-def parameter_label(name: str, path: str, ds: xr.Dataset) -> str:
-    """``willingness[USA]`` -> ``United States willingness``; the role is added for the target
-    and the aggressor. Names of an unknown kind read as they are."""
-    kind, _, code = name.rstrip("]").partition("[")
-    who = state_names(ds).get(code, code)
-    role = {"scenario.target": " (target)", "scenario.aggressor": " (aggressor)"}
-    suffix = next((r for p, r in role.items() if path.startswith(p)), "") if code else ""
-    if kind in _KINDS:
-        return _KINDS[kind].format(who=who) + suffix
-    return f"{who} {kind}{suffix}" if code else name.replace("_", " ")
-
-
-def path_label(path: str, ds: xr.Dataset) -> str:
-    """A config path with the state's name: ``scenario.actors.USA.willingness.mean`` ->
-    ``United States willingness.mean  (scenario.actors.USA.willingness.mean)``."""
-    parts = path.split(".")
-    names = state_names(ds)
-    if len(parts) >= 4 and parts[:2] == ["scenario", "actors"]:
-        return f"{names.get(parts[2], parts[2])} {'.'.join(parts[3:])}  ({path})"
-    for role in ("target", "aggressor"):
-        if parts[:2] == ["scenario", role] and len(parts) > 2:
-            code = str((_config(ds).get("scenario", {}).get(role) or {}).get("code", ""))
-            return f"{names.get(code, role)} ({role}) {'.'.join(parts[2:])}  ({path})"
-    return path
-
-
-# ----------------------------------------------------------------------------------------------
-# Generic handling of dims a panel does not show
-# ----------------------------------------------------------------------------------------------
-
-
-def groups(
-    da: xr.DataArray, keep: tuple[str, ...], split: tuple[str, ...] = (ACTOR,), names=None
-) -> list[tuple[str, dict[str, Any], list[str]]]:
-    """How to draw ``da`` as series over the dims not in ``keep``: (label, selection, dims to
-    average) for each series.
-
-    Dims in ``split`` (the actor) are always one series per value, labelled by name. The other
-    dims become one series per combination when there are few (at most 6 series in all), else
-    they are averaged, and the label says over which.
-    """
-    names = names or {}
-    extra = [d for d in da.dims if d not in keep]
-    always = [d for d in extra if d in split]
-    other = [d for d in extra if d not in split]
-    n_always = int(np.prod([da.sizes[d] for d in always]))
-    if n_always * int(np.prod([da.sizes[d] for d in other])) <= _MAX_SERIES:
-        always, averaged = extra, []
-    else:
-        averaged = other
-    out = []
-    for combo in itertools.product(*(da[d].values for d in always)):
-        sel = dict(zip(always, combo, strict=True))
-        parts = [
-            names.get(str(v), str(v)) if d in (ACTOR, results.ATTACK_TYPE) else f"{d}={v}"
-            for d, v in sel.items()
-        ]
-        if averaged:
-            parts.append(f"mean over {', '.join(averaged)}")
-        out.append((", ".join(parts), sel, averaged))
-    return out
-
-
-def series(da: xr.DataArray, keep: tuple[str, ...], names=None) -> list[tuple[str, xr.DataArray]]:
-    """``da`` split into labelled series over the dims not in ``keep`` (see :func:`groups`)."""
-    return [
-        (label, da.sel(sel).mean(avg) if avg else da.sel(sel))
-        for label, sel, avg in groups(da, keep, names=names)
-    ]
-
-
-def interval(da: xr.DataArray, dim: str) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    """Mean and the ``LEVEL`` interval of ``da`` over ``dim``; NaN where all of it is NaN (the
-    cells of failed or missing sweep jobs), without a warning."""
-    lo, hi = (1 - LEVEL) / 2, (1 + LEVEL) / 2
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-        return (
-            da.mean(dim),
-            da.quantile(lo, dim).drop_vars("quantile"),
-            da.quantile(hi, dim).drop_vars("quantile"),
-        )
-
-
-def _mcse_of_mean(ds: xr.Dataset, name: str, dim: str = DRAW) -> xr.DataArray | None:
-    if f"mcse_{name}" not in ds:
-        return None
-    s = ds[f"mcse_{name}"]
-    return np.sqrt((s**2).sum(dim)) / s.sizes[dim]
+_mcse_of_mean = mcse_of_mean
 
 
 # ----------------------------------------------------------------------------------------------
@@ -412,13 +276,6 @@ def plot_threshold(ds: xr.Dataset) -> Figure:
 # ----------------------------------------------------------------------------------------------
 
 
-def swept_paths(sweep: xr.Dataset) -> list[str]:
-    """The dims of the swept config paths of a ``sweep.nc``, in the sweep's order (each dim's
-    coordinate holds its path as ``config_path``)."""
-    names = sweep.attrs.get("swept_dims", sweep.attrs.get("swept_paths", ""))
-    return [d for d in str(names).split("\n") if d in sweep.dims]
-
-
 def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
     """``name`` against the first swept config path with several values; a series per partner
     and per value of the other swept paths (averaged when there are too many).
@@ -523,13 +380,19 @@ def write_summary(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 def write_reports(ds: xr.Dataset, out_dir: str | os.PathLike, analysis_cfg: Any) -> list[Path]:
     """Write the reports of a run into ``out_dir``; return their paths.
 
-    A failing plot is logged and skipped: the forecast itself is already on disk.
+    Always ``draws.parquet`` (one row per epistemic draw); with ``analysis.report`` also
+    ``summary.csv``, ``report.png`` and the interactive ``report.html``; ``tornado.png`` and
+    ``threshold.png`` when the run has those analyses. A failing plot is logged and skipped:
+    the forecast itself is already on disk.
     """
+    from forecast.results import briefing, export
+
     out = Path(out_dir)
-    jobs: list[tuple[str, Any]] = []
+    jobs: list[tuple[str, Any]] = [(export.DRAWS_FILE, lambda p: export.write_draws(ds, p))]
     if analysis_cfg.report:
         jobs += [("summary.csv", lambda p: write_summary(ds, p))]
         jobs += [("report.png", lambda p: save_figure(plot_report(ds), p))]
+        jobs += [("report.html", lambda p: briefing.write_report_html(ds, p))]
     if "tornado_low" in ds:
         jobs += [("tornado.png", lambda p: save_figure(plot_tornado(ds), p))]
     if "threshold" in ds:

@@ -109,6 +109,7 @@ def test_a_scenario_sweep_joins_the_partners_of_both(tmp_path):
         "sweep_p_deterrence.png",
         "sweep_p_join.png",
         "sweep_p_defense_success.png",
+        "sweep.html",
     }
 
 

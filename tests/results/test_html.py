@@ -1,0 +1,279 @@
+"""The HTML pages and draws.parquet without a browser: what a run writes, the numbers the pages
+carry (equal to forecast.nc), the beliefs' notes parsed from the scenario file, the comparison's
+paired differences, and pages for results with fewer or more variables than this version knows.
+The browser tests are in test_html_browser.py."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import storage
+from forecast.results import briefing, collect, compare, export, sources
+from forecast.results import html as h
+
+# an element that loads anything from elsewhere (the inlined plotly.js mentions URLs in its text,
+# but no tag of the page may fetch one)
+_FETCHES = re.compile(r"<(script|link|img|iframe|source)\b[^>]*\b(src|href)\s*=", re.IGNORECASE)
+
+
+def attrs_of(text: str, element_id: str) -> dict[str, str]:
+    """The attributes of the element with ``element_id``."""
+    m = re.search(rf'<[a-z]+ [^>]*id="{re.escape(element_id)}"[^>]*>', text)
+    assert m, f"no element #{element_id}"
+    return {k: html.unescape(v) for k, v in re.findall(r'([a-z-]+)="([^"]*)"', m.group(0))}
+
+
+def expected(ds, name, sel=None):
+    da = ds[name].sel(sel or {})
+    return float(da.mean()), float(da.quantile(0.05)), float(da.quantile(0.95))
+
+
+def test_a_run_writes_report_html_and_draws_parquet(briefing_run):
+    out, _ = briefing_run
+    for name in ("forecast.nc", "report.html", "draws.parquet", "report.png", "summary.csv"):
+        assert (out / name).is_file(), name
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files
+    text = (out / "report.html").read_text()
+    assert not _FETCHES.findall(text)
+    assert "Plotly.newPlot" in text and len(text) > 3_000_000  # plotly.js is inlined
+    for section in ("headline", "partners", "spread", "power", "sensitivity", "beliefs"):
+        assert f'<section id="{section}">' in text, section
+    assert 'id="provenance"' in text
+
+
+def test_the_headline_numbers_on_the_page_are_those_of_forecast_nc(briefing_run):
+    out, _ = briefing_run
+    ds = storage.read(out / "forecast.nc")
+    text = (out / "report.html").read_text()
+    for name in ("p_deterrence", "p_attack"):
+        a = attrs_of(text, f"headline-{name}")
+        mean, lo, hi = expected(ds, name)
+        assert float(a["data-mean"]) == pytest.approx(mean, abs=1e-12)
+        assert float(a["data-lo"]) == pytest.approx(lo, abs=1e-12)
+        assert float(a["data-hi"]) == pytest.approx(hi, abs=1e-12)
+        assert float(a["data-mcse"]) == pytest.approx(float(ds[f"mcse_mean_{name}"]), abs=1e-15)
+        assert f"{mean:.2f}, 90% interval {lo:.2f}–{hi:.2f}" in text
+    for a in map(str, ds.actor.values):
+        got = attrs_of(text, f"partner-{a}-p_join")
+        assert float(got["data-mean"]) == pytest.approx(expected(ds, "p_join", {"actor": a})[0])
+
+
+def test_the_beliefs_table_carries_the_scenario_files_notes(briefing_run):
+    out, ds = briefing_run
+    text = (out / "report.html").read_text()
+    usa = attrs_of(text, "beliefs-table")  # the table is there
+    assert usa["id"] == "beliefs-table"
+    assert "Taiwan Relations Act (1979): strategic ambiguity" in text
+    assert 'data-path="scenario.actors.USA.willingness" data-kind="source and judgement"' in text
+
+
+def test_comments_belong_to_their_key_or_the_key_below():
+    text = (
+        "# file header\n"
+        "name: x\n"
+        "aggressor:\n"
+        "  prize: 1.0      # judgement: normalised\n"
+        "  # Smith (1995): from the record\n"
+        "  cost: 0.5\n"
+        "  label: 'a # not a comment'  # the real one\n"
+        "\n"
+        "  # a block cut off by a blank line belongs to nothing\n"
+        "\n"
+        "  noise: 0.1\n"
+        "actors:\n"
+        "  USA:\n"
+        "    willingness:\n"
+        "      mean: 0.7     # CSIS (2024)\n"
+        "      interval: [0.4, 0.9]  # judgement\n"
+    )
+    c = sources.comments(text)
+    assert c["aggressor.prize"] == ["judgement: normalised"]
+    assert c["aggressor.cost"] == ["Smith (1995): from the record"]
+    assert c["aggressor.label"] == ["the real one"]
+    assert "aggressor.noise" not in c
+    assert c["actors.USA.willingness.mean"] == ["CSIS (2024)"]
+    assert sources.kind_of("CSIS (2024)") == "source"
+    assert sources.kind_of("judgement: x") == "judgement"
+    assert sources.kind_of("CSIS (2024); judgement: lower") == "source and judgement"
+    assert sources.kind_of("") == "no note"
+
+
+def test_a_value_set_for_the_run_is_marked_against_the_file():
+    path = sources.scenario_file("taiwan")
+    import yaml
+
+    resolved = yaml.safe_load(path.read_text())
+    resolved["actors"]["JPN"]["willingness"]["mean"] = 0.2
+    rows = {b.path: b for b in sources.beliefs(path, resolved)}
+    jpn = rows["scenario.actors.JPN.willingness"]
+    assert jpn.value.startswith("mean 0.2,") and jpn.file_value.startswith("mean 0.55,")
+    assert rows["scenario.actors.USA.willingness"].file_value is None
+    assert "CSIS (2024)" in rows["scenario.actors.USA.willingness"].note
+
+
+def test_draws_parquet_has_one_row_per_draw_with_every_parameter_and_probability(briefing_run):
+    out, _ = briefing_run
+    ds = storage.read(out / "forecast.nc")
+    df, attrs, cols = export.read_draws(out / "draws.parquet")
+    assert len(df) == ds.sizes["draw"]
+    np.testing.assert_array_equal(df["draw"], ds.draw.values)
+    np.testing.assert_array_equal(df["p_deterrence"], ds.p_deterrence.values)
+    np.testing.assert_array_equal(df["p_join[JPN]"], ds.p_join.sel(actor="JPN").values)
+    np.testing.assert_array_equal(df["willingness[USA]"], ds.willingness.sel(actor="USA").values)
+    np.testing.assert_array_equal(
+        df["p_join_by_type[blockade,USA]"],
+        ds.p_join_by_type.sel(attack_type="blockade", actor="USA").values,
+    )
+    for name in ("fait_accompli", "capability_aggressor", "mcse_p_deterrence"):
+        assert name in df, name
+    assert attrs["seed"] == str(ds.attrs["seed"]) and "scenario:" in attrs["config"]
+    assert cols["p_join[JPN]"] == {
+        "variable": "p_join",
+        "cell": {"actor": "JPN"},
+        "description": ds.p_join.attrs["description"],
+    }
+
+
+def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
+    """Older or newer results: variables looked up by name, missing ones skipped, new ones
+    (P(attack within the horizon), pivotality for deterrence, a kind-of-help dim) shown."""
+    _, ds = briefing_run
+    bare = ds.drop_vars(
+        [v for v in ds.data_vars if v not in ("p_deterrence", "p_join", "mcse_p_deterrence")]
+    )
+    text = briefing.report_page(bare)
+    assert 'id="headline-p_deterrence"' in text and 'id="headline-p_attack"' not in text
+    assert '<section id="sensitivity">' not in text and '<section id="power">' not in text
+    rng = np.random.default_rng(1)
+    more = ds.copy()
+    shape = (ds.sizes["draw"], ds.sizes["actor"])
+    more["p_attack_within_horizon"] = ("draw", rng.uniform(0.1, 0.4, ds.sizes["draw"]))
+    more["pivotality_deterrence"] = (("draw", "actor"), rng.uniform(0, 0.3, shape))
+    kinds = ["troops", "bases", "sanctions"]
+    more["p_contribution"] = (("draw", "actor", "contribution"), rng.uniform(0, 1, (*shape, 3)))
+    more = more.assign_coords(contribution=kinds)
+    more["aggressor_prize"] = ("draw", rng.uniform(0.8, 1.2, ds.sizes["draw"]))
+    more["aggressor_prize"].attrs["description"] = "the draw's prize of the aggressor"
+    text = briefing.report_page(more)
+    assert "aggressor prize: " in text  # a new belief parameter is among each draw's beliefs
+    card = attrs_of(text, "headline-p_attack_within_horizon")
+    assert float(card["data-mean"]) == pytest.approx(float(more.p_attack_within_horizon.mean()))
+    assert 'id="partner-USA-pivotality_deterrence"' in text
+    assert 'id="fig-p_contribution"' in text
+    assert "does not hold P(attack within the horizon)" not in text
+
+
+# ----------------------------------------------------------------------------------------------
+# forecast-compare
+# ----------------------------------------------------------------------------------------------
+
+
+def test_compare_differences_are_paired_draw_by_draw_when_the_seed_is_shared(compared_runs):
+    base, ds_a = compared_runs["baseline"]
+    _, ds_b = compared_runs["japan_refuses"]
+    _, ds_c = compared_runs["other_seed"]
+    d = compare.difference(ds_a, ds_b, "p_deterrence")
+    per_draw = ds_b.p_deterrence.values - ds_a.p_deterrence.values
+    assert d["paired"] is True
+    assert d["diff_mean"] == pytest.approx(per_draw.mean())
+    assert d["diff_lo"] == pytest.approx(np.quantile(per_draw, 0.05))
+    assert d["diff_se"] == pytest.approx(per_draw.std(ddof=1) / math.sqrt(per_draw.size))
+    u = compare.difference(ds_a, ds_c, "p_deterrence")
+    assert u["paired"] is False and math.isnan(u["diff_lo"])
+    a, c = ds_a.p_deterrence.values, ds_c.p_deterrence.values
+    assert u["diff_se"] == pytest.approx(math.sqrt(a.var(ddof=1) / a.size + c.var(ddof=1) / c.size))
+    # common random numbers are what make the comparison precise: Japan's lower willingness
+    # lowers P(deterrence) by far more than its paired standard error
+    assert d["diff_mean"] < -3 * d["diff_se"]
+    assert d["diff_se"] < 0.5 * u["diff_se"]
+
+
+def test_forecast_compare_writes_compare_html_and_csv(compared_runs, tmp_path):
+    dirs = [str(compared_runs[k][0]) for k in ("baseline", "japan_refuses", "other_seed")]
+    res = subprocess.run(
+        [sys.executable, "-m", "forecast.cli.compare", *dirs, "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    df = pd.read_csv(tmp_path / "compare.csv")
+    ds_a, ds_b = compared_runs["baseline"][1], compared_runs["japan_refuses"][1]
+    row = df[(df.run == "japan_refuses") & (df.quantity == "p_deterrence")].iloc[0]
+    assert row["mean"] == pytest.approx(float(ds_b.p_deterrence.mean()))
+    assert row["diff_mean"] == pytest.approx(float((ds_b.p_deterrence - ds_a.p_deterrence).mean()))
+    assert bool(row["paired"])
+    jpn = df[(df.run == "baseline") & (df.quantity == "p_join") & (df.actor == "JPN")]
+    assert float(jpn["mean"].iloc[0]) == pytest.approx(float(ds_a.p_join.sel(actor="JPN").mean()))
+    text = (tmp_path / "compare.html").read_text()
+    card = attrs_of(text, "diff-1-p_deterrence")
+    assert float(card["data-diff-mean"]) == pytest.approx(row["diff_mean"])
+    assert attrs_of(text, "diff-2-p_deterrence")["data-paired"] == "0"
+    assert "scenario.actors.JPN.willingness.mean" in text  # what the configs set differently
+    assert not _FETCHES.findall(text)
+
+
+@pytest.mark.parametrize("kind", ["one run", "missing run"])
+def test_forecast_compare_bad_input_exits_2_with_nothing_written(compared_runs, tmp_path, kind):
+    base = str(compared_runs["baseline"][0])
+    args = [base] if kind == "one run" else [base, str(tmp_path / "nope")]
+    res = subprocess.run(
+        [sys.executable, "-m", "forecast.cli.compare", *args, "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert ("at least two runs" if kind == "one run" else "nope") in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# sweep.html
+# ----------------------------------------------------------------------------------------------
+
+
+def test_collect_writes_sweep_html_with_each_points_numbers(small_sweep):
+    s = storage.read(small_sweep / "sweep.nc")
+    text = (small_sweep / "sweep.html").read_text()
+    assert not _FETCHES.findall(text)
+    path = collect.swept_dims(["scenario.actors.JPN.willingness.mean"])[0]  # the sweep's dim
+    for num in (0, 1):
+        a = attrs_of(text, f"sweep-point-{num}")
+        sel = {path: s[path].values[num]}
+        assert float(a["data-mean"]) == pytest.approx(float(s.p_deterrence.sel(sel).mean()))
+    for name in ("p_deterrence", "p_join", "pivotality"):
+        assert f'id="fig-{name}-0"' in text, name
+    assert f'data-sweep-x="{path}"' in text
+
+
+def test_estimates_read_in_planner_words():
+    e = h.Estimate("p_deterrence", 0.7012, 0.3321, 0.8804, 0.00041)
+    assert e.words() == "0.70, 90% interval 0.33–0.88"
+    assert h.fmt_se(e.mcse) == "0.0004"
+
+
+def test_the_compare_console_script_is_declared():
+    import tomllib
+
+    from forecast.cli import compare as cli
+
+    with open(browser_repo() / "pyproject.toml", "rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert scripts["forecast-compare"] == "forecast.cli.compare:main"
+    assert callable(cli.main)
+
+
+def browser_repo():
+    from tests.results.browser import REPO
+
+    return REPO
