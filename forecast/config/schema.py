@@ -50,16 +50,29 @@ class BeliefSource(Enum):
 
 
 @dataclass
+class ExpertConfig:
+    """One expert's elicited quantiles {probability level: value}, and the expert's pool weight."""
+
+    name: str = ""
+    weight: float = 1.0
+    quantiles: dict[float, float] = field(default_factory=dict)
+
+
+@dataclass
 class WillingnessBelief:
     """Belief about the probability that a partner honours its commitment.
 
     A Beta distribution with the given ``mean``. Its spread is either ``concentration``
-    (alpha + beta) or a 90% ``interval`` [q05, q95]; give neither for a known value.
+    (alpha + beta) or a 90% ``interval`` [q05, q95]; give neither for a known value. Instead of
+    a mean, give an expert's ``quantiles`` or several ``experts`` (linear pool); the Beta is then
+    fitted to them (:mod:`forecast.config.elicitation`).
     """
 
     mean: float = MISSING
     concentration: float | None = None
     interval: list[float] | None = None
+    quantiles: dict[float, float] | None = None
+    experts: list[ExpertConfig] | None = None
     # with beliefs.source=calibrated: explicit judgement added to the calibrated draws (logit)
     calibrated_shift: float = 0.0
 
@@ -69,10 +82,13 @@ class CapabilityBelief:
     """Belief about military power available to the theatre, in arbitrary common units.
 
     Log-normal with the given ``mean`` and standard deviation ``sd`` (``sd: 0`` is a known value).
+    Instead, ``quantiles`` or ``experts`` (as for willingness) give a fitted log-normal.
     """
 
     mean: float = MISSING
     sd: float = 0.0
+    quantiles: dict[float, float] | None = None
+    experts: list[ExpertConfig] | None = None
 
 
 @dataclass
@@ -230,6 +246,28 @@ class ContestConfig:
 
 
 @dataclass
+class OutcomeConfig:
+    """What happened: used only to score a forecast, never read by the model. null: not scored."""
+
+    attack: bool | None = None
+    # partner code -> it joined the defence (scored only when the attack happened)
+    join: dict[str, bool] = field(default_factory=dict)
+    defense_success: bool | None = None
+    # institution name -> it gave a mandate for collective military action
+    mandate: dict[str, bool] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class BacktestConfig:
+    """A historical case of the backtest: the crisis date (ISO) and its outcome on record."""
+
+    # the information cut-off: every source of the case is dated before it
+    crisis_date: str = ""
+    outcome: OutcomeConfig = field(default_factory=OutcomeConfig)
+
+
+@dataclass
 class ScenarioConfig:
     name: str = MISSING
     description: str = ""
@@ -243,6 +281,8 @@ class ScenarioConfig:
     institutions: dict[str, InstitutionConfig] = field(default_factory=dict)
     # share of their power that forces arriving after the fait accompli still count for
     late_discount: float = 0.5
+    # backtest cases only (configs/scenario/backtest_*.yaml); the model never reads it
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
 
 
 @dataclass
