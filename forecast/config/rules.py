@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forecast.config import elicitation
 from forecast.config.executor import validate as executor_problems
 
 ATTACK = "attack"  # the name of the single attack type when a scenario lists none
@@ -50,6 +51,9 @@ class _Rules:
             self.add(f"{path}: unknown partner '{code}' (partners: {sorted(partners)})")
 
     def willingness(self, path: str, w: Any) -> None:
+        if elicitation.is_elicited(w):
+            self.problems.extend(elicitation.problems(path, w, "beta"))
+            return
         self.open_prob(f"{path}.mean", w.mean)
         if w.concentration is not None and w.interval is not None:
             self.add(
@@ -68,6 +72,9 @@ class _Rules:
                 self.add(f"{path}.interval must be ordered (low < high), got {iv}")
 
     def capability(self, path: str, c: Any) -> None:
+        if elicitation.is_elicited(c):
+            self.problems.extend(elicitation.problems(path, c, "lognormal"))
+            return
         self.positive(f"{path}.mean", c.mean)
         self.non_negative(f"{path}.sd", c.sd)
 

@@ -223,9 +223,7 @@ def calibrated_forecasts(
                 f"before {case.year}: {time.perf_counter() - t0:.0f} s"
             )
         codes = tuple(case.cfg.scenario.actors)
-        w = predict_willingness(
-            fits[key], partner_covariates(case.cfg, codes), 2000, settings.seed
-        )
+        w = predict_willingness(fits[key], partner_covariates(case.cfg, codes), 2000, settings.seed)
         out[case.name] = {f"join:{c}": float(w[:, i].mean()) for i, c in enumerate(codes)}
     return out
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from forecast.config import ConfigError
+from forecast.config import ConfigError, elicitation
 from forecast.config.rules import attack_type_names, validate
 from forecast.model import kernels, streams
 
@@ -107,6 +107,9 @@ class Marginal:
 
     @classmethod
     def willingness(cls, w: Any) -> Marginal:
+        if elicitation.is_elicited(w):  # experts' quantiles: the Beta fitted to them (or pool)
+            fit = elicitation.fit(w, "beta")
+            return cls("beta", fit.a, fit.b)
         mean = float(w.mean)
         if w.interval is not None:
             k = beta_concentration(mean, list(w.interval))
@@ -119,6 +122,9 @@ class Marginal:
     @classmethod
     def positive(cls, c: Any) -> Marginal:
         """Log-normal with the given mean and sd (fixed when sd is 0 or the mean is 0)."""
+        if elicitation.is_elicited(c):
+            fit = elicitation.fit(c, "lognormal")
+            return cls("lognormal", fit.a, fit.b)
         mean, sd = float(c.mean), float(c.sd)
         if sd == 0 or mean == 0:
             return cls("fixed", mean)
