@@ -49,8 +49,8 @@ def experts_of(belief: Any) -> list[tuple[str, float, dict[float, float]]]:
         return [("expert", 1.0, {float(k): float(v) for k, v in belief.quantiles.items()})]
     return [
         (
-            str(e.name or f"expert {i + 1}"),
-            float(e.weight),
+            str(getattr(e, "name", "") or f"expert {i + 1}"),
+            float(getattr(e, "weight", 1.0)),
             {float(k): float(v) for k, v in e.quantiles.items()},
         )
         for i, e in enumerate(belief.experts)

@@ -1,0 +1,63 @@
+"""The source check: every number in a scenario has a source or a judgement, and no backtest
+case cites anything dated after its crisis."""
+
+from __future__ import annotations
+
+from forecast.config import sources
+
+BACKTEST = """\
+name: backtest_x
+aggressor:
+  code: A
+  cost: 0.3                 # judgement: the library's default
+  prize: 1.0                # judgement
+  capability: {mean: 1.0, sd: 0.2}   # COW NMC 1949
+  # Acheson speech (12 January 1950)
+  decision_noise: 0.1
+target:
+  code: B
+  capability: {mean: 1.0, sd: 0.1}   # an estimate of 1952
+late_discount: 0.5
+backtest:
+  crisis_date: "1950-06-25"
+  outcome:
+    attack: true            # armistice 1953
+"""
+
+
+def test_the_shipped_scenarios_and_backtest_cases_pass():
+    assert sources.check_files(sources.shipped_scenarios()) == []
+
+
+def test_each_kind_of_problem_is_found_on_its_line(tmp_path):
+    path = tmp_path / "backtest_x.yaml"
+    path.write_text(BACKTEST)
+    problems = sources.check_file(path)
+    text = "\n".join(problems)
+    assert "backtest_x.yaml:5: aggressor.prize = 1.0" in text  # a bare judgement, no reason
+    assert "backtest_x.yaml:12: late_discount = 0.5" in text  # nothing at all
+    assert "backtest_x.yaml:11: a source dated 1952, after the crisis (1950)" in text
+    assert len(problems) == 3, problems  # the block comment covers decision_noise; the
+    # outcome block's 1953 is exempt
+
+
+def test_a_plain_scenario_accepts_a_bare_judgement_and_has_no_date_rule(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text(BACKTEST.replace("late_discount: 0.5", "late_discount: 0.5  # judgement"))
+    assert sources.check_file(path) == []
+
+
+def test_the_check_covers_the_parent_block_but_not_the_grandparent(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text(
+        "actors:\n"
+        "  # a comment about all actors, judgement\n"
+        "  USA:\n"
+        "    willingness:\n"
+        "      # Pew (2015)\n"
+        "      mean: 0.7\n"
+        "      interval: [0.4, 0.9]\n"
+        "    capability: {mean: 8.0, sd: 2.0}\n"
+    )
+    problems = sources.check_file(path)
+    assert len(problems) == 2 and all(":8: actors.USA.capability" in p for p in problems)
