@@ -11,6 +11,7 @@ import sys
 from forecast import storage
 from forecast.jobs import backtest as bt
 from forecast.results import backtest as rb
+
 s = bt.Settings(calibrated=False)
 ds = bt.run_backtest(s, log=lambda m: None)
 out = {

@@ -78,9 +78,8 @@ def test_one_expert_in_a_pool_is_that_expert():
 def _taiwan_with(willingness: dict):
     cfg = load_config(["scenario=taiwan"])
     with open_dict(cfg):
-        cfg = merge(
-            cfg, {"scenario": {"actors": {"USA": {"willingness": {"interval": None, **willingness}}}}}
-        )
+        usa = {"willingness": {"interval": None, **willingness}}
+        cfg = merge(cfg, {"scenario": {"actors": {"USA": usa}}})
     OmegaConf.update(cfg, "scenario.actors.USA.willingness.mean", "???")
     return cfg
 
@@ -101,7 +100,8 @@ def test_bad_elicitations_are_all_reported_with_their_paths():
     assert all(p.startswith("scenario.actors.USA.willingness") for p in problems)
     mixed = load_config(["scenario=taiwan"])
     with open_dict(mixed):
-        mixed = merge(mixed, {"scenario": {"actors": {"USA": {"willingness": {"quantiles": {0.1: 0.2, 0.9: 0.8}}}}}})
+        usa = {"willingness": {"quantiles": {0.1: 0.2, 0.9: 0.8}}}
+        mixed = merge(mixed, {"scenario": {"actors": {"USA": usa}}})
     assert any("either a mean or elicited" in p for p in beliefs.validate(mixed))
 
 

@@ -54,9 +54,7 @@ def test_base_rates_use_only_earlier_cases():
 def test_scores_are_scoringrules_brier_and_log_score():
     p, y = np.array([0.8, 0.3, 0.0, np.nan]), np.array([1.0, 1.0, 0.0, 1.0])
     np.testing.assert_allclose(scoring.brier(p, y)[:3], [0.04, 0.49, scoring.CLIP**2])
-    np.testing.assert_allclose(
-        scoring.log_score(p, y)[:3], -np.log([0.8, 0.3, 1 - scoring.CLIP])
-    )
+    np.testing.assert_allclose(scoring.log_score(p, y)[:3], -np.log([0.8, 0.3, 1 - scoring.CLIP]))
     assert np.isnan(scoring.brier(p, y)[3])
 
 
