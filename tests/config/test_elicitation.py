@@ -39,7 +39,7 @@ def test_lognormal_fit_reproduces_quantiles_of_a_lognormal_within_001():
     np.testing.assert_allclose([fit.a, fit.b], [mu, s], atol=1e-3)
 
 
-def test_the_issue_example_is_fitted_as_closely_as_a_beta_allows():
+def test_quantiles_no_beta_has_are_fitted_as_closely_as_a_beta_allows():
     """{0.05: 0.4, 0.5: 0.75, 0.95: 0.93} is not exactly any Beta: the fit reports its error."""
     q = {0.05: 0.4, 0.5: 0.75, 0.95: 0.93}
     fit = elicitation.fit(_belief(quantiles=q), "beta")
