@@ -102,7 +102,7 @@ def format_scores(ds: xr.Dataset) -> str:
 
 def long_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (case, event) that applies to the case: outcome, forecasts and scores."""
-    frame = ds.drop_vars([]).to_dataframe().reset_index()
+    frame = ds.to_dataframe().reset_index()
     cols = [c for c in frame.columns if c.startswith("p_")]
     return frame[frame["p_model"].notna() | frame["outcome"].notna()][
         ["case", "crisis_date", "event", "event_kind", "outcome", *cols]
