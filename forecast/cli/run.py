@@ -31,8 +31,14 @@ def _fail(exc: ConfigError) -> None:
 def _forecast(cfg: DictConfig) -> None:
     from forecast.jobs import run
 
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    from forecast.config.silent import empty_mapping_overrides
+
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
     try:
+        problems = empty_mapping_overrides(cfg, list(hc.overrides.task))
+        if problems:
+            raise ConfigError(problems)
         ds = run.run(cfg, out_dir, progress=cfg.sampler.progress)
     except ConfigError as exc:
         _fail(exc)

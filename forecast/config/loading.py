@@ -26,10 +26,26 @@ def config_dir() -> Path:
     raise ConfigError([f"no shipped configs found next to {_PACKAGE} (is the install complete?)"])
 
 
+_BELIEF_TYPES = ("PositiveBelief", "CapabilityBelief")
+
+
 def hydra_message(exc: BaseException) -> str:
-    """Hydra's or OmegaConf's error text on one line."""
-    text = str(exc).strip()
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+    """Hydra's or OmegaConf's error text on one line, with its cause's (which names the key).
+
+    A plain number where the schema has a belief ``{mean, sd}`` gets a hint how to write it.
+    """
+    parts = [str(exc).strip()]
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip() and str(cause).strip() not in parts[0]:
+        parts.append(str(cause).strip())
+    text = ": ".join(" ".join(ln.strip() for ln in p.splitlines() if ln.strip()) for p in parts)
+    key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
+    if key and any(f"is not a subclass of {t}" in text for t in _BELIEF_TYPES):
+        text += (
+            f" -- {key} is a belief {{mean, sd}} (sd 0: known): write {key}.mean=VALUE on the "
+            f"command line, or {key.rsplit('.', 1)[-1]}: {{mean: VALUE, sd: 0}} in a file"
+        )
+    return text
 
 
 def load_config(overrides: Sequence[str] = (), config_name: str = "run") -> DictConfig:
@@ -45,15 +61,30 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "run") -> Dict
 
     register_configs()
     register_calibration()
+    from forecast.config.silent import empty_mapping_overrides
+
     try:
         with initialize_config_dir(str(config_dir()), version_base="1.3"):
-            return compose(config_name=config_name, overrides=list(overrides))
+            cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError([hydra_message(exc)]) from None
+    problems = empty_mapping_overrides(cfg, overrides)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
 
 
 def merge(cfg: DictConfig, extra: dict | DictConfig) -> DictConfig:
-    """Merge ``extra`` into a copy of ``cfg`` with the schema's type and key checks."""
+    """Merge ``extra`` into a copy of ``cfg`` with the schema's type and key checks.
+
+    An empty mapping in ``extra`` over a non-empty one in ``cfg`` is an error: it would change
+    nothing (see :mod:`forecast.config.silent`).
+    """
+    from forecast.config.silent import empty_mappings
+
+    problems = empty_mappings(cfg, extra)
+    if problems:
+        raise ConfigError(problems)
     try:
         return OmegaConf.merge(cfg, extra)  # type: ignore[return-value]
     except OmegaConfBaseException as exc:

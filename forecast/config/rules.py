@@ -10,6 +10,7 @@ from typing import Any
 
 from forecast.config import elicitation
 from forecast.config.executor import validate as executor_problems
+from forecast.config.silent import AGGRESSOR_BELIEFS, silent_values
 
 ATTACK = "attack"  # the name of the single attack type when a scenario lists none
 MAX_PARTNERS = 64  # the same as forecast.model.kernels.MAX_PARTNERS (test_configs checks)
@@ -78,6 +79,17 @@ class _Rules:
         self.positive(f"{path}.mean", c.mean)
         self.non_negative(f"{path}.sd", c.sd)
 
+    def belief(self, path: str, b: Any, zero_ok: bool = False) -> None:
+        """A :class:`~forecast.config.schema.PositiveBelief` ``{mean, sd}``; with ``zero_ok`` a
+        known 0 is allowed (a log-normal cannot spread around 0)."""
+        if not zero_ok:
+            self.capability(path, b)
+            return
+        self.non_negative(f"{path}.mean", b.mean)
+        self.non_negative(f"{path}.sd", b.sd)
+        if float(b.mean) == 0 and float(b.sd) > 0:
+            self.add(f"{path}: a spread needs a positive mean, got mean {b.mean} and sd {b.sd}")
+
     def delay(self, path: str, d: Any) -> None:
         self.non_negative(f"{path}.mean", d.mean)
         self.non_negative(f"{path}.sd", d.sd)
@@ -143,20 +155,21 @@ def validate(cfg: Any) -> list[str]:
         r.add(f"scenario.actors: at most {MAX_PARTNERS} partners, got {len(partners)}")
     r.capability("scenario.aggressor.capability", agg.capability)
     r.capability("scenario.target.capability", tgt.capability)
-    r.positive("scenario.aggressor.prize", agg.prize)
-    r.non_negative("scenario.aggressor.cost", agg.cost)
-    r.positive("scenario.aggressor.decision_noise", agg.decision_noise)
+    for key in AGGRESSOR_BELIEFS:
+        r.belief(f"scenario.aggressor.{key}", agg[key], zero_ok=key == "cost")
     r.delay("scenario.aggressor.fait_accompli", agg.fait_accompli)
     r.positive("scenario.contest.exponent", sc.contest.exponent)
     r.closed_prob("scenario.late_discount", sc.late_discount)
+    r.positive("scenario.horizon.years", sc.horizon.years)
+    r.belief("scenario.horizon.opportunities_per_year", sc.horizon.opportunities_per_year)
 
     for name, at in sc.attack_types.items():
         base = f"scenario.attack_types.{name}"
         r.closed_prob(f"{base}.probability", at.probability)
-        if at.prize is not None:
-            r.positive(f"{base}.prize", at.prize)
-        if at.cost is not None:
-            r.non_negative(f"{base}.cost", at.cost)
+        for key in AGGRESSOR_BELIEFS:
+            if at[key] is not None:
+                r.belief(f"{base}.{key}", at[key], zero_ok=key == "cost")
+    r.problems.extend(silent_values(cfg))
     if sc.attack_types and not agg.choose_type:
         total = sum(float(at.probability) for at in sc.attack_types.values())
         if abs(total - 1.0) > 1e-9:

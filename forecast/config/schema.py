@@ -78,6 +78,20 @@ class WillingnessBelief:
 
 
 @dataclass
+class PositiveBelief:
+    """Belief about a non-negative quantity: log-normal with the given ``mean`` and standard
+    deviation ``sd`` (``sd: 0`` is a known value). Written ``{mean: 0.65, sd: 0.1}`` in a file,
+    ``path.mean=0.65`` on the command line."""
+
+    mean: float = MISSING
+    sd: float = 0.0
+
+
+def _known(mean: float):
+    return field(default_factory=lambda: PositiveBelief(mean=mean))
+
+
+@dataclass
 class CapabilityBelief:
     """Belief about military power available to the theatre, in arbitrary common units.
 
@@ -205,9 +219,10 @@ class AttackTypeConfig:
     description: str = ""
     # P(this type of attack is the option on the table); ignored when the aggressor chooses
     probability: float = 1.0
-    # prize and cost of this type; null: the aggressor's
-    prize: float | None = None
-    cost: float | None = None
+    # prize, cost and decision noise of this type (beliefs {mean, sd}); null: the aggressor's
+    prize: PositiveBelief | None = None
+    cost: PositiveBelief | None = None
+    decision_noise: PositiveBelief | None = None
 
 
 @dataclass
@@ -222,16 +237,29 @@ class AggressorConfig:
     code: str = MISSING
     name: str = ""
     capability: CapabilityBelief = field(default_factory=CapabilityBelief)
+    # Beliefs {mean, sd} (sd 0: known), drawn once per epistemic draw.
     # Value of the prize, in units where the status quo is 0.
-    prize: float = 1.0
+    prize: PositiveBelief = _known(1.0)
     # Expected cost of fighting, same units as the prize.
-    cost: float = 0.3
+    cost: PositiveBelief = _known(0.3)
     # Scale of the logistic noise on the attack decision (> 0).
-    decision_noise: float = 0.1
+    decision_noise: PositiveBelief = _known(0.1)
     # true: the aggressor picks the attack type with the best perceived value
     choose_type: bool = False
     # days until the aggressor presents a fait accompli; 0 (default): no time limit
     fait_accompli: DelayBelief = field(default_factory=DelayBelief)
+
+
+@dataclass
+class HorizonConfig:
+    """The time over which P(attack within the horizon) is reported.
+
+    Crises in which the aggressor weighs an attack arrive as a Poisson process with rate
+    ``opportunities_per_year`` (a belief {mean, sd}); each is an independent attack decision.
+    """
+
+    years: float = 1.0
+    opportunities_per_year: PositiveBelief = _known(1.0)
 
 
 @dataclass
@@ -281,6 +309,7 @@ class ScenarioConfig:
     institutions: dict[str, InstitutionConfig] = field(default_factory=dict)
     # share of their power that forces arriving after the fait accompli still count for
     late_discount: float = 0.5
+    horizon: HorizonConfig = field(default_factory=HorizonConfig)
     # backtest cases only (configs/scenario/backtest_*.yaml); the model never reads it
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
 

@@ -19,7 +19,7 @@ from scipy import optimize, special, stats
 
 from forecast.config import ConfigError, elicitation
 from forecast.config.rules import attack_type_names, validate
-from forecast.model import kernels, streams
+from forecast.model import aggressor, kernels, streams
 
 __all__ = [
     "ConfigError",
@@ -171,13 +171,13 @@ class Model:
     columns: dict[str, slice]
     type_multiplier: np.ndarray  # (T, P) willingness multipliers
     type_probability: np.ndarray  # (T,)
-    type_prize: np.ndarray  # (T,)
-    type_cost: np.ndarray  # (T,)
+    # (3, T) int: column in Draws.values of each type's prize, cost and decision noise
+    aggressor_columns: np.ndarray
     choose_type: bool
     partner_cost: np.ndarray  # (P,) the aggressor's cost per joining partner
     perceived_bias: np.ndarray  # (P,)
     perceived_noise: np.ndarray  # (P,)
-    decision_noise: float
+    horizon_years: float
     vote_override: np.ndarray  # (J, V) P(yes) given in the config, NaN: the partner's draw
     vote_partner: np.ndarray  # (J, V) int partner index of the voter, -1 if not a partner
     static: dict[str, Any] = field(repr=False)
@@ -374,6 +374,10 @@ def build_model(cfg: Any) -> Model:
     def single(name: str, path: str, belief: Any) -> list[Parameter]:
         return [Parameter(name, path, Marginal.positive(belief), zeros)]
 
+    aggressor_params, aggressor_columns = aggressor.parameters(
+        sc, types, lambda name, path, belief: single(name, path, belief)[0]
+    )
+
     def perception(actor: Any) -> Marginal:
         # the standard-normal error of the aggressor's view; fixed when its noise is 0
         return Marginal("normal" if float(actor.perceived.noise) > 0 else "fixed")
@@ -405,6 +409,7 @@ def build_model(cfg: Any) -> Model:
             "fait_accompli",
             single("fait_accompli", "scenario.aggressor.fait_accompli", agg.fait_accompli),
         ),
+        ("aggressor", aggressor_params),
     ]
     params: list[Parameter] = []
     columns: dict[str, slice] = {}
@@ -419,12 +424,9 @@ def build_model(cfg: Any) -> Model:
         [[float(actors[c].attribution.get(t, 1.0)) for c in codes] for t in types]
     )
     if sc.attack_types:
-        ats = [sc.attack_types[t] for t in types]
-        prob = np.array([float(a.probability) for a in ats])
-        prize = np.array([float(agg.prize if a.prize is None else a.prize) for a in ats])
-        cost = np.array([float(agg.cost if a.cost is None else a.cost) for a in ats])
+        prob = np.array([float(sc.attack_types[t].probability) for t in types])
     else:
-        prob, prize, cost = np.ones(1), np.array([float(agg.prize)]), np.array([float(agg.cost)])
+        prob = np.ones(1)
 
     inst = _institution_arrays(sc, codes)
     J, V = inst["inst_abstain"].shape
@@ -472,13 +474,12 @@ def build_model(cfg: Any) -> Model:
         columns=columns,
         type_multiplier=type_multiplier,
         type_probability=prob,
-        type_prize=prize,
-        type_cost=cost,
+        aggressor_columns=aggressor_columns + columns["aggressor"].start,
         choose_type=bool(agg.choose_type),
         partner_cost=np.array([float(actors[c].cost_to_aggressor) for c in codes]),
         perceived_bias=np.array([float(actors[c].perceived.bias) for c in codes]),
         perceived_noise=np.array([float(actors[c].perceived.noise) for c in codes]),
-        decision_noise=float(agg.decision_noise),
+        horizon_years=float(sc.horizon.years),
         vote_override=inst["vote_override"],
         vote_partner=inst["vote_partner"],
         static=static,
@@ -509,6 +510,10 @@ class Draws:
     capability_aggressor: np.ndarray  # (D,)
     delay: np.ndarray  # (D, P) days
     fait_accompli: np.ndarray  # (D,) days; inf when the scenario sets no time limit
+    prize: np.ndarray  # (D, T) the aggressor's prize by attack type
+    cost: np.ndarray  # (D, T) its cost of war by attack type
+    decision_noise: np.ndarray  # (D, T) the scale of its logistic decision noise by type
+    opportunities_per_year: np.ndarray  # (D,) crises a year in which it weighs an attack
 
     @property
     def n_draws(self) -> int:
@@ -544,16 +549,25 @@ def draws_from_values(model: Model, values: np.ndarray) -> Draws:
         + model.perceived_bias
         + model.perceived_noise * values[:, col["perception"]]
     )
+    perceived = np.clip(special.expit(logit), _EPS, 1 - _EPS)
+    # no misperception: the aggressor sees our draw itself, not expit(logit(w)) (which can differ
+    # in the last bit), so both worlds decide identically in every crisis
+    exact = (model.perceived_bias == 0) & (model.perceived_noise == 0)
+    perceived = np.where(exact, w, perceived)
     fa = values[:, col["fait_accompli"]][:, 0]
+    cols = model.aggressor_columns
+    agg = {key: values[:, cols[k]] for k, key in enumerate(aggressor.KEYS)}
     return Draws(
         values=values,
         willingness=w,
-        perceived=np.clip(special.expit(logit), _EPS, 1 - _EPS),
+        perceived=perceived,
         capability=values[:, col["capability"]],
         capability_target=values[:, col["capability_target"]][:, 0],
         capability_aggressor=values[:, col["capability_aggressor"]][:, 0],
         delay=values[:, col["delay"]],
         fait_accompli=np.where(fa > 0, fa, np.inf),
+        opportunities_per_year=values[:, col["aggressor"]][:, -1],
+        **agg,
     )
 
 

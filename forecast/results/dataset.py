@@ -36,7 +36,25 @@ _DESCRIPTIONS = {
     "p_join_in_time": "P(the partner joins and arrives before the fait accompli | attack)",
     "p_entangled": "P(the partner is drawn in through an ally, not its own commitment | attack)",
     "pivotality": "P(this partner's choice alone flips the outcome | attack), others held fixed",
-    "p_miscalculation": "P(the aggressor attacks, a partner comes, and the coalition wins)",
+    "p_miscalculation": (
+        "P(the aggressor attacks in a crisis in which it would not have attacked had it shared "
+        "our beliefs): max(0, p_attack - p_attack_true_beliefs) per attack type on the table, "
+        "with a common decision-noise draw; exactly 0 with no misperception"
+    ),
+    "p_attack_true_beliefs": (
+        "P(the aggressor attacks) had it decided on our beliefs (the true-world win and join "
+        "frequencies) instead of its own"
+    ),
+    "p_attack_repelled": "P(the aggressor attacks, a partner comes, and the coalition wins)",
+    "p_attack_failed": "P(the aggressor attacks and loses), with or without partners",
+    "p_attack_within_horizon": (
+        "P(at least one attack within scenario.horizon.years) = 1 - exp(-opportunities_per_year "
+        "* years * p_attack): Poisson crises, each an independent attack decision given the draw"
+    ),
+    "prize": "the draw's value to the aggressor of winning with this attack type (prize units)",
+    "cost": "the draw's cost of war to the aggressor with this attack type (prize units)",
+    "decision_noise": "the draw's scale of the logistic noise on the aggressor's decision",
+    "opportunities_per_year": "the draw's rate of crises in which the aggressor weighs an attack",
     "p_coalition_forms": "P(at least one partner joins | attack)",
     "p_attack_by_type": "P(the aggressor attacks with this attack type)",
     "p_attack_type": "P(attack type | attack)",
@@ -80,6 +98,9 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     data["capability_target"] = ((DRAW,), dr.capability_target)
     data["capability_aggressor"] = ((DRAW,), dr.capability_aggressor)
     data["fait_accompli"] = ((DRAW,), dr.fait_accompli)
+    for name in ("prize", "cost", "decision_noise"):
+        data[name] = ((DRAW, ATTACK_TYPE), getattr(dr, name))
+    data["opportunities_per_year"] = ((DRAW,), dr.opportunities_per_year)
     data["n_realizations"] = ((DRAW,), plan_realizations(plan, stats))
     ds = xr.Dataset(data, coords=coords)
     for name in [v for v in ds.data_vars if str(v).startswith("mcse_")]:
@@ -99,6 +120,7 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     ds.attrs["scenario"] = m.scenario
     ds.attrs["aggressor"] = m.aggressor
     ds.attrs["target"] = m.target
+    ds.attrs["horizon_years"] = float(m.horizon_years)
     ds.attrs["draws"] = int(plan.n_draws)
     ds.attrs["realizations"] = int(plan.settings.realizations)
     ds.attrs["backend"] = plan.settings.backend
@@ -116,10 +138,14 @@ def plan_realizations(plan: Any, stats: dict[str, np.ndarray]) -> np.ndarray:
 SUMMARY_VARIABLES = (
     "p_deterrence",
     "p_attack",
+    "p_attack_within_horizon",
+    "p_attack_true_beliefs",
     "p_defense_success",
     "p_win_perceived",
     "p_coalition_forms",
     "p_miscalculation",
+    "p_attack_repelled",
+    "p_attack_failed",
     "p_join",
     "p_join_in_time",
     "p_entangled",
@@ -172,10 +198,11 @@ def format_summary(df: pd.DataFrame) -> str:
     """A fixed-width text table of :func:`summary_table`."""
     cols = list(df.columns)
     q_lo, q_hi = cols[3], cols[4]
-    lines = [f"{'quantity':<20}{'of':<10}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
+    wq = max([20] + [len(str(q)) + 2 for q in df["quantity"]]) if len(df) else 20
+    lines = [f"{'quantity':<{wq}}{'of':<10}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
     for r in df.itertuples(index=False):
         d = r._asdict()
         se = "" if d["mcse"] is None or np.isnan(d["mcse"]) else f"{d['mcse']:.1e}"
         iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
-        lines.append(f"{d['quantity']:<20}{d['actor']:<10}{d['mean']:>8.3f}{iv:>20}{se:>10}")
+        lines.append(f"{d['quantity']:<{wq}}{d['actor']:<10}{d['mean']:>8.3f}{iv:>20}{se:>10}")
     return "\n".join(lines)

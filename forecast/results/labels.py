@@ -27,7 +27,7 @@ _LABELS = {
     "p_win_perceived": "aggressor's perceived P(it wins)",
     "p_join": "P(partner joins | attack)",
     "p_join_in_time": "P(partner joins in time | attack)",
-    "p_miscalculation": "P(miscalculation: attack, and the coalition comes and wins)",
+    "p_miscalculation": "P(miscalculation: an attack it would not make with our beliefs)",
     "p_entangled": "P(partner drawn in through an ally)",
     "pivotality": "pivotality: P(partner's choice alone flips defence success)",
     "pivotality_deterrence": "pivotality for deterrence: P(partner's resolve alone flips the "

@@ -5,6 +5,12 @@ Conventions. Within a draw, a frequency p from n crises has MCSE sqrt(p (1 - p) 
 triangle-inequality bound sum_t w_t MCSE_t, which stays valid although the types share random
 numbers (it is conservative). Smooth functions of frequencies (the attack decision) use the
 first-order delta method, again summing absolute contributions.
+
+The aggressor decides twice per draw from the same counts: on its own (perceived) chances, which
+is what it does, and on ours (the true-world win and join frequencies), which is what it would do
+had it shared our beliefs. Both decisions use the same logistic noise draw (the noise stands for
+its motives, which do not depend on its beliefs), so P(it attacks but would not have with our
+beliefs) is max(0, P(attack | its beliefs) - P(attack | ours)) for each attack type on the table.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from forecast.model import kernels
+from forecast.model import aggressor, kernels
 
 QUANTILES = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
@@ -43,23 +49,24 @@ def _se(p: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(p * (1.0 - p), 0.0, None) / n)
 
 
-def attack_decision(model: Any, p_win: np.ndarray, p_join_perc: np.ndarray) -> tuple:
-    """The aggressor's choice from its perceived chances.
+def attack_decision(model: Any, draws: Any, p_win: np.ndarray, p_join: np.ndarray) -> tuple:
+    """The aggressor's choice from a view of its chances (its perceived one, or ours).
 
     Parameters
     ----------
-    p_win : (D, T) the aggressor's perceived P(it wins) by attack type.
-    p_join_perc : (D, T, P) its perceived P(partner joins) by attack type.
+    draws : :class:`forecast.model.beliefs.Draws`, whose prize, cost and decision_noise (D, T)
+        are the draw's beliefs about the aggressor.
+    p_win : (D, T) P(the aggressor wins) by attack type, in the view.
+    p_join : (D, T, P) P(partner joins) by attack type, in the view.
 
     Returns
     -------
-    value (D, T) perceived value of attacking, prize * p_win - cost - sum_i cost_i p_join_i;
-    p_type_attack (D, T) P(attack with type t); sig (D, T) P(attack | type t on the table).
+    value (D, T) value of attacking, prize * p_win - cost - sum_i cost_i p_join_i;
+    p_type_attack (D, T) P(attack with type t); sig (D, T) P(attack | type t on the table);
+    prior (D, T) P(type t on the table) (one-hot on the best type when the aggressor chooses).
     """
-    value = (
-        model.type_prize * p_win - model.type_cost - (p_join_perc * model.partner_cost).sum(axis=-1)
-    )
-    sig = special.expit(value / model.decision_noise)
+    value = draws.prize * p_win - draws.cost - (p_join * model.partner_cost).sum(axis=-1)
+    sig = special.expit(value / draws.decision_noise)
     if model.choose_type:
         onehot = np.zeros_like(value)
         onehot[np.arange(value.shape[0]), value.argmax(axis=1)] = 1.0
@@ -70,6 +77,30 @@ def attack_decision(model: Any, p_win: np.ndarray, p_join_perc: np.ndarray) -> t
         sig,
         np.broadcast_to(model.type_probability, value.shape),
     )
+
+
+def _miscalculation(model: Any, ours: tuple, true: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """P(the aggressor attacks but would not have with our beliefs) (D,) and its MCSE (D,).
+
+    ``ours`` and ``true`` are (p_attack (D,), sig (D, T), prior (D, T), se_sig (D, T)) of the
+    decision on the aggressor's perceived chances and on ours. With a common noise draw, the
+    attack in one world and not the other has probability max(0, difference) of the two attack
+    probabilities: per type on the table when the type is chance (the same type in both worlds),
+    overall when the aggressor chooses it (each world picks its own best type). max(0, .) is
+    1-Lipschitz, so its MCSE is at most that of the difference (bounded by the sum). With no
+    misperception the two worlds are identical crisis by crisis: exactly 0, with no error.
+    """
+    p, sig, prior, se = ours
+    pt, sig_t, prior_t, se_t = true
+    if model.choose_type:
+        gap = np.maximum(0.0, p - pt)
+        err = (prior * se).sum(axis=1) + (prior_t * se_t).sum(axis=1)
+    else:
+        gap = (prior * np.maximum(0.0, sig - sig_t)).sum(axis=1)
+        err = (prior * (se + se_t)).sum(axis=1)
+    if not (np.any(model.perceived_bias) or np.any(model.perceived_noise)):
+        err = np.zeros_like(err)
+    return gap, err
 
 
 def _hist_quantiles(hist: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -100,18 +131,22 @@ def summarise(plan: Any, acc: Any) -> Stats:
     came_won_t = bt[..., kernels.T_CAME_WON] / nt
     p_win_perc_t = 1.0 - bt[..., kernels.T_PWIN] / nt
     pjoin_perc_t = bp[..., kernels.P_PJOIN] / ntp
+    pjoin_t = bp[..., kernels.P_JOIN] / ntp
+    dr = plan.draws
 
-    value, p_type_attack, sig, prior = attack_decision(m, p_win_perc_t, pjoin_perc_t)
+    def decide(p_win: np.ndarray, p_join: np.ndarray) -> tuple:
+        value, p_type_attack, sig, prior = attack_decision(m, dr, p_win, p_join)
+        se_value = dr.prize * _se(p_win, nt) + (_se(p_join, ntp) * m.partner_cost).sum(axis=-1)
+        se_type_sig = sig * (1.0 - sig) / dr.decision_noise * se_value
+        return value, p_type_attack, sig, prior, se_type_sig
+
+    value, p_type_attack, sig, prior, se_sig = decide(p_win_perc_t, pjoin_perc_t)
+    _, p_type_true, sig_true, prior_true, se_sig_true = decide(1.0 - win_t, pjoin_t)
     p_attack = p_type_attack.sum(axis=1)
     # weights P(type | attack); where an attack is numerically impossible, the prior's
     safe = p_attack[:, None] > 0
     w = np.where(safe, p_type_attack / np.where(safe, p_attack[:, None], 1.0), prior)
-
-    se_value = m.type_prize * _se(p_win_perc_t, nt) + (_se(pjoin_perc_t, ntp) * m.partner_cost).sum(
-        axis=-1
-    )
-    dsig = sig * (1.0 - sig) / m.decision_noise
-    se_type_attack = prior * dsig * se_value
+    se_type_attack = prior * se_sig
     se_attack = se_type_attack.sum(axis=1)
 
     st = Stats()
@@ -134,10 +169,24 @@ def summarise(plan: Any, acc: Any) -> Stats:
     given_attack("p_defense_success", win_t, False)
     given_attack("p_win_perceived", p_win_perc_t, False)
     given_attack("p_coalition_forms", came_t, False)
-    miscalc = (p_type_attack * came_won_t).sum(axis=1)
-    se_miscalc = (p_type_attack * _se(came_won_t, nt) + came_won_t * se_type_attack).sum(axis=1)
+    for name, outcome in (("p_attack_repelled", came_won_t), ("p_attack_failed", win_t)):
+        # P(attack and outcome) = sum_t P(attack with t) P(outcome | t)
+        st.put(name, (D,), (p_type_attack * outcome).sum(axis=1))
+        se = p_type_attack * _se(outcome, nt) + outcome * se_type_attack
+        st.put(f"mcse_{name}", (D,), se.sum(axis=1))
+    p_true = p_type_true.sum(axis=1)
+    st.put("p_attack_true_beliefs", (D,), p_true)
+    st.put("mcse_p_attack_true_beliefs", (D,), (prior_true * se_sig_true).sum(axis=1))
+    miscalc, se_miscalc = _miscalculation(
+        m, (p_attack, sig, prior, se_sig), (p_true, sig_true, prior_true, se_sig_true)
+    )
     st.put("p_miscalculation", (D,), miscalc)
     st.put("mcse_p_miscalculation", (D,), se_miscalc)
+    within, se_within = aggressor.p_within_horizon(
+        p_attack, dr.opportunities_per_year, m.horizon_years, se_attack
+    )
+    st.put("p_attack_within_horizon", (D,), within)
+    st.put("mcse_p_attack_within_horizon", (D,), se_within)
     for name, col in (
         ("p_join", kernels.P_JOIN),
         ("p_join_in_time", kernels.P_IN_TIME),

@@ -1,0 +1,176 @@
+"""Config values that cannot take effect: each is an error naming its path, never a silent no-op.
+
+Two kinds. :func:`silent_values` finds values in a composed config that the model never reads
+(the aggressor's prize when every attack type gives its own, an attack type's probability when
+the aggressor chooses the type, the effects of an engagement that never happens, ...). A value
+is reported only when it differs from the schema's default: a default cannot be told apart from
+a value nobody wrote. :func:`empty_mapping_overrides` and :func:`empty_mappings` find an empty
+mapping written to clear a non-empty one (``scenario.actors.USA.access={}``): Hydra and OmegaConf
+merge a mapping into the one it overrides, so an empty one changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from forecast.config.schema import AggressorConfig, EngagedConfig, InstitutionConfig
+
+AGGRESSOR_BELIEFS = ("prize", "cost", "decision_noise")
+
+
+def _belief(b: Any) -> tuple[float, float]:
+    return float(b.mean), float(b.sd)
+
+
+def _aggressor(sc: Any) -> list[str]:
+    out = []
+    default = AggressorConfig()
+    types = sc.attack_types
+    for key in AGGRESSOR_BELIEFS:
+        given = sc.aggressor[key]
+        if not types or any(t[key] is None for t in types.values()):
+            continue
+        if _belief(given) != _belief(getattr(default, key)):
+            out.append(
+                f"scenario.aggressor.{key} = {{mean: {given.mean}, sd: {given.sd}}} cannot take "
+                f"effect: every attack type gives its own (scenario.attack_types.<type>.{key}); "
+                f"remove it, or remove one type's {key} so that the type uses the aggressor's"
+            )
+    if bool(sc.aggressor.choose_type):
+        for name, t in types.items():
+            if float(t.probability) != 1.0:
+                out.append(
+                    f"scenario.attack_types.{name}.probability = {t.probability} cannot take "
+                    "effect: scenario.aggressor.choose_type is true, so the aggressor picks the "
+                    "type it values most; remove it, or set scenario.aggressor.choose_type=false"
+                )
+    if float(sc.aggressor.fait_accompli.mean) == 0 and float(sc.late_discount) != 0.5:
+        out.append(
+            f"scenario.late_discount = {sc.late_discount} cannot take effect: there is no "
+            "fait accompli (scenario.aggressor.fait_accompli.mean is 0), so no force arrives "
+            "late; remove it, or give the fait-accompli time"
+        )
+    return out
+
+
+def _partners(cfg: Any) -> list[str]:
+    out = []
+    sc = cfg.scenario
+    engaged = EngagedConfig()
+    source = cfg.beliefs.source if "beliefs" in cfg else "config"
+    calibrated = str(getattr(source, "value", source)) == "calibrated"
+    for code, p in sc.actors.items():
+        base = f"scenario.actors.{code}"
+        e = p.engaged
+        if float(e.probability) == 0:
+            for key in ("capability_factor", "willingness_shift"):
+                if float(e[key]) != getattr(engaged, key):
+                    out.append(
+                        f"{base}.engaged.{key} = {e[key]} cannot take effect: "
+                        f"{base}.engaged.probability is 0 (never engaged elsewhere); give the "
+                        "probability, or remove it"
+                    )
+        if float(p.buck_passing) != 0 and len(sc.actors) == 1:
+            out.append(
+                f"{base}.buck_passing = {p.buck_passing} cannot take effect: there is no other "
+                "partner to pass the buck to; remove it"
+            )
+        shift = float(p.willingness.calibrated_shift)
+        if shift != 0 and not calibrated:
+            out.append(
+                f"{base}.willingness.calibrated_shift = {shift} cannot take effect: it shifts "
+                "calibrated draws, and beliefs.source is config; set beliefs.source=calibrated, "
+                "or move willingness.mean instead"
+            )
+    if "calibration" in cfg and cfg.calibration.posterior is not None and not calibrated:
+        out.append(
+            f"calibration.posterior = {cfg.calibration.posterior} cannot take effect: "
+            "beliefs.source is config; set beliefs.source=calibrated, or remove it"
+        )
+    return out
+
+
+# rule -> the institution's keys that the rule reads (besides its members)
+_SHIFTS = {"mandate_shift", "no_mandate_shift"}
+_READS = {
+    "individual": set(),  # members decide alone: no vote, no mandate, so no shift either
+    "unanimity": {"vote", *_SHIFTS},
+    "consensus": {"vote", "abstain", *_SHIFTS},
+    "qualified_majority": {"vote", "k", *_SHIFTS},
+    "veto": {"vote", "k", "veto", "abstain", *_SHIFTS},
+}
+
+
+def _institutions(sc: Any) -> list[str]:
+    out = []
+    default = InstitutionConfig()
+    for name, inst in sc.institutions.items():
+        rule = str(getattr(inst.rule, "value", inst.rule))
+        for key in ("vote", "abstain", "k", "veto", *sorted(_SHIFTS)):
+            value = inst[key]
+            unset = not len(value) if key in ("vote", "veto") else value == getattr(default, key)
+            if key in _READS[rule] or unset:
+                continue
+            out.append(
+                f"scenario.institutions.{name}.{key} = {value} cannot take effect under rule "
+                f"{rule}; remove it, or choose a rule that uses it"
+            )
+    return out
+
+
+def silent_values(cfg: Any) -> list[str]:
+    """Problems: values of ``cfg`` that differ from the schema's default but change nothing."""
+    sc = cfg.scenario
+    return _aggressor(sc) + _partners(cfg) + _institutions(sc)
+
+
+def _node(cfg: Any, path: str) -> Any:
+    try:
+        return OmegaConf.select(cfg, path, throw_on_missing=False)
+    except Exception:  # an unresolvable path: Hydra reports it on its own
+        return None
+
+
+def _empty_problem(path: str, node: Any) -> str:
+    first = next(iter(node))
+    return (
+        f"{path}={{}} cannot clear {path}: a mapping is merged into the one it overrides, so an "
+        f"empty one changes nothing; remove its entries one by one with ~{path}.<key> "
+        f"(here: ~{path}.{first})"
+    )
+
+
+def empty_mapping_overrides(cfg: Any, overrides: Sequence[str]) -> list[str]:
+    """Problems: command-line overrides ``path={}`` whose target in ``cfg`` is not empty."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    out = []
+    for ov in OverridesParser.create().parse_overrides(list(overrides)):
+        if ov.is_delete() or ov.is_sweep_override():
+            continue
+        value = ov.value()
+        if isinstance(value, Mapping) and not value:
+            path = ov.key_or_group
+            node = _node(cfg, path)
+            if isinstance(node, (Mapping, DictConfig)) and len(node):
+                out.append(_empty_problem(path, node))
+    return out
+
+
+def empty_mappings(cfg: Any, extra: Any, prefix: str = "") -> list[str]:
+    """Problems: empty mappings in ``extra`` (a tree merged into ``cfg``) over non-empty ones."""
+    out = []
+    if not isinstance(extra, (Mapping, DictConfig)):
+        return out
+    for key, value in extra.items():
+        path = f"{prefix}{key}"
+        node = _node(cfg, path)
+        if isinstance(value, (Mapping, DictConfig)) and not len(value):
+            if isinstance(node, (Mapping, DictConfig)) and len(node):
+                out.append(_empty_problem(path, node))
+        elif isinstance(value, (Mapping, DictConfig)) and node is not None:
+            out.extend(empty_mappings(cfg, value, f"{path}."))
+    return out
