@@ -44,7 +44,8 @@ def bare_scenario(quick, actors, factors=None, draws=4, realizations=20000, **sc
     """A quick config whose scenario holds only ``actors``, ``factors`` and ``scenario`` parts.
 
     Every mechanism the base scenario switched on (attack types, institutions, the aggressor's
-    type choice and fait accompli) is reset to its default, off.
+    type choice and fait accompli) is reset to its default, off; the aggressor's prize, cost and
+    decision noise and the horizon to the schema's defaults, known.
     """
     cfg = quick(draws=draws, realizations=realizations)
     sc = cfg.scenario
@@ -56,7 +57,12 @@ def bare_scenario(quick, actors, factors=None, draws=4, realizations=20000, **sc
             "aggressor": {
                 "choose_type": False,
                 "fait_accompli": {"mean": 0.0, "sd": 0.0, "spread": 0.0},
+                # the schema's defaults, known
+                "prize": {"mean": 1.0, "sd": 0.0},
+                "cost": {"mean": 0.3, "sd": 0.0},
+                "decision_noise": {"mean": 0.1, "sd": 0.0},
             },
+            "horizon": {"years": 1.0, "opportunities_per_year": {"mean": 1.0, "sd": 0.0}},
             "late_discount": 0.5,
             "contest": {"exponent": 1.0},
         }

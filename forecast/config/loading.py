@@ -41,10 +41,9 @@ def hydra_message(exc: BaseException) -> str:
     text = ": ".join(" ".join(ln.strip() for ln in p.splitlines() if ln.strip()) for p in parts)
     key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
     if key and any(f"is not a subclass of {t}" in text for t in _BELIEF_TYPES):
-        text += (
-            f" -- {key} is a belief {{mean, sd}} (sd 0: known): write {key}.mean=VALUE on the "
-            f"command line, or {key.rsplit('.', 1)[-1]}: {{mean: VALUE, sd: 0}} in a file"
-        )
+        from forecast.config.silent import belief_hint
+
+        text += f" -- {belief_hint(key)}"
     return text
 
 

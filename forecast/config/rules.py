@@ -10,7 +10,7 @@ from typing import Any
 
 from forecast.config import elicitation
 from forecast.config.executor import validate as executor_problems
-from forecast.config.silent import AGGRESSOR_BELIEFS, silent_values
+from forecast.config.silent import AGGRESSOR_BELIEFS, own_belief, silent_values
 
 ATTACK = "attack"  # the name of the single attack type when a scenario lists none
 MAX_PARTNERS = 64  # the same as forecast.model.kernels.MAX_PARTNERS (test_configs checks)
@@ -167,7 +167,7 @@ def validate(cfg: Any) -> list[str]:
         base = f"scenario.attack_types.{name}"
         r.closed_prob(f"{base}.probability", at.probability)
         for key in AGGRESSOR_BELIEFS:
-            if at[key] is not None:
+            if own_belief(at, key) is not None:
                 r.belief(f"{base}.{key}", at[key], zero_ok=key == "cost")
     r.problems.extend(silent_values(cfg))
     if sc.attack_types and not agg.choose_type:

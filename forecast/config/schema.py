@@ -219,10 +219,11 @@ class AttackTypeConfig:
     description: str = ""
     # P(this type of attack is the option on the table); ignored when the aggressor chooses
     probability: float = 1.0
-    # prize, cost and decision noise of this type (beliefs {mean, sd}); null: the aggressor's
-    prize: PositiveBelief | None = None
-    cost: PositiveBelief | None = None
-    decision_noise: PositiveBelief | None = None
+    # prize, cost and decision noise of this type (beliefs {mean, sd}); with no mean given (the
+    # default, ???): the aggressor's. (Not null: Hydra cannot set `prize.mean=...` under a null.)
+    prize: PositiveBelief = field(default_factory=PositiveBelief)
+    cost: PositiveBelief = field(default_factory=PositiveBelief)
+    decision_noise: PositiveBelief = field(default_factory=PositiveBelief)
 
 
 @dataclass

@@ -25,13 +25,27 @@ def _belief(b: Any) -> tuple[float, float]:
     return float(b.mean), float(b.sd)
 
 
+def own_belief(attack_type: Any, key: str) -> Any:
+    """An attack type's own prize, cost or decision noise, or None when it uses the aggressor's
+    (its mean is not given)."""
+    node = attack_type[key]
+    return None if OmegaConf.is_missing(node, "mean") else node
+
+
 def _aggressor(sc: Any) -> list[str]:
     out = []
     default = AggressorConfig()
     types = sc.attack_types
     for key in AGGRESSOR_BELIEFS:
         given = sc.aggressor[key]
-        if not types or any(t[key] is None for t in types.values()):
+        for name, t in types.items():
+            if own_belief(t, key) is None and float(t[key].sd) != 0:
+                out.append(
+                    f"scenario.attack_types.{name}.{key}.sd = {t[key].sd} cannot take effect: "
+                    f"its mean is not given, so the type uses scenario.aggressor.{key}; give "
+                    f"scenario.attack_types.{name}.{key}.mean too, or remove it"
+                )
+        if not types or any(own_belief(t, key) is None for t in types.values()):
             continue
         if _belief(given) != _belief(getattr(default, key)):
             out.append(
@@ -160,15 +174,30 @@ def empty_mapping_overrides(cfg: Any, overrides: Sequence[str]) -> list[str]:
     return out
 
 
+def belief_hint(path: str) -> str:
+    """How to write the belief at ``path`` that was given as a plain number."""
+    return (
+        f"{path} is a belief {{mean, sd}} (sd 0: known): write {path}.mean=VALUE on the "
+        f"command line, or {path.rsplit('.', 1)[-1]}: {{mean: VALUE, sd: 0}} in a file"
+    )
+
+
+def _is_belief(node: Any) -> bool:
+    return isinstance(node, (Mapping, DictConfig)) and set(node.keys()) == {"mean", "sd"}
+
+
 def empty_mappings(cfg: Any, extra: Any, prefix: str = "") -> list[str]:
-    """Problems: empty mappings in ``extra`` (a tree merged into ``cfg``) over non-empty ones."""
+    """Problems of a tree ``extra`` merged into ``cfg``: empty mappings over non-empty ones, and
+    plain numbers where ``cfg`` holds a belief ``{mean, sd}``."""
     out = []
     if not isinstance(extra, (Mapping, DictConfig)):
         return out
     for key, value in extra.items():
         path = f"{prefix}{key}"
         node = _node(cfg, path)
-        if isinstance(value, (Mapping, DictConfig)) and not len(value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_belief(node):
+            out.append(belief_hint(path))
+        elif isinstance(value, (Mapping, DictConfig)) and not len(value):
             if isinstance(node, (Mapping, DictConfig)) and len(node):
                 out.append(_empty_problem(path, node))
         elif isinstance(value, (Mapping, DictConfig)) and node is not None:

@@ -7,7 +7,8 @@ it appears in the tornado, the first-order indices and the threshold search with
 own. An attack type without its own prize, cost or decision noise uses the aggressor's: the same
 parameter, hence the same draw.
 
-Depends on numpy only; :mod:`forecast.model.beliefs` hands in its parameter factory.
+Depends on numpy and the config layer; :mod:`forecast.model.beliefs` hands in its parameter
+factory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from forecast.config.silent import own_belief
 
 KEYS = ("prize", "cost", "decision_noise")
 RATE = "opportunities_per_year"
@@ -43,7 +46,7 @@ def parameters(
     params: list[Any] = []
     columns = np.zeros((len(KEYS), len(types)), dtype=np.int64)
     for k, key in enumerate(KEYS):
-        own = [sc.attack_types[t][key] if t in sc.attack_types else None for t in types]
+        own = [own_belief(sc.attack_types[t], key) if t in sc.attack_types else None for t in types]
         shared = -1
         for t, (name, belief) in enumerate(zip(types, own, strict=True)):
             if belief is None:

@@ -50,9 +50,9 @@ def closed_form_config(quick, willingness, capability, draws=20, realizations=50
         aggressor={
             "code": "AGG",
             "capability": {"mean": A, "sd": 0.0},
-            "prize": PRIZE,
-            "cost": COST,
-            "decision_noise": NOISE,
+            "prize": {"mean": PRIZE, "sd": 0.0},
+            "cost": {"mean": COST, "sd": 0.0},
+            "decision_noise": {"mean": NOISE, "sd": 0.0},
         },
         contest={"exponent": 1.0},
     )
@@ -189,7 +189,11 @@ def test_correlated_beliefs_share_first_order_credit_but_not_the_tornado(quick):
         draws=400,
         realizations=500,
         target={"code": "TGT", "capability": {"mean": T, "sd": 0.0}},
-        aggressor={"code": "AGG", "capability": {"mean": A, "sd": 0.0}, "cost": COST},
+        aggressor={
+            "code": "AGG",
+            "capability": {"mean": A, "sd": 0.0},
+            "cost": {"mean": COST, "sd": 0.0},
+        },
     )
     with open_dict(cfg):
         cfg.analysis.sensitivity = True

@@ -93,7 +93,7 @@ def test_every_problem_is_reported_at_once():
         [
             "scenario.actors.USA.willingness.mean=1.7",
             "scenario.actors.JPN.willingness.interval=[0.9,0.1]",
-            "scenario.aggressor.decision_noise=0",
+            "scenario.aggressor.decision_noise.mean=0",
             "sampler.draws=0",
         ]
     )

@@ -34,9 +34,9 @@ def gate(aggressor_power, **scenario):
     aggressor = {
         "code": "AGG",
         "capability": {"mean": aggressor_power, "sd": 0.0},
-        "prize": 1.0,
-        "cost": 0.3,
-        "decision_noise": 0.1,
+        "prize": {"mean": 1.0, "sd": 0.0},
+        "cost": {"mean": 0.3, "sd": 0.0},
+        "decision_noise": {"mean": 0.1, "sd": 0.0},
         **scenario.pop("aggressor", {}),
     }
     return {
@@ -83,8 +83,16 @@ def test_willingness_depends_on_attack_type_and_attribution(quick):
 def test_p_attack_mixes_attack_types_with_their_probabilities(quick):
     """P(attack) = sum_t pi_t expit((prize_t P(win)_t - cost_t - c_A P(A joins)_t) / noise)."""
     types = {
-        "invasion": {"probability": 0.3, "prize": 1.0, "cost": 0.5},
-        "blockade": {"probability": 0.7, "prize": 0.5, "cost": 0.1},
+        "invasion": {
+            "probability": 0.3,
+            "prize": {"mean": 1.0, "sd": 0.0},
+            "cost": {"mean": 0.5, "sd": 0.0},
+        },
+        "blockade": {
+            "probability": 0.7,
+            "prize": {"mean": 0.5, "sd": 0.0},
+            "cost": {"mean": 0.1, "sd": 0.0},
+        },
     }
     actors = {"A": partner(0.6, type_willingness={"blockade": 0.5}, cost_to_aggressor=0.2)}
     ds = run(quick, actors, attack_types=types, **gate(0.5))
@@ -101,8 +109,8 @@ def test_p_attack_mixes_attack_types_with_their_probabilities(quick):
 
 def test_aggressor_chooses_the_type_of_best_perceived_value(quick):
     types = {
-        "invasion": {"prize": 1.0, "cost": 0.9},
-        "quarantine": {"prize": 0.4, "cost": 0.05},
+        "invasion": {"prize": {"mean": 1.0, "sd": 0.0}, "cost": {"mean": 0.9, "sd": 0.0}},
+        "quarantine": {"prize": {"mean": 0.4, "sd": 0.0}, "cost": {"mean": 0.05, "sd": 0.0}},
     }
     actors = {"A": partner(0.5)}
     ds = run(quick, actors, attack_types=types, **gate(0.5, aggressor={"choose_type": True}))

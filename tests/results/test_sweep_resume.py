@@ -146,13 +146,13 @@ def test_ctrl_c_stops_a_sweep_and_the_same_command_finishes_it(tmp_path):
 
 
 def test_a_bad_point_stops_the_sweep_before_anything_runs(tmp_path):
-    res = _sweep(tmp_path, "scenario.aggressor.decision_noise=0,0.1")
+    res = _sweep(tmp_path, "scenario.aggressor.decision_noise.mean=0,0.1")
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert "error: " in res.stderr and "Traceback" not in res.stderr
     # every bad job is named, with its overrides
     bad = [line for line in res.stderr.splitlines() if line.startswith("  - job #")]
     assert len(bad) == len(POINTS), res.stderr
-    assert all("decision_noise=0)" in line and "decision_noise" in line for line in bad), bad
+    assert all("decision_noise.mean=0)" in line and "decision_noise" in line for line in bad), bad
     assert not list(tmp_path.rglob("forecast.nc"))
 
 

@@ -55,9 +55,9 @@ def _power_gate(quick, actors, factors=None):
         aggressor={
             "code": "AGG",
             "capability": {"mean": P - 0.5, "sd": 0.0},
-            "prize": 1.0,
-            "cost": 0.3,
-            "decision_noise": 0.1,
+            "prize": {"mean": 1.0, "sd": 0.0},
+            "cost": {"mean": 0.3, "sd": 0.0},
+            "decision_noise": {"mean": 0.1, "sd": 0.0},
         },
         contest={"exponent": 400.0},
     )
@@ -108,9 +108,9 @@ def test_aggressor_decision_closed_form(quick):
         aggressor={
             "code": "AGG",
             "capability": {"mean": 3.0, "sd": 0.0},
-            "prize": 2.0,
-            "cost": 1.0,
-            "decision_noise": 0.25,
+            "prize": {"mean": 2.0, "sd": 0.0},
+            "cost": {"mean": 1.0, "sd": 0.0},
+            "decision_noise": {"mean": 0.25, "sd": 0.0},
         },
         contest={"exponent": 1.0},
     )
