@@ -233,6 +233,16 @@ def test_sensitivity_adds_its_variables_over_parameter(quick):
     assert (
         out.tornado_low.sel(parameter=chn) > out.tornado_base > out.tornado_high.sel(parameter=chn)
     )
+    # the aggressor's own numbers are beliefs too: a higher cost deters, a higher prize tempts,
+    # and the decision noise matters (Taiwan's mean value of attacking is not 0)
+    swing = (out.tornado_high - out.tornado_low).to_series()
+    se = np.hypot(out.mcse_tornado_high_diff, out.mcse_tornado_low_diff).to_series()
+    assert swing["cost"] > Z * se["cost"]
+    assert swing["prize"] < -Z * se["prize"]
+    assert abs(swing["decision_noise"]) > Z * se["decision_noise"]
+    assert out.parameter_path.sel(parameter="cost") == "scenario.aggressor.cost"
+    for name in ("prize", "cost", "decision_noise", "opportunities_per_year"):
+        assert np.isfinite(out.sensitivity_first_order.sel(parameter=name))
 
 
 # ----------------------------------------------------------------------------------------------
