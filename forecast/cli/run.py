@@ -29,9 +29,8 @@ def _fail(exc: ConfigError) -> None:
 
 @hydra.main(config_path=_CONFIG_PATH, config_name="run", version_base="1.3")
 def _forecast(cfg: DictConfig) -> None:
-    from forecast.jobs import run
-
     from forecast.config.silent import empty_mapping_overrides
+    from forecast.jobs import run
 
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
@@ -51,7 +50,15 @@ def _forecast(cfg: DictConfig) -> None:
 
 def _hydra_entry(app) -> None:
     """Run a Hydra app; Hydra's own config errors (unknown key, wrong type) exit 2, not 1."""
+    from forecast.config.silent import number_for_belief_overrides
+
     register_configs()
+    try:
+        problems = number_for_belief_overrides([a for a in sys.argv[1:] if not a.startswith("-")])
+    except Exception:  # an override Hydra cannot parse: Hydra reports it itself
+        problems = []
+    if problems:
+        _fail(ConfigError(problems))
     try:
         app()
     except SystemExit as exc:

@@ -157,6 +157,50 @@ def _empty_problem(path: str, node: Any) -> str:
     )
 
 
+def _schema_type(path: str) -> Any:
+    """The schema's type at a dotted path of a run config (a dict's keys are any key), or None."""
+    import dataclasses
+    import typing
+
+    from forecast.config.schema import RunConfig
+
+    tp: Any = RunConfig
+    for part in path.split("."):
+        if typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+            continue
+        if not dataclasses.is_dataclass(tp):
+            return None
+        hints = typing.get_type_hints(tp)
+        if part not in hints:
+            return None
+        tp = hints[part]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) is not dict and len(args) == 1:  # X | None
+            tp = args[0]
+    return tp
+
+
+def number_for_belief_overrides(overrides: Sequence[str]) -> list[str]:
+    """Problems: overrides ``path=<number>`` where the schema has a belief ``{mean, sd}``.
+
+    Checked before Hydra composes, whose own message names the type but not how to write it.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from forecast.config.schema import CapabilityBelief, PositiveBelief
+
+    out = []
+    for ov in OverridesParser.create().parse_overrides(list(overrides)):
+        if ov.is_delete() or ov.is_sweep_override():
+            continue
+        value = ov.value()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if _schema_type(ov.key_or_group) in (PositiveBelief, CapabilityBelief):
+                out.append(belief_hint(ov.key_or_group))
+    return out
+
+
 def empty_mapping_overrides(cfg: Any, overrides: Sequence[str]) -> list[str]:
     """Problems: command-line overrides ``path={}`` whose target in ``cfg`` is not empty."""
     from hydra.core.override_parser.overrides_parser import OverridesParser

@@ -271,7 +271,7 @@ def test_threshold_matches_the_closed_form(quick):
 def test_threshold_of_a_falling_curve_is_an_upper_bound(quick):
     cfg = quick(
         "analysis.threshold.parameter=scenario.aggressor.capability",
-        "analysis.threshold.target=0.6",
+        "analysis.threshold.target=0.5",
         "analysis.threshold.grid=5",
         "analysis.threshold.iterations=4",
         draws=30,

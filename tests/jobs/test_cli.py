@@ -56,6 +56,9 @@ def test_cli_writes_a_forecast_that_reopens(tmp_path, scenario):
         ),
         ("scenario.actors.USA.willingnes.mean=0.5", "willingnes"),
         ("sampler.draws=lots", "sampler.draws"),
+        # Hydra merges mappings: an empty one would silently change nothing
+        ("scenario.actors.USA.access={}", "remove its entries one by one with ~"),
+        ("scenario.aggressor.cost=0.5", "write scenario.aggressor.cost.mean=VALUE"),
     ],
 )
 def test_cli_bad_input_exits_2_without_output(tmp_path, override, expected):
