@@ -26,7 +26,7 @@ def config_dir() -> Path:
     raise ConfigError([f"no shipped configs found next to {_PACKAGE} (is the install complete?)"])
 
 
-_BELIEF_TYPES = ("PositiveBelief", "CapabilityBelief")
+_BELIEF_TYPES = ("CapabilityBelief",)
 
 
 def hydra_message(exc: BaseException) -> str:

@@ -80,7 +80,7 @@ class _Rules:
         self.non_negative(f"{path}.sd", c.sd)
 
     def belief(self, path: str, b: Any, zero_ok: bool = False) -> None:
-        """A :class:`~forecast.config.schema.PositiveBelief` ``{mean, sd}``; with ``zero_ok`` a
+        """A :class:`~forecast.config.schema.CapabilityBelief` ``{mean, sd}``; with ``zero_ok`` a
         known 0 is allowed (a log-normal cannot spread around 0)."""
         if not zero_ok:
             self.capability(path, b)

@@ -78,24 +78,13 @@ class WillingnessBelief:
 
 
 @dataclass
-class PositiveBelief:
-    """Belief about a non-negative quantity: log-normal with the given ``mean`` and standard
-    deviation ``sd`` (``sd: 0`` is a known value). Written ``{mean: 0.65, sd: 0.1}`` in a file,
-    ``path.mean=0.65`` on the command line."""
-
-    mean: float = MISSING
-    sd: float = 0.0
-
-
-def _known(mean: float):
-    return field(default_factory=lambda: PositiveBelief(mean=mean))
-
-
-@dataclass
 class CapabilityBelief:
-    """Belief about military power available to the theatre, in arbitrary common units.
+    """Belief about a non-negative quantity: military power available to the theatre (in
+    arbitrary common units), or the aggressor's prize, cost of war and decision noise, or the
+    rate of crises.
 
     Log-normal with the given ``mean`` and standard deviation ``sd`` (``sd: 0`` is a known value).
+    Written ``{mean: 0.65, sd: 0.1}`` in a file, ``path.mean=0.65`` on the command line.
     Instead, ``quantiles`` or ``experts`` (as for willingness) give a fitted log-normal.
     """
 
@@ -103,6 +92,10 @@ class CapabilityBelief:
     sd: float = 0.0
     quantiles: dict[float, float] | None = None
     experts: list[ExpertConfig] | None = None
+
+
+def _known(mean: float):
+    return field(default_factory=lambda: CapabilityBelief(mean=mean))
 
 
 @dataclass
@@ -221,9 +214,9 @@ class AttackTypeConfig:
     probability: float = 1.0
     # prize, cost and decision noise of this type (beliefs {mean, sd}); with no mean given (the
     # default, ???): the aggressor's. (Not null: Hydra cannot set `prize.mean=...` under a null.)
-    prize: PositiveBelief = field(default_factory=PositiveBelief)
-    cost: PositiveBelief = field(default_factory=PositiveBelief)
-    decision_noise: PositiveBelief = field(default_factory=PositiveBelief)
+    prize: CapabilityBelief = field(default_factory=CapabilityBelief)
+    cost: CapabilityBelief = field(default_factory=CapabilityBelief)
+    decision_noise: CapabilityBelief = field(default_factory=CapabilityBelief)
 
 
 @dataclass
@@ -240,11 +233,11 @@ class AggressorConfig:
     capability: CapabilityBelief = field(default_factory=CapabilityBelief)
     # Beliefs {mean, sd} (sd 0: known), drawn once per epistemic draw.
     # Value of the prize, in units where the status quo is 0.
-    prize: PositiveBelief = _known(1.0)
+    prize: CapabilityBelief = _known(1.0)
     # Expected cost of fighting, same units as the prize.
-    cost: PositiveBelief = _known(0.3)
+    cost: CapabilityBelief = _known(0.3)
     # Scale of the logistic noise on the attack decision (> 0).
-    decision_noise: PositiveBelief = _known(0.1)
+    decision_noise: CapabilityBelief = _known(0.1)
     # true: the aggressor picks the attack type with the best perceived value
     choose_type: bool = False
     # days until the aggressor presents a fait accompli; 0 (default): no time limit
@@ -260,7 +253,7 @@ class HorizonConfig:
     """
 
     years: float = 1.0
-    opportunities_per_year: PositiveBelief = _known(1.0)
+    opportunities_per_year: CapabilityBelief = _known(1.0)
 
 
 @dataclass

@@ -188,7 +188,7 @@ def number_for_belief_overrides(overrides: Sequence[str]) -> list[str]:
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from forecast.config.schema import CapabilityBelief, PositiveBelief
+    from forecast.config.schema import CapabilityBelief
 
     out = []
     for ov in OverridesParser.create().parse_overrides(list(overrides)):
@@ -196,7 +196,7 @@ def number_for_belief_overrides(overrides: Sequence[str]) -> list[str]:
             continue
         value = ov.value()
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if _schema_type(ov.key_or_group) in (PositiveBelief, CapabilityBelief):
+            if _schema_type(ov.key_or_group) is CapabilityBelief:
                 out.append(belief_hint(ov.key_or_group))
     return out
 
@@ -227,7 +227,7 @@ def belief_hint(path: str) -> str:
 
 
 def _is_belief(node: Any) -> bool:
-    return isinstance(node, (Mapping, DictConfig)) and set(node.keys()) == {"mean", "sd"}
+    return isinstance(node, (Mapping, DictConfig)) and {"mean", "sd"} <= set(node.keys())
 
 
 def empty_mappings(cfg: Any, extra: Any, prefix: str = "") -> list[str]:

@@ -66,6 +66,10 @@ def test_czechoslovakia_the_soviet_obligation_hinged_on_france():
     ds = simulate(quick_config("scenario=czechoslovakia_1938", draws=20, realizations=2000))
     assert np.all(ds.p_join.sel(actor="SUN") <= ds.p_join.sel(actor="FRA"))
     assert float(ds.p_join.sel(actor="FRA").mean()) < 0.5  # not honoured
+    # the scenario states no misperception: no attack is a miscalculation, although attacks
+    # are repelled (an outcome, not a belief error)
+    np.testing.assert_array_equal(ds.p_miscalculation, 0.0)
+    assert float(ds.p_attack_repelled.mean()) > 0.05
 
 
 def _defense(scenario, fixed):
@@ -118,12 +122,25 @@ def test_outputs_of_the_full_model_are_present_and_consistent(scenario):
         "mcse_pivotality",
         "mcse_p_miscalculation",
         "mcse_p_entangled",
+        "p_attack_within_horizon",
+        "mcse_p_attack_within_horizon",
+        "p_attack_true_beliefs",
+        "p_attack_repelled",
+        "p_attack_failed",
+        "prize",
+        "cost",
+        "decision_noise",
+        "opportunities_per_year",
     ):
         assert name in ds, name
     np.testing.assert_allclose(ds.p_deterrence, 1 - ds.p_attack)
     assert np.all(ds.p_join_in_time <= ds.p_join)
     assert np.all(ds.p_entangled <= ds.p_join)
     assert np.all(ds.p_miscalculation <= ds.p_attack + 1e-12)
+    assert np.all(ds.p_attack_repelled <= ds.p_attack_failed + 1e-12)
+    assert np.all(ds.p_attack_failed <= ds.p_attack + 1e-12)
+    assert np.all(ds.p_attack_within_horizon >= 0) and np.all(ds.p_attack_within_horizon <= 1)
+    assert ds.prize.dims == ("draw", "attack_type")
     assert set(ds.p_join_by_type.dims) == {"draw", "attack_type", "actor"}
     np.testing.assert_allclose(ds.p_attack_type.sum("attack_type"), 1.0)
     assert np.all(ds.coalition_power.diff("quantile") >= 0)
