@@ -1,33 +1,61 @@
-"""Sensitivity and threshold analysis of a forecast: which belief moves P(deterrence), and how far.
+"""Sensitivity analysis of a forecast: which belief moves P(deterrence), and how far.
 
 Three layers, as in the rest of the package:
 
 - numpy primitives that know nothing about the model: :func:`first_order_indices` (a given-data
-  estimator of Var(E[Y | X_j]) / Var(Y), valid for correlated inputs), :func:`bootstrap_se`,
-  :func:`first_crossing`;
-- runners that re-run the sampler on modified plans: :func:`tornado` and :func:`threshold_search`.
-  Every plan shares the run's seed, so all of them use the same realization random numbers
-  (common random numbers): differences between points are not Monte Carlo noise;
+  estimator of Var(E[Y | X_j]) / Var(Y), valid for correlated inputs), :func:`bootstrap_se`;
+- a runner that re-runs the sampler on modified plans, :func:`tornado` (see
+  :mod:`forecast.analysis.runs`: every plan shares the run's seed, so differences between points
+  are not Monte Carlo noise); the threshold search is in :mod:`forecast.analysis.threshold`;
 - :func:`analyse`, the thin xarray wrapper that adds the results to a forecast Dataset, and
   :func:`validate`, the one table of rules for the ``analysis`` config node.
+
+The threshold and runner functions are importable from here too, as before the split.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from forecast.analysis import runs, threshold
+from forecast.analysis.runs import Runner, evaluate, find_parameter, session
+from forecast.analysis.threshold import (
+    THRESHOLD_VALUE,
+    draw_quantiles,
+    first_crossing,
+    threshold_message,
+    threshold_range,
+    threshold_search,
+)
 from forecast.config import ConfigError
 from forecast.model import beliefs, streams
-from forecast.sampling import executors, sampler
+from forecast.sampling import sampler
+
+__all__ = [
+    "THRESHOLD_VALUE",
+    "Runner",
+    "analyse",
+    "bootstrap_se",
+    "check",
+    "default_bins",
+    "draw_quantiles",
+    "evaluate",
+    "find_parameter",
+    "first_crossing",
+    "first_order_indices",
+    "session",
+    "threshold_message",
+    "threshold_range",
+    "threshold_search",
+    "tornado",
+    "validate",
+]
 
 PARAMETER = "parameter"
-THRESHOLD_VALUE = "threshold_value"
 
 # ----------------------------------------------------------------------------------------------
 # numpy primitives
@@ -108,75 +136,9 @@ def bootstrap_se(
     return reps.std(axis=0, ddof=1)
 
 
-def first_crossing(values: np.ndarray, curves: np.ndarray, target: float) -> np.ndarray:
-    """Smallest value at which each curve reaches ``target``, by linear interpolation.
-
-    Parameters
-    ----------
-    values : (E,) array, increasing
-    curves : (E, ...) array
-        Curves evaluated at ``values``.
-
-    Returns
-    -------
-    (...) array
-        ``values[0]`` where a curve starts at or above the target, ``+inf`` where it never
-        reaches it, else the interpolated crossing in the first cell where it does.
-    """
-    curves = np.asarray(curves, dtype=float)
-    reached = curves >= target
-    first = np.argmax(reached, axis=0)  # 0 when reached at the start or never
-    never = ~reached.any(axis=0)
-    hi = np.maximum(first, 1)
-    v0, v1 = values[hi - 1], values[hi]
-    c0 = np.take_along_axis(curves, (hi - 1)[None], axis=0)[0]
-    c1 = np.take_along_axis(curves, hi[None], axis=0)[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.clip((target - c0) / (c1 - c0), 0.0, 1.0)
-    out = np.where(first == 0, values[0], v0 + t * (v1 - v0))
-    return np.where(never, np.inf, out)
-
-
-def draw_quantiles(x: np.ndarray, q: list[float]) -> np.ndarray:
-    """Quantiles of values that may be +-inf (beyond a searched range); no interpolation, so an
-    infinite value is never mixed with a finite one."""
-    return np.quantile(np.asarray(x, float), q, method="inverted_cdf")
-
-
 # ----------------------------------------------------------------------------------------------
 # Validation: one table of rules for the analysis node
 # ----------------------------------------------------------------------------------------------
-
-
-def find_parameter(model: beliefs.Model, spec: str) -> beliefs.Parameter:
-    """The belief parameter named ``spec`` (``willingness[USA]``) or at config path ``spec``."""
-    for p in model.parameters:
-        if spec in (p.name, p.path):
-            return p
-    raise KeyError(spec)
-
-
-def _support(p: beliefs.Parameter) -> tuple[float, float]:
-    """The domain of a belief, from the kind of its marginal (a fixed belief has no kind, so
-    its config node tells: a willingness is a probability)."""
-    kind = getattr(p.ppf, "kind", None)
-    if kind == "beta" or p.path.endswith(".willingness"):
-        return 0.0, 1.0
-    if kind == "lognormal":
-        return 0.0, math.inf
-    return -math.inf, math.inf
-
-
-def threshold_range(p: beliefs.Parameter, given: Any) -> tuple[float, float]:
-    """The range searched: ``given``, else (0.001, 0.999) for a probability, else the belief's
-    0.1%-99.9% quantiles."""
-    if given is not None:
-        lo, hi = (float(v) for v in given)
-        return lo, hi
-    if _support(p) == (0.0, 1.0):
-        return 0.001, 0.999
-    lo, hi = (float(v) for v in p.ppf(np.array([0.001, 0.999])))
-    return lo, hi
 
 
 def validate(cfg: Any) -> list[str]:
@@ -221,7 +183,7 @@ def validate(cfg: Any) -> list[str]:
         return problems  # the scenario's own problems are reported by beliefs.validate
     model = beliefs.build_model(cfg)
     try:
-        p = find_parameter(model, str(t.parameter))
+        p = runs.find_parameter(model, str(t.parameter))
     except KeyError:
         known = ", ".join(f"{p.path} ({p.name})" for p in model.parameters)
         problems.append(
@@ -229,14 +191,14 @@ def validate(cfg: Any) -> list[str]:
             f"got '{t.parameter}' (known: {known})"
         )
         return problems
-    if t.range is None and p.fixed and _support(p) != (0.0, 1.0):
+    if t.range is None and p.fixed and runs.support(p) != (0.0, 1.0):
         problems.append(
             f"analysis.threshold.range must be given for '{t.parameter}': the belief has no "
             "spread, so its quantiles give no range"
         )
         return problems
-    lo, hi = threshold_range(p, t.range)
-    s_lo, s_hi = _support(p)
+    lo, hi = threshold.threshold_range(p, t.range)
+    s_lo, s_hi = runs.support(p)
     if not (s_lo <= lo and hi <= s_hi) or (s_lo == 0.0 and lo <= 0) or (s_hi == 1.0 and hi >= 1):
         problems.append(
             f"analysis.threshold.range must lie inside the support of {p.name} "
@@ -261,43 +223,8 @@ def _check_quantity(ds: xr.Dataset, path: str, quantity: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Runners: the sampler on modified plans, all on the run's seed (common random numbers)
+# The tornado: the sampler on modified plans, all on the run's seed (common random numbers)
 # ----------------------------------------------------------------------------------------------
-
-
-def _progress(total: int, enabled: bool | None, desc: str):
-    from tqdm import tqdm
-
-    show = sys.stderr.isatty() if enabled is None else bool(enabled)
-    return tqdm(total=total, disable=not show, file=sys.stderr, desc=desc, unit=" runs")
-
-
-Runner = Callable[[sampler.Plan], sampler.Accumulators]
-
-
-def session(cfg: Any) -> Any:
-    """A ``with`` block whose runner runs plans on ``cfg.executor``; a Dask cluster is started
-    (or joined) once for all the analysis's plans (:func:`forecast.sampling.executors.session`)."""
-    return executors.session(cfg.executor)
-
-
-def evaluate(
-    cfg: Any,
-    quantity: str,
-    uniforms: np.ndarray | None = None,
-    fixed: dict[str, float] | None = None,
-    runner: Runner | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-draw ``quantity`` (D,) and its MCSE (D,) under ``make_plan(cfg, uniforms, fixed)``."""
-    plan = sampler.make_plan(cfg, uniforms=uniforms, fixed=fixed)
-    acc = runner(plan) if runner is not None else executors.run(plan, cfg.executor)
-    stats = sampler.summarise(plan, acc)
-    mcse = stats.get(f"mcse_{quantity}", np.zeros_like(stats[quantity]))
-    return np.asarray(stats[quantity], float), np.asarray(mcse, float)
-
-
-def _mean_and_mcse(q: np.ndarray, se: np.ndarray) -> tuple[float, float]:
-    return float(q.mean()), float(np.sqrt((se**2).sum()) / q.size)
 
 
 def _paired_se(q: np.ndarray, q_base: np.ndarray, se: np.ndarray, se_base: np.ndarray) -> float:
@@ -309,7 +236,7 @@ def _paired_se(q: np.ndarray, q_base: np.ndarray, se: np.ndarray, se_base: np.nd
     """
     if q.size < 2:
         return float(
-            np.sqrt(_mean_and_mcse(q, se)[1] ** 2 + _mean_and_mcse(q_base, se_base)[1] ** 2)
+            np.sqrt(runs.mean_and_mcse(q, se)[1] ** 2 + runs.mean_and_mcse(q_base, se_base)[1] ** 2)
         )
     return float((q - q_base).std(ddof=1) / np.sqrt(q.size))
 
@@ -320,7 +247,7 @@ def tornado(
     quantiles: tuple[float, float] = (0.05, 0.95),
     replicates: int = 8,
     progress: bool | None = False,
-    runner: Runner | None = None,
+    runner: runs.Runner | None = None,
 ) -> dict[str, Any]:
     """Each non-fixed belief moved to its low and high quantile, the others at their medians.
 
@@ -359,18 +286,18 @@ def tornado(
     held = {model.parameters[j].name: value(j, 0.5) for j in np.flatnonzero(elsewhere)}
     keys = ("low", "high", "mcse_low", "mcse_high", "mcse_low_diff", "mcse_high_diff")
     out: dict[str, Any] = {k: [] for k in keys}
-    with _progress(1 + 2 * len(cols), progress, "tornado") as bar:
+    with runs.progress_bar(1 + 2 * len(cols), progress, "tornado") as bar:
         u = np.full((replicates, n_par), 0.5)
-        q0, se0 = evaluate(cfg, quantity, uniforms=u, fixed=held, runner=runner)
-        out["base"], out["mcse_base"] = _mean_and_mcse(q0, se0)
+        q0, se0 = runs.evaluate(cfg, quantity, uniforms=u, fixed=held, runner=runner)
+        out["base"], out["mcse_base"] = runs.mean_and_mcse(q0, se0)
         bar.update()
         for j in cols:
             for side, qu in zip(("low", "high"), quantiles, strict=True):
                 u = np.full((replicates, n_par), 0.5)
                 u[:, j] = qu
                 fixed = {**held, model.parameters[j].name: value(j, qu)} if elsewhere[j] else held
-                q, se = evaluate(cfg, quantity, uniforms=u, fixed=fixed, runner=runner)
-                mean, mcse = _mean_and_mcse(q, se)
+                q, se = runs.evaluate(cfg, quantity, uniforms=u, fixed=fixed, runner=runner)
+                mean, mcse = runs.mean_and_mcse(q, se)
                 out[side].append(mean)
                 out[f"mcse_{side}"].append(mcse)
                 out[f"mcse_{side}_diff"].append(_paired_se(q, q0, se, se0))
@@ -382,123 +309,6 @@ def tornado(
     for key, qu in (("value_low", quantiles[0]), ("value_high", quantiles[1]), ("value_base", 0.5)):
         out[key] = np.array([value(j, qu) for j in cols])
     return out
-
-
-def threshold_search(
-    cfg: Any, progress: bool | None = False, runner: Runner | None = None
-) -> dict[str, Any]:
-    """Where the mean over draws of ``analysis.threshold.quantity`` reaches its target.
-
-    The parameter is held at a value in every draw (the others keep their draws) on a coarse
-    grid over the range, then bisection refines the first grid cell where the mean curve reaches
-    the target. All evaluations share the run's random numbers, so the curve is smooth in the
-    value. When the mean curve falls with the value, the answer is the largest value at which
-    the target still holds (``direction`` "at most").
-
-    Returns
-    -------
-    dict
-        ``values`` (E,) evaluated values, increasing; ``curve``, ``mcse_curve`` (E,) the mean and
-        its MCSE there; ``curve_draws`` (E, D) per draw; ``threshold``, ``mcse``, ``se_draws``
-        (scalars: NaN when unreachable); ``draws`` (D,) per-draw thresholds (+-inf beyond the
-        range); ``direction``, ``status`` and ``message`` (str).
-    """
-    t = cfg.analysis.threshold
-    model = beliefs.build_model(cfg)
-    p = find_parameter(model, str(t.parameter))
-    lo, hi = threshold_range(p, t.range)
-    target, quantity = float(t.target), str(t.quantity)
-    evaluated: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-
-    def at(v: float) -> float:
-        evaluated[v] = evaluate(cfg, quantity, fixed={p.name: v}, runner=runner)
-        bar.update()
-        return float(evaluated[v][0].mean())
-
-    with _progress(int(t.grid) + int(t.iterations), progress, "threshold") as bar:
-        grid = np.linspace(lo, hi, int(t.grid))
-        m = np.array([at(float(v)) for v in grid])
-        # a falling curve is searched mirrored: the largest value at which the target holds
-        sign = 1.0 if m[-1] >= m[0] else -1.0
-        order = slice(None) if sign > 0 else slice(None, None, -1)
-        g, mm = grid[order], m[order]
-        reached = mm >= target
-        status = "found"
-        if not reached.any():
-            status = "unreachable"
-        elif reached[0]:
-            status = "at range end"
-        else:
-            i = int(np.argmax(reached))
-            a, b = float(g[i - 1]), float(g[i])
-            for _ in range(int(t.iterations)):
-                mid = 0.5 * (a + b)
-                if at(mid) >= target:
-                    b = mid
-                else:
-                    a = mid
-    values = np.array(sorted(evaluated))
-    curves = np.stack([evaluated[v][0] for v in values])  # (E, D)
-    ses = np.stack([evaluated[v][1] for v in values])
-    curve = curves.mean(axis=1)
-    mcse_curve = np.sqrt((ses**2).sum(axis=1)) / curves.shape[1]
-    vs, cs = (values, curves) if sign > 0 else (-values[::-1], curves[::-1])
-    per_draw = sign * first_crossing(vs, cs, target)
-    out: dict[str, Any] = {
-        "values": values,
-        "curve": curve,
-        "mcse_curve": mcse_curve,
-        "curve_draws": curves,
-        "draws": per_draw,
-        "direction": "at least" if sign > 0 else "at most",
-        "status": status,
-        "parameter": p.name,
-        "path": p.path,
-        "range": (lo, hi),
-    }
-    thr = float(sign * first_crossing(vs, (cs.mean(axis=1)), target))
-    mcse = se_draws = math.nan
-    if status == "found":
-        # error propagation through the slope of the coarse grid cell that holds the crossing
-        i = int(np.clip(np.searchsorted(grid, thr), 1, len(grid) - 1))
-        slope = abs(m[i] - m[i - 1]) / (grid[i] - grid[i - 1])
-        k = int(np.argmin(np.abs(values - thr)))
-        mcse = float(mcse_curve[k] / slope) if slope > 0 else math.inf
-        # the mean over a finite number of epistemic draws is itself an estimate
-        se_draws = float(curves[k].std(ddof=1) / math.sqrt(curves.shape[1]) / slope)
-    else:
-        thr = math.nan
-    out.update(threshold=thr, mcse=mcse, se_draws=se_draws)
-    out["message"] = threshold_message(out, quantity, target, float(t.level))
-    return out
-
-
-def threshold_message(res: dict[str, Any], quantity: str, target: float, level: float) -> str:
-    """One line a user reads: the threshold, its interval across draws and its MCSE."""
-    name, (lo, hi) = res["parameter"], res["range"]
-    cmp = ">=" if res["direction"] == "at least" else "<="
-    if res["status"] == "unreachable":
-        k = int(np.argmax(res["curve"]))
-        return (
-            f"{quantity} never reaches {target:g} for {name} in [{lo:.4g}, {hi:.4g}] "
-            f"(analysis.threshold.range): its mean over draws is at most {res['curve'][k]:.3f}, "
-            f"at {name} = {res['values'][k]:.4g}"
-        )
-    if res["status"] == "at range end":
-        end = lo if res["direction"] == "at least" else hi
-        return (
-            f"{quantity} already reaches {target:g} at {name} = {end:.4g}, the end of the range "
-            f"[{lo:.4g}, {hi:.4g}] (analysis.threshold.range)"
-        )
-    q = draw_quantiles(res["draws"], [(1 - level) / 2, (1 + level) / 2])
-    iv = ", ".join(
-        f"{'<' if v < lo else '>' if v > hi else ''}{min(max(v, lo), hi):.4g}" for v in q
-    )
-    return (
-        f"mean {quantity} >= {target:g} needs {name} {cmp} {res['threshold']:.4g} "
-        f"(MCSE {res['mcse']:.2g}, epistemic-draw error {res['se_draws']:.2g}); "
-        f"per-draw thresholds, {level:.0%} interval: [{iv}]"
-    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -514,18 +324,18 @@ def analyse(ds: xr.Dataset, cfg: Any, progress: bool | None = False) -> xr.Datas
         _check_quantity(ds, "analysis.threshold.quantity", str(a.threshold.quantity))
     if not a.sensitivity and a.threshold.parameter is None:
         return out
-    with session(cfg) as runner:
+    with runs.session(cfg) as runner:
         if a.sensitivity:
             out = out.merge(_sensitivity_dataset(ds, cfg, progress, runner))
         if a.threshold.parameter is not None:
-            res = threshold_search(cfg, progress=progress, runner=runner)
-            out = out.merge(_threshold_dataset(res, cfg))
+            res = threshold.threshold_search(cfg, progress=progress, runner=runner)
+            out = out.merge(threshold.threshold_dataset(res, cfg))
             out.attrs["threshold_summary"] = res["message"]
     return out
 
 
 def _sensitivity_dataset(
-    ds: xr.Dataset, cfg: Any, progress: bool | None, runner: Runner
+    ds: xr.Dataset, cfg: Any, progress: bool | None, runner: runs.Runner
 ) -> xr.Dataset:
     a, quantity = cfg.analysis, "p_deterrence"
     q = (float(a.tornado_quantiles[0]), float(a.tornado_quantiles[1]))
@@ -580,39 +390,3 @@ def _sensitivity_dataset(
         )
     out["tornado_value_low"].attrs["description"] = f"the parameter at its {pct}"
     return out
-
-
-def _threshold_dataset(res: dict[str, Any], cfg: Any) -> xr.Dataset:
-    t = cfg.analysis.threshold
-    level = float(t.level)
-    finite = np.isfinite(res["draws"]).all()
-    attrs = {
-        "parameter": res["parameter"],
-        "path": res["path"],
-        "quantity": str(t.quantity),
-        "target": float(t.target),
-        "direction": res["direction"],
-        "status": res["status"],
-        "range_low": res["range"][0],
-        "range_high": res["range"][1],
-        "message": res["message"],
-    }
-    qs = [(1 - level) / 2, 0.5, (1 + level) / 2]
-    V = THRESHOLD_VALUE
-    return xr.Dataset(
-        {
-            "threshold": ((), res["threshold"], attrs),
-            "mcse_threshold": ((), res["mcse"]),
-            "threshold_se_draws": ((), res["se_draws"]),
-            "threshold_draw": ("draw", res["draws"], {"all_in_range": int(finite)}),
-            "threshold_quantile": (
-                "threshold_q",
-                draw_quantiles(res["draws"], qs),
-                {"level": level, "description": "quantiles of the per-draw thresholds"},
-            ),
-            "threshold_curve": (V, res["curve"]),
-            "mcse_threshold_curve": (V, res["mcse_curve"]),
-            "threshold_curve_draw": ((V, "draw"), res["curve_draws"]),
-        },
-        coords={V: res["values"], "threshold_q": qs},
-    )

@@ -2,7 +2,9 @@
 
 Two kinds. :func:`silent_values` finds values in a composed config that the model never reads
 (the aggressor's prize when every attack type gives its own, an attack type's probability when
-the aggressor chooses the type, the effects of an engagement that never happens, ...). A value
+the aggressor chooses the type, the effects of an engagement that never happens, an institution's
+key its rule does not read, a factor no partner loads on, a stopping-rule cap without a target,
+...). A value
 is reported only when it differs from the schema's default: a default cannot be told apart from
 a value nobody wrote. :func:`empty_mapping_overrides` and :func:`empty_mappings` find an empty
 mapping written to clear a non-empty one (``scenario.actors.USA.access={}``): Hydra and OmegaConf
@@ -16,7 +18,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from forecast.config.schema import AggressorConfig, EngagedConfig, InstitutionConfig
+from forecast.config.schema import (
+    AggressorConfig,
+    EngagedConfig,
+    InstitutionConfig,
+    SamplerConfig,
+)
 
 AGGRESSOR_BELIEFS = ("prize", "cost", "decision_noise")
 
@@ -135,10 +142,37 @@ def _institutions(sc: Any) -> list[str]:
     return out
 
 
+def _factors(sc: Any) -> list[str]:
+    loaded = {f for p in sc.actors.values() for f, v in p.loadings.items() if float(v) != 0}
+    return [
+        f"scenario.factors.{f} cannot take effect: no partner loads on it "
+        f"(scenario.actors.<code>.loadings.{f}); remove it, or give a loading"
+        for f in sc.factors
+        if f not in loaded
+    ]
+
+
+def _sampler(cfg: Any) -> list[str]:
+    if "sampler" not in cfg or cfg.sampler.target_mcse is not None:
+        return []
+    default = SamplerConfig()
+    out = []
+    for key in ("target_mcse_scope", "max_realizations", "max_seconds"):
+        value = cfg.sampler[key]
+        plain = getattr(value, "value", value)
+        if plain != getattr(getattr(default, key), "value", getattr(default, key)):
+            out.append(
+                f"sampler.{key} = {plain} cannot take effect: it belongs to the precision "
+                "stopping rule, and sampler.target_mcse is null; give sampler.target_mcse, or "
+                "remove it"
+            )
+    return out
+
+
 def silent_values(cfg: Any) -> list[str]:
     """Problems: values of ``cfg`` that differ from the schema's default but change nothing."""
     sc = cfg.scenario
-    return _aggressor(sc) + _partners(cfg) + _institutions(sc)
+    return _aggressor(sc) + _partners(cfg) + _institutions(sc) + _factors(sc) + _sampler(cfg)
 
 
 def _node(cfg: Any, path: str) -> Any:
