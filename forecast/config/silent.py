@@ -4,11 +4,12 @@ Two kinds. :func:`silent_values` finds values in a composed config that the mode
 (the aggressor's prize when every attack type gives its own, an attack type's probability when
 the aggressor chooses the type, the effects of an engagement that never happens, an institution's
 key its rule does not read, a factor no partner loads on, a stopping-rule cap without a target,
-...). A value
-is reported only when it differs from the schema's default: a default cannot be told apart from
-a value nobody wrote. :func:`empty_mapping_overrides` and :func:`empty_mappings` find an empty
-mapping written to clear a non-empty one (``scenario.actors.USA.access={}``): Hydra and OmegaConf
-merge a mapping into the one it overrides, so an empty one changes nothing.
+...). A value is reported only when it differs from the schema's default: a default cannot be
+told apart from a value nobody wrote. :func:`empty_mapping_overrides` and :func:`empty_mappings`
+find an empty mapping written to clear a non-empty one (``scenario.actors.USA.access={}``): Hydra
+and OmegaConf merge a mapping into the one it overrides, so an empty one changes nothing; and a
+plain number where a belief ``{mean, sd}`` is expected (:func:`number_for_belief_overrides` for
+the command line, before Hydra composes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from forecast.config.schema import (
     EngagedConfig,
     InstitutionConfig,
     SamplerConfig,
+    ScenarioConfig,
 )
 
 AGGRESSOR_BELIEFS = ("prize", "cost", "decision_noise")
@@ -68,7 +70,8 @@ def _aggressor(sc: Any) -> list[str]:
                     "effect: scenario.aggressor.choose_type is true, so the aggressor picks the "
                     "type it values most; remove it, or set scenario.aggressor.choose_type=false"
                 )
-    if float(sc.aggressor.fait_accompli.mean) == 0 and float(sc.late_discount) != 0.5:
+    late = float(sc.late_discount)
+    if float(sc.aggressor.fait_accompli.mean) == 0 and late != ScenarioConfig().late_discount:
         out.append(
             f"scenario.late_discount = {sc.late_discount} cannot take effect: there is no "
             "fait accompli (scenario.aggressor.fait_accompli.mean is 0), so no force arrives "
