@@ -191,6 +191,10 @@ def draw_parameters(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
             for a in map(str, ds[ACTOR].values):
                 label = f"{names.get(a, a)} {name.replace('_', ' ')}"
                 out.append((label, da.sel({ACTOR: a}).values))
+        elif da.dims == (DRAW, results.ATTACK_TYPE):  # the aggressor's beliefs by attack type
+            for t in map(str, ds[results.ATTACK_TYPE].values):
+                label = f"aggressor {name.replace('_', ' ')} ({t})"
+                out.append((label, da.sel({results.ATTACK_TYPE: t}).values))
     return out
 
 
@@ -207,7 +211,8 @@ def draw_scatter(ds: xr.Dataset):
     for d in range(ds.sizes[DRAW]):
         lines = [f"<b>draw {d}</b>", f"{quantity_label(x)}: {h.fmt_p(ds[x].values[d], 3)}"]
         lines.append(f"{quantity_label(y)}: {h.fmt_p(ds[y].values[d], 3)}")
-        lines += [f"{h.esc(lab)}: {h.fmt_num(v[d])}" for lab, v in params[:24]]
+        # every belief (Taiwan has some 30): a hover is read one draw at a time
+        lines += [f"{h.esc(lab)}: {h.fmt_num(v[d])}" for lab, v in params[:48]]
         text.append("<br>".join(lines))
     colour = ds["p_deterrence"].values if "p_deterrence" in ds else None
     fig = go.Figure(

@@ -53,7 +53,8 @@ def test_the_headline_numbers_on_the_page_are_those_of_forecast_nc(briefing_run)
     out, _ = briefing_run
     ds = storage.read(out / "forecast.nc")
     text = (out / "report.html").read_text()
-    for name in ("p_deterrence", "p_attack"):
+    # the second headline is P(attack within the horizon), which every run now has
+    for name in ("p_deterrence", "p_attack_within_horizon"):
         a = attrs_of(text, f"headline-{name}")
         mean, lo, hi = expected(ds, name)
         assert float(a["data-mean"]) == pytest.approx(mean, abs=1e-12)

@@ -57,7 +57,7 @@ def test_report_html_renders_and_shows_the_numbers_of_forecast_nc(driver, briefi
     out, _ = briefing_run
     check_page(driver, out / "report.html", "report.png", min_figures=6)
     ds = storage.read(out / "forecast.nc")
-    for name in ("p_deterrence", "p_attack"):
+    for name in ("p_deterrence", "p_attack_within_horizon"):  # the second headline
         nums, text = shown(driver, f"headline-{name}")
         x = ds[name]
         mean, lo, hi = float(x.mean()), float(x.quantile(0.05)), float(x.quantile(0.95))
