@@ -82,7 +82,7 @@ class _Rules:
     def belief(self, path: str, b: Any, zero_ok: bool = False) -> None:
         """A :class:`~forecast.config.schema.CapabilityBelief` ``{mean, sd}``; with ``zero_ok`` a
         known 0 is allowed (a log-normal cannot spread around 0)."""
-        if not zero_ok:
+        if not zero_ok or elicitation.is_elicited(b):
             self.capability(path, b)
             return
         self.non_negative(f"{path}.mean", b.mean)

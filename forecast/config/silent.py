@@ -19,6 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from forecast.config.elicitation import is_elicited
 from forecast.config.schema import (
     AggressorConfig,
     EngagedConfig,
@@ -30,15 +31,16 @@ from forecast.config.schema import (
 AGGRESSOR_BELIEFS = ("prize", "cost", "decision_noise")
 
 
-def _belief(b: Any) -> tuple[float, float]:
-    return float(b.mean), float(b.sd)
+def _belief(b: Any) -> Any:
+    """What a belief states, comparable with the schema's default."""
+    return OmegaConf.to_container(OmegaConf.structured(b) if not isinstance(b, DictConfig) else b)
 
 
 def own_belief(attack_type: Any, key: str) -> Any:
     """An attack type's own prize, cost or decision noise, or None when it uses the aggressor's
-    (its mean is not given)."""
+    (neither its mean nor elicited quantiles are given)."""
     node = attack_type[key]
-    return None if OmegaConf.is_missing(node, "mean") else node
+    return None if OmegaConf.is_missing(node, "mean") and not is_elicited(node) else node
 
 
 def _aggressor(sc: Any) -> list[str]:
@@ -48,7 +50,7 @@ def _aggressor(sc: Any) -> list[str]:
     for key in AGGRESSOR_BELIEFS:
         given = sc.aggressor[key]
         for name, t in types.items():
-            if own_belief(t, key) is None and float(t[key].sd) != 0:
+            if own_belief(t, key) is None and float(t[key].sd) != 0:  # sd alone
                 out.append(
                     f"scenario.attack_types.{name}.{key}.sd = {t[key].sd} cannot take effect: "
                     f"its mean is not given, so the type uses scenario.aggressor.{key}; give "
@@ -57,8 +59,10 @@ def _aggressor(sc: Any) -> list[str]:
         if not types or any(own_belief(t, key) is None for t in types.values()):
             continue
         if _belief(given) != _belief(getattr(default, key)):
+            stated = {k: v for k, v in _belief(given).items() if v is not None}
+            text = "{" + ", ".join(f"{k}: {v}" for k, v in stated.items()) + "}"
             out.append(
-                f"scenario.aggressor.{key} = {{mean: {given.mean}, sd: {given.sd}}} cannot take "
+                f"scenario.aggressor.{key} = {text} cannot take "
                 f"effect: every attack type gives its own (scenario.attack_types.<type>.{key}); "
                 f"remove it, or remove one type's {key} so that the type uses the aggressor's"
             )
