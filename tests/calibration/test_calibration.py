@@ -1,6 +1,7 @@
 """The hierarchical model of P(honour): likelihood code, fit, posterior file, predictions.
 
-Runs the real PyMC model on the real files in ../shared/data (a small fit, ~1 minute).
+Runs the real PyMC model on the real files; the posterior is the session's one small fit
+(tests/calibration/conftest.py).
 """
 
 from __future__ import annotations
@@ -39,18 +40,6 @@ def quick_model_config(draws: int = 200, tune: int = 300) -> CalibrationModelCon
     cfg.sampling.chains, cfg.sampling.cores = 2, 1
     cfg.sampling.progress = False
     return cfg
-
-
-@pytest.fixture(scope="module")
-def cases() -> pd.DataFrame:
-    return load_cases(DATA)[0]
-
-
-@pytest.fixture(scope="module")
-def posterior(cases, tmp_path_factory) -> Path:
-    tree = cal.fit(cases, quick_model_config())
-    path = tmp_path_factory.mktemp("posterior") / "posterior.nc"
-    return cal.save_posterior(tree, path, {"created_by": "test"})
 
 
 # ------------------------------------------------------------------------ likelihood code
