@@ -70,13 +70,17 @@ class Tables:
 
 def load_tables(data_dir=None) -> Tables:
     """Load and validate every file the model needs (all problems of a file at once)."""
+    la = _d.load_leeds_anac(data_dir)
+    bf = _d.load_berkemeier_fuhrmann(data_dir)
+    atop = _d.load_atop_alliances(data_dir)
+    inst = _d.load_atop_institutionalization(data_dir)
     wars = _d.read_source("cow_wars", data_dir)
     members = _d.read_source("atop_members", data_dir)
     return Tables(
-        la=_d.load_leeds_anac(data_dir),
-        bf=_d.load_berkemeier_fuhrmann(data_dir),
-        atop=_d.load_atop_alliances(data_dir),
-        inst=_d.load_atop_institutionalization(data_dir),
+        la=la,
+        bf=bf,
+        atop=atop,
+        inst=inst,
         years=wars.groupby("warnum")["year"].min(),
         members=_sets(members, "atopid", "member"),
         participants=_sets(wars, "warnum", "ccode1"),

@@ -71,7 +71,10 @@ VARIANTS = (
         "hierarchical + partner + alliance covariates",
         extra=(*PARTNER_COVARIATES, *ALLIANCE_COVARIATES),
     ),
-    *(Variant(f"hierarchical + {c}", extra=(c,)) for c in (*PARTNER_COVARIATES, *ALLIANCE_COVARIATES)),
+    *(
+        Variant(f"hierarchical + {c}", extra=(c,))
+        for c in (*PARTNER_COVARIATES, *ALLIANCE_COVARIATES)
+    ),
 )
 
 

@@ -78,9 +78,7 @@ def _row_values(row, tables: Tables, sy: StateYears) -> dict:
     if not partners or not np.isfinite(year):
         return out
     year = int(year)
-    out["major"] = float(
-        any(s <= year <= e for p in partners for s, e in sy.majors.get(p, []))
-    )
+    out["major"] = float(any(s <= year <= e for p in partners for s, e in sy.majors.get(p, [])))
     threat = [sy.threat.get((p, year), np.nan) for p in partners]
     if np.isfinite(threat).any():
         out["threat"] = float(np.nanmax(threat))
@@ -120,7 +118,67 @@ def standardise(
     values become 0, the centre. Returns the (n, k) array and the centre and scale used."""
     centre = centre or {c: float(values[c].mean()) for c in values}
     scale = scale or {c: float(values[c].std()) or 1.0 for c in values}
-    out = np.column_stack(
-        [((values[c] - centre[c]) / scale[c]).fillna(0.0).to_numpy(float) for c in values]
-    ) if len(values.columns) else np.zeros((len(values), 0))
+    out = (
+        np.column_stack(
+            [((values[c] - centre[c]) / scale[c]).fillna(0.0).to_numpy(float) for c in values]
+        )
+        if len(values.columns)
+        else np.zeros((len(values), 0))
+    )
     return out, centre, scale
+
+
+#: COW state codes of the scenario actors' codes (ISO 3166 alpha-3; SUN the Soviet Union).
+COW_CODES = {
+    "USA": 2, "GBR": 200, "FRA": 220, "DEU": 255, "POL": 290, "SUN": 365, "RUS": 365,
+    "IRQ": 645, "EGY": 651, "SAU": 670, "CHN": 710, "JPN": 740, "PHL": 840, "AUS": 900,
+}  # fmt: skip
+# Last year each source codes (later rows of the threat file are zero placeholders).
+_LAST_YEAR = {"major": 2016, "capability": 2022, "threat": 2007, "rival": 2010}
+
+
+def partner_values(sy: StateYears, partner: int, enemy: int, year: int) -> dict:
+    """``major``, ``capability``, ``threat``, ``rival`` of state ``partner`` facing ``enemy``
+    in ``year``, each from the last year its source codes when ``year`` is later.
+
+    Returns ``{name: (value, year used)}``; value NaN where the source has no entry.
+    """
+    out = {}
+    y = min(year, _LAST_YEAR["major"])
+    out["major"] = (float(any(s <= y <= e for s, e in sy.majors.get(partner, []))), y)
+    y = min(year, _LAST_YEAR["capability"])
+    own, foe = sy.cinc.get((partner, y), np.nan), sy.cinc.get((enemy, y), np.nan)
+    out["capability"] = (float(np.log10(own / foe)) if own > 0 and foe > 0 else np.nan, y)
+    y = min(year, _LAST_YEAR["threat"])
+    out["threat"] = (float(sy.threat.get((partner, y), np.nan)), y)
+    y = min(year, _LAST_YEAR["rival"])
+    r = sy.rivalries
+    active = r[(r["styear"] <= y) & (r["endyear"] >= y)]
+    pair = ((active["ccode1"] == partner) & (active["ccode2"] == enemy)) | (
+        (active["ccode1"] == enemy) & (active["ccode2"] == partner)
+    )
+    out["rival"] = (float(pair.any()), y)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m forecast.calibration.covariates DATA_DIR YEAR ENEMY PARTNER...``: the
+    partner-level covariates of scenario partners (codes of :data:`COW_CODES`), as quoted in
+    the scenario files."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 4 or not args[1].isdigit():
+        print(__doc__.splitlines()[0], file=sys.stderr)
+        print("usage: python -m forecast.calibration.covariates DATA_DIR YEAR ENEMY PARTNER...")
+        sys.exit(2)
+    sy = load_state_years(args[0])
+    year, enemy = int(args[1]), COW_CODES[args[2]]
+    for code in args[3:]:
+        values = partner_values(sy, COW_CODES[code], enemy, year)
+        cells = ", ".join(f"{k}: {v:.2f} ({y})" for k, (v, y) in values.items())
+        print(f"{code} vs {args[2]}: {cells}")
+
+
+if __name__ == "__main__":
+    main()

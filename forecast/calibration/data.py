@@ -121,7 +121,14 @@ SOURCES = {
 }
 
 #: The files :func:`load_cases` needs.
-REQUIRED = ("leeds_anac", "berkemeier_fuhrmann", "atop_alliances", "atop_inst", "cow_wars")
+REQUIRED = (
+    "leeds_anac",
+    "berkemeier_fuhrmann",
+    "atop_alliances",
+    "atop_inst",
+    "cow_wars",
+    "atop_members",
+)
 #: The further files the partner- and alliance-level covariates need.
 COVARIATE_SOURCES = ("atop_members", "cow_majors", "cow_nmc", "threat", "rivalries")
 
@@ -342,7 +349,11 @@ def load_bf_cases(data_dir=None) -> pd.DataFrame:
 
 def load_atop_alliances(data_dir=None) -> pd.DataFrame:
     """ATOP 5.1 alliance-level obligations, one row per ``atopid``."""
-    rules = _RULES["atop_alliances"] | {"conditio?": _BIN, "specthrt?": "number", "milcon?": "number"}
+    rules = _RULES["atop_alliances"] | {
+        "conditio?": _BIN,
+        "specthrt?": "number",
+        "milcon?": "number",
+    }
     path = resolve_data_dir(data_dir) / SOURCES["atop_alliances"].filename
     if not path.is_file():
         read_source("atop_alliances", data_dir)  # raises the file-not-found message
@@ -364,8 +375,6 @@ def load_war_start_years(data_dir=None) -> pd.Series:
     """First year of each COW inter-state war, indexed by COW war number."""
     wars = read_source("cow_wars", data_dir)
     return wars.groupby("warnum")["year"].min()
-
-
 
 
 # The case tables live in forecast.calibration.cases; their names stay importable from here.

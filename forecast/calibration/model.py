@@ -259,8 +259,7 @@ def build_model(
         arrays = _mixture_arrays(design)
         if arrays is not None:
             arrays = {
-                k: v if k in ("cols", "levels") else data(f"mix_{k}", v)
-                for k, v in arrays.items()
+                k: v if k in ("cols", "levels") else data(f"mix_{k}", v) for k, v in arrays.items()
             }
         y = data("y_obs", design.y.astype(np.int64))
         pm.Bernoulli("y", logit_p=_logit(pt, eta, gamma, log_pi, arrays), observed=y, dims="case")

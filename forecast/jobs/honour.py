@@ -99,9 +99,7 @@ def fitted_posterior(cfg, inputs: Inputs) -> xr.DataTree:
     if names:
         w, centre, scale = standardise(inputs.extra[list(names)])
         extra = (w, names)
-    log.info(
-        "fitting on %d cases in %d wars", inputs.report["n_cases"], inputs.report["n_wars"]
-    )
+    log.info("fitting on %d cases in %d wars", inputs.report["n_cases"], inputs.report["n_wars"])
     tree = fit(inputs.cases, cfg.calibration, extra=extra, posterior_predictive=True)
     tree.attrs["extra_covariates"] = json.dumps(list(names))
     tree.attrs["extra_centre"] = json.dumps(centre or {})

@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from scipy import special
 
 from forecast.calibration import fit as cal
-from forecast.calibration.data import LA_COVARIATES, LA_LEVELS, load_cases
+from forecast.calibration.data import LA_COVARIATES, LA_LEVELS
 from forecast.calibration.predict import _predict_probabilities
 from forecast.config.calibration import (
     CalibrateConfig,
@@ -126,10 +126,11 @@ def test_posterior_file_keeps_chain_draw_and_provenance(posterior):
     tree = cal.load_posterior(posterior)
     post = tree["posterior"]
     assert post["beta"].dims == ("chain", "draw", "effect")
-    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 200
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 150
     assert list(post["effect"].values) == list(cal.EFFECTS)
-    assert "log_likelihood" in tree.children and tree["log_likelihood"]["y"].sizes["case"] == 150
-    assert tree.attrs["created_by"] == "test"
+    assert "log_likelihood" in tree.children and tree["log_likelihood"]["y"].sizes["case"] == 232
+    assert tree.attrs["created_by"] == "forecast-calibrate"
+    assert "posterior_predictive" in tree.children
     for key in ("diagnostics_rhat_max", "diagnostics_ess_bulk_min", "diagnostics_divergences"):
         assert np.isfinite(tree.attrs[key])
 
