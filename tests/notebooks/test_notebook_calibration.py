@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from forecast.jobs.calibrate import run_calibration
 from forecast.config.calibration import register_configs
+from forecast.jobs.calibrate import run_calibration
 from tests.conftest import execute_notebook
 
 # runs the console scripts / workers / notebooks as separate processes: out of the
