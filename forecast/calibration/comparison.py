@@ -38,7 +38,8 @@ LA_LOGIT_TERMS = ("const", *LA_COVARIATES)
 class Variant:
     """One predictor in the comparison.
 
-    ``kind`` is ``"hierarchical"``, ``"la_logit"`` or ``"bf_logit"``. A hierarchical variant
+    ``kind`` is ``"hierarchical"``, ``"la_logit"``, ``"bf_logit"`` or ``"base_rate"`` (the
+    training share honoured of the case's own dataset). A hierarchical variant
     adds the ``extra`` covariates; ``one_coding_per_event`` drops the Berkemeier-Fuhrmann row
     of an event Leeds-Anac also codes (the previous default); ``midpoint`` predicts every case
     at the midpoint of the two codings (also the previous default) instead of in its own.
@@ -51,6 +52,7 @@ class Variant:
     midpoint: bool = False
 
 
+BASE_RATE = Variant("base rate of the dataset", kind="base_rate")
 LA_LOGIT = Variant("Leeds-Anac logit (5 covariates)", kind="la_logit")
 BF_LOGIT = Variant("Berkemeier-Fuhrmann logit (era + type)", kind="bf_logit")
 PREVIOUS = Variant(
@@ -61,6 +63,7 @@ PREVIOUS = Variant(
 OWN_CODING = Variant("hierarchical, both codings, own coding")
 #: Every variant :func:`compare` fits, in table order.
 VARIANTS = (
+    BASE_RATE,
     LA_LOGIT,
     BF_LOGIT,
     PREVIOUS,
@@ -165,6 +168,10 @@ def cross_validate_variants(
         test = folds == k
         train = ~test
         for v in variants:
+            if v.kind == "base_rate":
+                for own in (is_la, ~is_la):
+                    out.loc[test & own, v.name] = y[train & own].mean()
+                continue
             if v.kind != "hierarchical":
                 own = is_la if v.kind == "la_logit" else ~is_la
                 coef = fit_logit(logit_design(cases[train & own], v.kind), y[train & own])
@@ -215,3 +222,20 @@ def score_table(cases: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
             row["log_diff_vs_logit"], row["log_diff_se"] = clustered_mean(lg - l0, wars)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The score table as Markdown: mean (SE) per score, paired difference from the logit."""
+    lines = [
+        "| dataset | variant | Brier (SE) | log score (SE) | Brier minus logit (SE) "
+        "| log score minus logit (SE) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.dataset} ({r.n_cases} cases, {r.n_wars} wars) | {r.variant} "
+            f"| {r.brier:.3f} ({r.brier_se:.3f}) | {r.log_score:.3f} ({r.log_score_se:.3f}) "
+            f"| {r.brier_diff_vs_logit:+.3f} ({r.brier_diff_se:.3f}) "
+            f"| {r.log_diff_vs_logit:+.3f} ({r.log_diff_se:.3f}) |"
+        )
+    return "\n".join(lines)

@@ -87,15 +87,23 @@ def plot_corp(curves: dict[str, dict], path: str | Path, provenance: dict | None
 
     from forecast.storage import replace_atomically
 
+    import textwrap
+
     n = len(curves)
-    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.6), squeeze=False, sharey=True)
-    for ax, (name, c) in zip(axes[0], curves.items(), strict=True):
+    ncols = min(n, 2)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.6 * ncols, 3.5 * nrows), squeeze=False, sharey=True
+    )
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for ax, (name, c) in zip(axes.ravel(), curves.items(), strict=False):
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
         ax.fill_between(c["x"], c["lower"], c["upper"], step="post", color="C0", alpha=0.2,
                         label="90% consistency band")  # fmt: skip
         ax.step(c["x"], c["pav"], where="post", color="C1", lw=1.6, label="CORP (PAV)")
         ax.plot(c["x"], np.full(len(c["x"]), -0.03), "|", color="k", ms=5, alpha=0.5)
-        ax.set_title(name, fontsize=8)
+        ax.set_title(textwrap.fill(name, 44), fontsize=8)
         ax.text(
             0.02,
             0.97,
@@ -108,7 +116,8 @@ def plot_corp(curves: dict[str, dict], path: str | Path, provenance: dict | None
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.05, 1.0)
         ax.set_xlabel("forecast P(honour), out of sample", fontsize=8)
-    axes[0][0].set_ylabel("recalibrated P(honour)", fontsize=8)
+    for row in axes:
+        row[0].set_ylabel("recalibrated P(honour)", fontsize=8)
     axes[0][-1].legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     meta = {"Software": "forecast-calibrate"} | {
