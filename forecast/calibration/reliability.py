@@ -83,11 +83,11 @@ def plot_corp(curves: dict[str, dict], path: str | Path, provenance: dict | None
     import matplotlib
 
     matplotlib.use("Agg")
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     from forecast.storage import replace_atomically
-
-    import textwrap
 
     n = len(curves)
     ncols = min(n, 2)

@@ -178,16 +178,20 @@ def validate(cfg, inputs: Inputs, tree: xr.DataTree, out_dir: Path, attrs: dict,
     cases = inputs.cases
     if "log_likelihood" in tree.children:
         summary["loo"] = val.psis_loo(tree, cases["war"].to_numpy())
-    variants = cmp.VARIANTS if cfg.validation.variants else None
-    if variants is not None:
-        variants = (*variants, _configured(cfg))
+    configured = _configured(cfg)
+    model = val.MODEL_LABEL
+    variants = None
+    if cfg.validation.variants:
+        # The configured model is one of the variants when its covariates are: fit it once.
+        same = [v.name for v in cmp.VARIANTS if v.kind == "hierarchical" and _same(v, configured)]
+        model = same[0] if same else model
+        variants = cmp.VARIANTS if same else (*cmp.VARIANTS, configured)
     pred, table = val.cross_validate(
         cases, cfg.calibration, cfg.validation, extra=inputs.extra, variants=variants
     )
     summary["cross_validation"] = table.to_dict(orient="records")
     written |= write_csv_with_sidecar(out_dir / "cv_predictions.csv", pred.reset_index(), attrs)
     written |= write_csv_with_sidecar(out_dir / "cv_scores.csv", table, attrs)
-    model = val.MODEL_LABEL
     curves = {}
     for source, logit in (("LA", cmp.LA_LOGIT.name), ("BF", cmp.BF_LOGIT.name)):
         rows = pred["source"] == source
@@ -206,6 +210,14 @@ def validate(cfg, inputs: Inputs, tree: xr.DataTree, out_dir: Path, attrs: dict,
     if cfg.validation.sbc_simulations > 0:
         summary["sbc"] = val.simulation_based_calibration(cases, cfg.calibration, cfg.validation)
     return written
+
+
+def _same(a, b) -> bool:
+    return (set(a.extra), a.one_coding_per_event, a.midpoint) == (
+        set(b.extra),
+        b.one_coding_per_event,
+        b.midpoint,
+    )
 
 
 def _configured(cfg):
