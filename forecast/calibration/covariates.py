@@ -1,4 +1,4 @@
-"""Partner-level and alliance-level covariates of a case, from the shared state-year data.
+"""Partner-level and alliance-level covariates of a case, from public state-year data.
 
 The literature ties an ally's reliability to who it is and what the treaty says:
 

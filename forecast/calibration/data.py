@@ -72,7 +72,7 @@ SOURCES = {
     "bf_cases": Source(
         "bf2018_cases_with_members.csv",
         "the performance opportunities of Berkemeier & Fuhrmann (2018) joined to ATOP 5.1 members",
-        "derived from BerkemeierFuhrmannRAP2018_0303.csv and atop5_1m.csv (see shared/data/README)",
+        "derived from BerkemeierFuhrmannRAP2018_0303.csv and atop5_1m.csv (joined by atopid)",
     ),
     "atop_alliances": Source(
         "atop5_1a.csv",

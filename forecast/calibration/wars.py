@@ -6,9 +6,10 @@ Peace Science 18(1)). Berkemeier & Fuhrmann (2018) and the COW war file used for
 use version 4.0 (Sarkees & Wayman 2010, *Resort to War*, CQ Press). Version 4 kept the number
 of every version 3 inter-state war up to the Korean War (151) and slotted the wars it added into
 the unused numbers between them (60, 65, 83, 107, 108, 153, ...); after 1951 it re-dated and
-renumbered some wars. :data:`V3_TO_V4` lists every version 3 number, and
-:func:`tests.calibration.test_data` checks each renumbering against the data: the members of
-the Leeds-Anac alliances of a v3 war fight in the v4 war it maps to.
+renumbered some wars. :data:`V3_TO_V4` lists the version 3 inter-state wars through the Gulf
+War (211), and the test suite checks each renumbering against the data: the members of the
+Leeds-Anac alliances of a v3 war fight in the v4 war it maps to, and in no other v4 war near
+it.
 
 Numbers outside the table (a later v3 war, a typo) are not guessed: the loader then takes the
 era from a ``year`` / ``era`` column of the file, or marginalises over it and says so.
