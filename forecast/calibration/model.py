@@ -313,21 +313,52 @@ def fit(
             progressbar=progress,
             compute_convergence_checks=False,
         )
-        if log_likelihood:
-            pm.compute_log_likelihood(tree, var_names=["y"], progressbar=False)
-        if posterior_predictive:
-            pm.sample_posterior_predictive(
-                tree,
-                var_names=["y"],
-                extend_inferencedata=True,
-                random_seed=s.seed if seed is None else seed,
-                progressbar=False,
-            )
+    if log_likelihood or posterior_predictive:
+        _add_pointwise_groups(
+            tree,
+            cases,
+            extra,
+            log_likelihood,
+            posterior_predictive,
+            s.seed if seed is None else seed,
+        )
     tree.attrs["selection_shift_mu"] = float(config.selection.shift_mu)
     tree.attrs["selection_shift_sigma"] = float(config.selection.shift_sigma)
     diag = check_convergence(tree, config.diagnostics.rhat_max, config.diagnostics.ess_min)
     tree.attrs.update({f"diagnostics_{k}": v for k, v in diag.items()})
     return tree
+
+
+def _add_pointwise_groups(tree, cases, extra, log_likelihood, posterior_predictive, seed) -> None:
+    """``log_likelihood`` and ``posterior_predictive`` groups of ``y`` (chain, draw, case).
+
+    Computed with the numpy twin of the likelihood (the test suite checks the two agree), which
+    takes a second where PyMC's per-draw functions took about a minute on 2 busy cores.
+    """
+    from forecast.calibration.predict import _draws, _predict_probabilities
+
+    post = tree["posterior"].to_dataset()
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    draws = _draws(tree)
+    w = None if extra is None else extra[0]
+    design = design_from_cases(cases, w=w)
+    war_idx = pd.Index(draws["war"]).get_indexer(design.war.astype(str))
+    p = _predict_probabilities(draws, design, draws["u_war"][:, war_idx])  # (S, n)
+    coords = {"chain": post["chain"], "draw": post["draw"], "case": cases.index.to_numpy(str)}
+
+    def group(values, name):
+        da = xr.DataArray(
+            values.reshape(n_chain, n_draw, -1), dims=("chain", "draw", "case"), coords=coords
+        )
+        tree[name] = xr.DataTree(xr.Dataset({"y": da}))
+
+    if log_likelihood:
+        y = design.y[None, :]
+        with np.errstate(divide="ignore"):
+            group(np.where(y == 1, np.log(p), np.log1p(-p)), "log_likelihood")
+    if posterior_predictive:
+        rng = np.random.default_rng(seed)
+        group((rng.random(p.shape) < p).astype(np.int64), "posterior_predictive")
 
 
 def _is_tty() -> bool:
