@@ -105,12 +105,27 @@ def predict_cases(
     case gets a fresh war effect per draw, shared by the cases of the same war. ``source`` (n,)
     is the outcome coding to predict in (+1/2 Leeds-Anac, -1/2 Berkemeier-Fuhrmann, 0 the
     midpoint; default: each case's own ``source``); ``w`` (n, k) the standardised extra
-    covariates the posterior was fitted with. A case with unknown era (``post1945`` NaN) is
+    covariates the posterior was fitted with (default: the raw values from columns of ``cases``
+    of the same names, standardised as in the fit). A case with unknown era (``post1945`` NaN) is
     predicted by averaging the two eras, weighted by the posterior's ``p_post1945`` attribute
     (the share of post-1945 cases in the training data).
     """
     tree = load_posterior(posterior)
     draws = _draws(tree)
+    names = json.loads(tree.attrs.get("extra_covariates", "[]"))
+    if w is None and names:
+        # Raw extra covariates as columns of the case table, standardised as in the fit.
+        missing = [n for n in names if n not in cases.columns]
+        if missing:
+            raise ValueError(
+                f"the posterior uses extra covariates {names}: give w= or add columns "
+                f"{missing} (forecast.calibration.covariates.extra_covariates)"
+            )
+        from forecast.calibration.covariates import standardise
+
+        centre = json.loads(tree.attrs["extra_centre"])
+        scale = json.loads(tree.attrs["extra_scale"])
+        w = standardise(cases[names], centre, scale)[0]
     era = cases["post1945"].to_numpy(float)
     unknown = np.isnan(era)
     if not unknown.any():

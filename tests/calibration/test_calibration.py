@@ -235,10 +235,17 @@ def test_bad_covariates_are_all_reported(posterior):
 
 
 def test_predict_cases_uses_fitted_war_effects(posterior, cases):
+    from forecast.calibration.cases import load_tables
+    from forecast.calibration.covariates import extra_covariates, load_state_years
+
     tree = cal.load_posterior(posterior)
-    inside = cal.predict_cases(tree, cases.head(20), seed=0)
-    fresh = cal.predict_cases(tree, cases.head(20), seed=0, new_wars=True)
-    assert inside.shape == fresh.shape == (400, 20)
+    with pytest.raises(ValueError, match="extra covariates"):
+        cal.predict_cases(tree, cases.head(20), seed=0)
+    raw = extra_covariates(cases.head(20), load_tables(DATA), load_state_years(DATA))
+    head = pd.concat([cases.head(20), raw], axis=1)
+    inside = cal.predict_cases(tree, head, seed=0)
+    fresh = cal.predict_cases(tree, head, seed=0, new_wars=True)
+    assert inside.shape == fresh.shape == (300, 20)
     # in-sample fit beats the base rate
     y = cases["y"].to_numpy()[:20]
     assert np.mean((inside.mean(0) - y) ** 2) < np.mean((y.mean() - y) ** 2)
