@@ -4,6 +4,7 @@ Writes ``bench_calibration.json`` to ``outputs/benchmarks/``::
 
     python benchmarks/bench_calibration.py            # default sampler: 2 chains x (1000 + 1000)
     python benchmarks/bench_calibration.py --quick    # 2 chains x (300 + 200)
+    python benchmarks/bench_calibration.py --job      # the whole job, validation disabled
 
 What it measures, in one invocation (the load average is recorded: other processes on a shared
 2-core machine skew the figures):
@@ -78,13 +79,63 @@ def _time_fit(cases, draws: int, tune: int, cores: int) -> dict:
     }
 
 
+def _time_job(data_dir) -> dict:
+    """Wall time of the whole job with validation disabled: read data, fit on 2 cores with
+    the default sampler, posterior predictive, write posterior.nc and calibration.json."""
+    import tempfile
+
+    from hydra import compose, initialize_config_dir
+
+    from forecast.config.calibration import register_configs
+    from forecast.jobs.calibrate import run_calibration
+
+    register_configs()
+    with initialize_config_dir(str(REPO / "configs"), version_base="1.3"):
+        cfg = compose(
+            "calibrate",
+            overrides=[
+                f"data_dir={data_dir}",
+                "validation.enabled=false",
+                "calibration.sampling.progress=false",
+            ],
+        )
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        result = run_calibration(cfg, out)
+    return {
+        "wall_seconds": time.perf_counter() - t0,
+        "fit_seconds": result["summary"]["fit_seconds"],
+        "sampling_seconds": result["summary"]["sampling_seconds"],
+        "diagnostics": result["summary"]["diagnostics"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short chains (about 1 min)")
     parser.add_argument("--data-dir", default=os.environ.get("FORECAST_DATA_DIR"))
+    parser.add_argument(
+        "--job",
+        action="store_true",
+        help="only time forecast-calibrate validation.enabled=false (the default sampler)",
+    )
     args = parser.parse_args()
     data_dir = args.data_dir or REPO.parent / "shared" / "data"
     draws, tune = (200, 300) if args.quick else (1000, 1000)
+    if args.job:
+        before = os.getloadavg()
+        job = _time_job(data_dir)
+        job |= {"load_average_before": before, "load_average_after": os.getloadavg()}
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / "bench_calibration_job.json"
+        path.write_text(json.dumps(job, indent=2, default=float))
+        print(
+            f"forecast-calibrate validation.enabled=false: {job['wall_seconds']:.0f} s wall, "
+            f"fit {job['fit_seconds']:.0f} s, sampling {job['sampling_seconds']:.0f} s; load "
+            f"{before[0]:.1f} before, {job['load_average_after'][0]:.1f} after"
+        )
+        print(f"wrote {path}")
+        return
     cases, report = load_cases(data_dir)
     result = {
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast.calibration.wars import V3_TO_V4
+
 DATA_DIR_ENV = "FORECAST_DATA_DIR"
 
 #: Commitment-type dummies (ATOP obligations), in model order.
@@ -36,10 +38,9 @@ LA_LEVELS = {
     "origtar1": (0, 1),
 }
 
-# Leeds & Anac numbered wars with COW v3; COW v4 (used by Berkemeier-Fuhrmann and the COW war
-# file) renumbered the 1956 Soviet invasion of Hungary from 154 to 156. Same members (USSR,
-# Hungary) and the same ATOP alliances (2170, 3110, 3120, 3285) appear under both numbers.
-LA_WAR_RENUMBER = {154: 156}
+# Leeds & Anac number wars with COW v3, Berkemeier-Fuhrmann and the COW war file with v4: the
+# complete crosswalk is forecast.calibration.wars.V3_TO_V4 (this name stays for old imports).
+LA_WAR_RENUMBER = {k: v for k, v in V3_TO_V4.items() if k != v}
 
 
 class DataError(Exception):
@@ -71,7 +72,7 @@ SOURCES = {
     "bf_cases": Source(
         "bf2018_cases_with_members.csv",
         "the performance opportunities of Berkemeier & Fuhrmann (2018) joined to ATOP 5.1 members",
-        "derived from BerkemeierFuhrmannRAP2018_0303.csv and atop5_1m.csv (see shared/data/README)",
+        "derived from BerkemeierFuhrmannRAP2018_0303.csv and atop5_1m.csv (joined by atopid)",
     ),
     "atop_alliances": Source(
         "atop5_1a.csv",
@@ -90,10 +91,46 @@ SOURCES = {
         "Sarkees & Wayman (2010), Correlates of War project; CSV export of the peacesciencer R "
         "package's cow_war_inter table",
     ),
+    "atop_members": Source(
+        "atop5_1m.csv",
+        "ATOP 5.1 member-level data (which states belong to each alliance)",
+        "ATOP project (atopdata.org), version 5.1; jandresgannon/DoDL (inst/extdata/ATOP/)",
+    ),
+    "cow_majors": Source(
+        "peacesciencer_cow_majors.csv",
+        "COW major-power spells (State System v2016)",
+        "COW Project; CSV export of the peacesciencer R package's cow_majors table",
+    ),
+    "cow_nmc": Source(
+        "peacesciencer_cow_nmc.csv.gz",
+        "COW National Material Capabilities v6.0 by state-year (CINC)",
+        "Singer, Bremer & Stuckey (1972), NMC v6.0; CSV export of peacesciencer's cow_nmc table",
+    ),
+    "threat": Source(
+        "leeds-savun-threat.csv",
+        "Leeds & Savun external-threat score by state-year, 1816-2000",
+        "Leeds & Savun (2007), Journal of Politics 69(4); public GitHub repository "
+        "joshuaalley/arms-allies (data/)",
+    ),
+    "rivalries": Source(
+        "peacesciencer_td_rivalries.csv",
+        "Thompson-Dreyer strategic rivalries",
+        "Thompson & Dreyer (2012), Handbook of International Rivalries; CSV export of "
+        "peacesciencer's td_rivalries table",
+    ),
 }
 
 #: The files :func:`load_cases` needs.
-REQUIRED = ("leeds_anac", "berkemeier_fuhrmann", "atop_alliances", "atop_inst", "cow_wars")
+REQUIRED = (
+    "leeds_anac",
+    "berkemeier_fuhrmann",
+    "atop_alliances",
+    "atop_inst",
+    "cow_wars",
+    "atop_members",
+)
+#: The further files the partner- and alliance-level covariates need.
+COVARIATE_SOURCES = ("atop_members", "cow_majors", "cow_nmc", "threat", "rivalries")
 
 # Column rules per file: "binary" (0/1), "levels" tuples, "number"; a trailing "?" in the key
 # marks a column that may be empty.
@@ -140,7 +177,13 @@ _RULES = {
         "milinst?": (0, 1, 2),
         "formal?": (0, 1, 2),
     },
-    "cow_wars": {"warnum": "number", "year": "number"},
+    "cow_wars": {"warnum": "number", "year": "number", "ccode1": "number"},
+    "atop_members": {"atopid": "number", "member": "number"},
+    "cow_majors": {"ccode": "number", "styear": "number", "endyear": "number"},
+    "cow_nmc": {"ccode": "number", "year": "number", "cinc?": "number"},
+    # The file ends with a few rows without a state code; they are dropped on use.
+    "threat": {"ccode?": "number", "year": "number", "lsthreat?": "number"},
+    "rivalries": {"ccode1": "number", "ccode2": "number", "styear": "number", "endyear": "number"},
 }
 
 # Reports list at most this many problems in full, then a count of the rest.
@@ -306,7 +349,15 @@ def load_bf_cases(data_dir=None) -> pd.DataFrame:
 
 def load_atop_alliances(data_dir=None) -> pd.DataFrame:
     """ATOP 5.1 alliance-level obligations, one row per ``atopid``."""
-    atop = read_source("atop_alliances", data_dir)
+    rules = _RULES["atop_alliances"] | {
+        "conditio?": _BIN,
+        "specthrt?": "number",
+        "milcon?": "number",
+    }
+    path = resolve_data_dir(data_dir) / SOURCES["atop_alliances"].filename
+    if not path.is_file():
+        read_source("atop_alliances", data_dir)  # raises the file-not-found message
+    atop = read_checked_csv(path, rules, SOURCES["atop_alliances"].filename)
     return atop.drop_duplicates("atopid").set_index("atopid")
 
 
@@ -326,253 +377,35 @@ def load_war_start_years(data_dir=None) -> pd.Series:
     return wars.groupby("warnum")["year"].min()
 
 
-# ---------------------------------------------------------------------------------------------
-# One table of cases for the model
-# ---------------------------------------------------------------------------------------------
-
-#: Columns of a case table, as produced by :func:`cases_from_la`, :func:`cases_from_bf` and
-#: :func:`load_cases`. LA covariates are NaN where unknown; ``y`` is NaN where there is no outcome.
-CASE_COLUMNS = (
-    "war",
-    "war_name",
-    "atopid",
-    "post1945",
-    *TYPE_COLUMNS,
-    "multilateral",
-    *LA_COVARIATES,
-    "source",
-    "y",
+# The case tables live in forecast.calibration.cases; their names stay importable from here.
+from forecast.calibration.cases import (  # noqa: E402
+    CASE_COLUMNS,
+    Tables,
+    cases_from_bf,
+    cases_from_la,
+    load_cases,
+    load_tables,
+    read_case_file,
 )
 
-
-@dataclass
-class Tables:
-    """The validated files a case table is assembled from."""
-
-    la: pd.DataFrame
-    bf: pd.DataFrame
-    atop: pd.DataFrame
-    inst: pd.DataFrame
-    years: pd.Series
-
-
-def load_tables(data_dir=None) -> Tables:
-    """Load and validate every file the model needs (all problems of a file at once)."""
-    return Tables(
-        la=load_leeds_anac(data_dir),
-        bf=load_berkemeier_fuhrmann(data_dir),
-        atop=load_atop_alliances(data_dir),
-        inst=load_atop_institutionalization(data_dir),
-        years=load_war_start_years(data_dir),
-    )
-
-
-def _war_key_bf(bf: pd.DataFrame) -> pd.Series:
-    # A few IWD wars have no COW number; they get their own namespace so they never collide.
-    cow = bf["cowwarid"]
-    return pd.Series(
-        np.where(
-            cow.notna(),
-            "cow" + cow.fillna(0).astype(int).astype(str),
-            "iwd" + bf["warid"].astype(int).astype(str),
-        ),
-        index=bf.index,
-    )
-
-
-def _war_key_la(la: pd.DataFrame) -> pd.Series:
-    number = la["war"].astype(int).replace(LA_WAR_RENUMBER)
-    return "cow" + number.astype(str)
-
-
-def _bf_performance(bf: pd.DataFrame) -> pd.DataFrame:
-    """BF rows that are performance opportunities, indexed by (atopid, war key)."""
-    rel = bf[bf["dnaLLM"].isna()].copy()
-    rel["war"] = _war_key_bf(rel)
-    return rel.drop_duplicates(["atopid", "war"]).set_index(["atopid", "war"])
-
-
-def cases_from_la(la: pd.DataFrame, tables: Tables, what: str = "Leeds-Anac rows") -> pd.DataFrame:
-    """Complete Leeds-Anac rows with era, commitment type and multilateral.
-
-    Era and type come from the matching Berkemeier-Fuhrmann case (same ATOP alliance and war)
-    when there is one, else from the COW war start year and ATOP 5.1 obligations.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`CASE_COLUMNS`, one row per input row, same index; ``source`` is ``"both"`` for
-        rows that are also a Berkemeier-Fuhrmann case, else ``"LA"``.
-
-    Raises
-    ------
-    DataError
-        Listing rows whose war year or alliance cannot be found.
-    """
-    out = pd.DataFrame(index=la.index)
-    out["war"] = _war_key_la(la)
-    out["atopid"] = la["atopid"].astype(int)
-    bf_rel = _bf_performance(tables.bf)
-    keys = pd.MultiIndex.from_arrays([out["atopid"], out["war"]])
-    matched = keys.isin(bf_rel.index)
-    match = bf_rel.reindex(keys)
-    war_number = out["war"].str[3:].astype(int)
-    year = war_number.map(tables.years)
-    atop = tables.atop.reindex(out["atopid"])
-    problems = []
-    for pos in np.flatnonzero(~matched & year.isna().to_numpy()):
-        problems.append(
-            f"line {pos + 2}: war = {war_number.iloc[pos]} has no start year in "
-            f"{SOURCES['cow_wars'].filename}"
-        )
-    for pos in np.flatnonzero(~matched & atop["defense"].isna().to_numpy()):
-        problems.append(
-            f"line {pos + 2}: atopid = {out['atopid'].iloc[pos]} is not in "
-            f"{SOURCES['atop_alliances'].filename}"
-        )
-    if problems:
-        raise DataError(_format_problems(what, problems))
-    out["war_name"] = np.where(
-        matched, match["warname"].to_numpy(), "COW war " + war_number.astype(str)
-    )
-    out["post1945"] = np.where(
-        matched, 1.0 - match["sample"].to_numpy(), (year >= 1945).astype(float).to_numpy()
-    )
-    for t in TYPE_COLUMNS:
-        out[t] = np.where(matched, match[t].to_numpy(), atop[t].to_numpy())
-    out["multilateral"] = 1.0 - la["bilat"]
-    for c in LA_COVARIATES:
-        out[c] = la[c].astype(float)
-    out["source"] = np.where(matched, "both", "LA")
-    out["y"] = la["honor3"].astype(float) if "honor3" in la else np.nan
-    return out[list(CASE_COLUMNS)]
-
-
-def cases_from_bf(bf: pd.DataFrame, tables: Tables) -> pd.DataFrame:
-    """Complete Berkemeier-Fuhrmann rows with the Leeds-Anac covariates that are knowable.
-
-    ``milinst`` and ``formal`` come from the matching Leeds-Anac case, else from ATOP 5.1's
-    institutionalization scores; ``chcap2d``, ``dinstch2`` and ``origtar1`` only from a matching
-    Leeds-Anac case (else NaN: the model marginalises over them).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`CASE_COLUMNS` plus ``is_case`` (False for ``dnaLLM == 1``), same index as ``bf``.
-    """
-    out = pd.DataFrame(index=bf.index)
-    out["war"] = _war_key_bf(bf)
-    out["atopid"] = bf["atopid"].astype(int)
-    out["war_name"] = bf["warname"].astype(str)
-    out["post1945"] = 1.0 - bf["sample"]
-    for t in TYPE_COLUMNS:
-        out[t] = bf[t].astype(float)
-    out["multilateral"] = bf["multilateral"].astype(float)
-    la = tables.la.assign(war=_war_key_la(tables.la), atopid=tables.la["atopid"].astype(int))
-    la = la.drop_duplicates(["atopid", "war"]).set_index(["atopid", "war"])
-    keys = pd.MultiIndex.from_arrays([out["atopid"], out["war"]])
-    match = la.reindex(keys)
-    inst = tables.inst.reindex(out["atopid"])
-    for c in LA_COVARIATES:
-        known = match[c].to_numpy()
-        if c in ("milinst", "formal"):
-            known = np.where(np.isnan(known), inst[c].to_numpy(), known)
-        out[c] = known
-    out["source"] = "BF"
-    honor = bf["honorLLM"].fillna(0) if "honorLLM" in bf else 0.0
-    violate = bf["violateLLM"].fillna(0) if "violateLLM" in bf else 0.0
-    out["y"] = np.where(honor == 1, 1.0, np.where(violate == 1, 0.0, np.nan))
-    out["is_case"] = bf["dnaLLM"].isna() if "dnaLLM" in bf else True
-    return out[[*CASE_COLUMNS, "is_case"]]
-
-
-def load_cases(data_dir=None) -> tuple[pd.DataFrame, dict]:
-    """One table of cases from both datasets, each ally x war event counted once.
-
-    Leeds-Anac rows are kept whole (outcome ``honor3``, their own covariates). A
-    Berkemeier-Fuhrmann performance opportunity for the same ATOP alliance and war is the same
-    event coded twice, so it is dropped and only lends its era and type coding; the remaining
-    Berkemeier-Fuhrmann cases (outcome ``honorLLM``) are added.
-
-    Returns
-    -------
-    cases : pandas.DataFrame
-        :data:`CASE_COLUMNS`, index ``case`` as ``"LA:<row>"`` / ``"BF:<row>"`` (file row order).
-    report : dict
-        Counts: rows read, non-cases excluded, overlapping events, outcome disagreements on the
-        overlap, cases, wars.
-    """
-    tables = load_tables(data_dir)
-    la = cases_from_la(tables.la, tables, SOURCES["leeds_anac"].filename)
-    la.index = [f"LA:{i}" for i in range(len(la))]
-    bf_all = cases_from_bf(tables.bf, tables)
-    bf_all.index = [f"BF:{i}" for i in range(len(bf_all))]
-    bf_cases = bf_all[bf_all["is_case"]]
-    la_keys = set(zip(la["atopid"], la["war"], strict=True))
-    overlap = np.array(
-        [k in la_keys for k in zip(bf_cases["atopid"], bf_cases["war"], strict=True)], bool
-    )
-    la_y = la.set_index(["atopid", "war"])["y"]
-    over = bf_cases[overlap]
-    disagree = int(
-        (
-            la_y.reindex(list(zip(over["atopid"], over["war"], strict=True))).to_numpy()
-            != over["y"].to_numpy()
-        ).sum()
-    )
-    cases = pd.concat([la, bf_cases.loc[~overlap, list(CASE_COLUMNS)]])
-    cases.index.name = "case"
-    report = {
-        "n_leeds_anac_rows": len(la),
-        "n_bf_rows": len(bf_all),
-        "n_bf_not_a_case": int((~bf_all["is_case"]).sum()),
-        "n_bf_cases": len(bf_cases),
-        "n_overlap_events": int(overlap.sum()),
-        "n_overlap_outcome_disagreements": disagree,
-        "n_cases": len(cases),
-        "n_wars": int(cases["war"].nunique()),
-    }
-    return cases, report
-
-
-#: Columns that identify each predict-file format.
-_LA_SIGNATURE = {"war", "atopid", "bilat", *LA_COVARIATES}
-_BF_SIGNATURE = {"sample", "warid", "atopid", "dnaLLM", "multilateral", *TYPE_COLUMNS}
-
-
-def read_case_file(path: str | os.PathLike, tables: Tables) -> pd.DataFrame:
-    """Read a file in either format (Leeds-Anac or Berkemeier-Fuhrmann) as a case table.
-
-    Outcome columns are optional here. Returns :data:`CASE_COLUMNS` plus ``is_case``, one row
-    per file row in file order.
-
-    Raises
-    ------
-    DataError
-        If the file is missing or unreadable, matches neither format, or has malformed rows.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"predict file {str(path)!r} does not exist")
-    try:
-        header = set(pd.read_csv(path, nrows=0).columns)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot read predict file {str(path)!r}: {exc}") from exc
-
-    def relaxed(rules: dict, outcomes: tuple[str, ...]) -> dict:
-        return {(k + "?" if k in outcomes else k): v for k, v in rules.items()}
-
-    if _BF_SIGNATURE <= header:
-        bf = read_checked_csv(path, relaxed(_RULES["berkemeier_fuhrmann"], ()), str(path))
-        _check_bf_outcomes(bf, str(path), require_outcome=False)
-        return cases_from_bf(bf, tables)
-    if _LA_SIGNATURE <= header:
-        la = read_checked_csv(path, relaxed(_RULES["leeds_anac"], ("honor3",)), str(path))
-        out = cases_from_la(la, tables, str(path))
-        out["is_case"] = True
-        return out
-    raise DataError(
-        f"predict file {str(path)!r} is in neither known format: a Leeds-Anac file needs columns "
-        f"{sorted(_LA_SIGNATURE)}, a Berkemeier-Fuhrmann file {sorted(_BF_SIGNATURE)}; "
-        f"it has {sorted(header)}"
-    )
+__all__ = [
+    "CASE_COLUMNS",
+    "COVARIATE_SOURCES",
+    "DATA_DIR_ENV",
+    "LA_COVARIATES",
+    "LA_LEVELS",
+    "REQUIRED",
+    "SOURCES",
+    "TYPE_COLUMNS",
+    "DataError",
+    "Tables",
+    "cases_from_bf",
+    "cases_from_la",
+    "load_cases",
+    "load_tables",
+    "read_case_file",
+    "read_checked_csv",
+    "read_source",
+    "resolve_data_dir",
+    "validate_frame",
+]

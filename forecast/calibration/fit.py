@@ -13,6 +13,10 @@ imputation model (a Categorical per covariate and era with a Dirichlet prior, le
 cases where it is known): P(honour_i) = sum_k P(z = c_k | era) * sigmoid(eta_i(c_k)). Missing
 values are thus integrated out under missing-at-random given era, never filled with a constant.
 
+Extra partner- and alliance-level covariates (:mod:`forecast.calibration.covariates`) enter as
+``w_i . theta`` when ``calibration.extra_covariates`` names them. Each case is predicted in
+the outcome coding of the file it comes from (``s = +-1/2``) unless the midpoint is asked for.
+
 This module is the public face: :mod:`forecast.calibration.model` builds and fits the model,
 :mod:`forecast.calibration.predict` reads and writes posteriors and predicts (historical cases,
 and partners in a new crisis through :func:`predict_willingness`), and

@@ -43,6 +43,7 @@ class Design:
     era : (n,) int, 0 before 1945, 1 after
     war : (n,) object, war keys
     y : (n,) float, NaN where unknown
+    w : (n, k) float, standardised extra covariates (k may be 0), 0 where unknown
     """
 
     x: np.ndarray
@@ -52,10 +53,16 @@ class Design:
     era: np.ndarray
     war: np.ndarray
     y: np.ndarray
+    w: np.ndarray | None = None
 
 
-def design_from_cases(cases: pd.DataFrame, source: np.ndarray | None = None) -> Design:
-    """Arrays from a case table (:data:`forecast.calibration.data.CASE_COLUMNS`)."""
+def design_from_cases(
+    cases: pd.DataFrame, source: np.ndarray | None = None, w: np.ndarray | None = None
+) -> Design:
+    """Arrays from a case table (:data:`forecast.calibration.data.CASE_COLUMNS`).
+
+    ``w`` (n, k) are standardised extra covariates (:mod:`forecast.calibration.covariates`).
+    """
     z = cases[list(LA_COVARIATES)].to_numpy(float)
     missing = np.isnan(z)
     if source is None:
@@ -68,6 +75,7 @@ def design_from_cases(cases: pd.DataFrame, source: np.ndarray | None = None) -> 
         era=cases["post1945"].to_numpy(int),
         war=cases["war"].to_numpy(object),
         y=cases["y"].to_numpy(float) if "y" in cases else np.full(len(cases), np.nan),
+        w=np.zeros((len(cases), 0)) if w is None else np.asarray(w, float),
     )
 
 
@@ -90,22 +98,25 @@ def _combos(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _mixture_arrays(design: Design) -> dict | None:
     """Constant arrays of the sum over unknown covariates (None when nothing is unknown).
 
-    ``cols`` (m,) enumerated covariates; ``era_index`` (n, 1, 1); ``level_index`` (1, k, m);
-    ``miss`` (n, 1, m) 1 where unknown; ``log_allowed`` (n, k) 0 or -1e4 (effectively -inf,
-    but finite so that gradients stay finite); ``shift`` (n, k, m) enumerated values where
-    unknown, else 0.
+    ``cols`` (m,) enumerated covariates; ``levels`` (k, m) their enumerated values (a constant
+    of the graph); ``miss_era0`` / ``miss_era1`` (n, m) 1 where a pre-1945 / post-1945 row's
+    covariate is unknown; ``miss`` (n, m) their sum; ``combos_t`` (m, k) the values as floats;
+    ``log_allowed`` (n, k) 0 or -1e4 (effectively -inf, but finite so that gradients stay
+    finite).
     """
     cols, combos, allowed = _combos(design.missing)
     if len(cols) == 0:
         return None
     miss = design.missing[:, cols].astype(float)
+    post = design.era.astype(float)[:, None]
     return {
         "cols": cols,
-        "era_index": design.era[:, None, None].astype(np.int64),
-        "level_index": combos[None].astype(np.int64),
-        "miss": miss[:, None, :],
+        "levels": combos.astype(np.int64),
+        "miss_era0": miss * (1.0 - post),
+        "miss_era1": miss * post,
+        "miss": miss,
+        "combos_t": combos.T.copy(),
         "log_allowed": np.where(allowed, 0.0, -1e4),
-        "shift": combos[None, :, :] * miss[:, None, :],
     }
 
 
@@ -113,7 +124,9 @@ def _logit(xp, eta, gamma, log_pi, arrays: dict | None):
     """Log-odds of honouring, summing over unknown Leeds-Anac covariates.
 
     Works on numpy arrays (``xp=np``, with a leading draws axis ``S``) and on PyTensor tensors
-    (``xp=pt``, no draws axis).
+    (``xp=pt``, no draws axis). The weights and shifts are matrix products over the m unknown
+    covariates, so the graph gathers only (2, m, k) entries of ``log_pi``, not (n, k, m): this
+    keeps one gradient evaluation well under a millisecond.
 
     Parameters
     ----------
@@ -125,14 +138,28 @@ def _logit(xp, eta, gamma, log_pi, arrays: dict | None):
     if arrays is None:
         return eta
     cols = arrays["cols"]
-    index = (cols[None, None, :], arrays["era_index"], arrays["level_index"])
-    # log P(combo | era) for each row: (S, n, k) or (n, k)
-    lp = log_pi[index] if xp is not np else log_pi[(slice(None), *index)]
-    log_w = (lp * arrays["miss"]).sum(axis=-1) + arrays["log_allowed"]
+    levels = arrays["levels"].T  # (m, k)
+    eras = np.arange(2)[:, None, None]
     if xp is np:
-        eta_k = eta[..., None] + np.einsum("nkm,sm->snk", arrays["shift"], gamma[:, cols])
+        # table[s, e, m, k] = log P(covariate cols[m] = levels[k, m] | era e)
+        table = log_pi[:, cols[None, :, None], eras, levels[None]]
+        log_w = np.einsum("nm,smk->snk", arrays["miss_era0"], table[:, 0]) + np.einsum(
+            "nm,smk->snk", arrays["miss_era1"], table[:, 1]
+        )
+        shift = np.einsum("nm,sm,mk->snk", arrays["miss"], gamma[:, cols], arrays["combos_t"])
+        eta_k = eta[..., None] + shift
     else:
-        eta_k = eta[:, None] + pt.dot(arrays["shift"], gamma[cols])
+        # Dense products with one-hot level matrices instead of a gather: PyTensor's gradient
+        # of advanced indexing is far slower than a matrix product.
+        rows = []
+        for i, j in enumerate(cols):
+            n_lev = len(LA_LEVELS[LA_COVARIATES[j]])
+            onehot = (levels[i][None, :] == np.arange(n_lev)[:, None]).astype(float)
+            rows.append(pt.dot(log_pi[j, :, :n_lev], onehot))  # (2, k)
+        table = pt.stack(rows, axis=1)  # (2, m, k)
+        log_w = pt.dot(arrays["miss_era0"], table[0]) + pt.dot(arrays["miss_era1"], table[1])
+        eta_k = eta[:, None] + pt.dot(arrays["miss"] * gamma[cols], arrays["combos_t"])
+    log_w = log_w + arrays["log_allowed"]
 
     def lse(a):
         top = a.max(axis=-1)
@@ -156,14 +183,20 @@ def _prior(name: str, prior: PriorConfig, **kwargs):
 
 
 def build_model(
-    cases: pd.DataFrame, priors: PriorsConfig, wars: np.ndarray | None = None
+    cases: pd.DataFrame,
+    priors: PriorsConfig,
+    wars: np.ndarray | None = None,
+    extra: tuple[np.ndarray, tuple[str, ...]] | None = None,
 ) -> pm.Model:
     """The hierarchical logit of P(honour) on a case table with known outcomes.
 
     The observed Leeds-Anac covariates are data of the imputation model too; the arrays that
-    simulation-based calibration swaps (``y`` and ``z_obs_*``) are ``pm.Data``.
+    simulation-based calibration swaps (``y`` and ``z_obs_*``) are ``pm.Data``. ``extra`` is
+    ``(w, names)``: standardised extra covariates (n, k) with coefficients ``theta``, whose
+    prior is the ``effects`` prior (one standard deviation of a covariate is like a dummy).
     """
-    design = design_from_cases(cases)
+    w, extra_names = extra if extra is not None else (np.zeros((len(cases), 0)), ())
+    design = design_from_cases(cases, w=w)
     # Cross-validation passes every war, so that all folds share one parameter vector (and one
     # compiled graph); a war without training cases keeps its prior effect.
     wars = pd.unique(design.war) if wars is None else pd.unique(np.asarray(wars))
@@ -176,6 +209,7 @@ def build_model(
         "era": list(ERAS),
         "level": list(range(_N_LEVELS)),
         **{f"level_{name}": list(LA_LEVELS[name]) for name in LA_COVARIATES},
+        "extra_covariate": list(extra_names),
     }
     with pm.Model(coords=coords) as model:
         # Every array is pm.Data, not a constant: the compiled graph then does not depend on
@@ -219,12 +253,13 @@ def build_model(
             + u_war[data("war_idx", war_idx.astype(np.int64))]
             + pt.dot(data("z_known", design.z), gamma)
         )
+        if extra_names:
+            theta = _prior("theta", priors.effects, dims="extra_covariate")
+            eta = eta + pt.dot(data("w", design.w), theta)
         arrays = _mixture_arrays(design)
         if arrays is not None:
-            broadcast = {"era_index": (1, 2), "level_index": (0,), "miss": (1,)}
             arrays = {
-                k: v if k == "cols" else data(f"mix_{k}", v, broadcast.get(k, ()))
-                for k, v in arrays.items()
+                k: v if k in ("cols", "levels") else data(f"mix_{k}", v) for k, v in arrays.items()
             }
         y = data("y_obs", design.y.astype(np.int64))
         pm.Bernoulli("y", logit_p=_logit(pt, eta, gamma, log_pi, arrays), observed=y, dims="case")
@@ -240,11 +275,15 @@ def fit(
     seed: int | None = None,
     log_likelihood: bool = True,
     wars: np.ndarray | None = None,
+    extra: tuple[np.ndarray, tuple[str, ...]] | None = None,
+    posterior_predictive: bool = False,
 ) -> xr.DataTree:
     """Fit the model with NUTS and check convergence.
 
     ``draws``, ``tune`` and ``seed`` override the config (cross-validation folds use fewer);
-    ``wars`` lists the wars to give an effect (default: those in ``cases``).
+    ``wars`` lists the wars to give an effect (default: those in ``cases``); ``extra`` is
+    ``(w, names)`` of :func:`build_model`. ``posterior_predictive`` adds the group of
+    replicated outcomes ``y`` (each case in its own war and coding).
 
     Returns
     -------
@@ -252,10 +291,18 @@ def fit(
         ArviZ groups with ``(chain, draw)`` dims; root attrs hold the diagnostics and the
         selection correction.
     """
+    import os
+
+    from threadpoolctl import threadpool_limits
+
     s = config.sampling
     progress = s.progress if s.progress is not None else _is_tty()
-    model = build_model(cases, config.priors, wars)
-    with model:
+    model = build_model(cases, config.priors, wars, extra)
+    # One BLAS thread per chain: the chains already fill the cores, and a multi-threaded BLAS
+    # on top of them oversubscribes a small machine (measured: 40x slower gradients on 2 cores).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    with model, threadpool_limits(limits=1):
         tree = pm.sample(
             draws=draws or s.draws,
             tune=s.tune if tune is None else tune,
@@ -266,13 +313,52 @@ def fit(
             progressbar=progress,
             compute_convergence_checks=False,
         )
-        if log_likelihood:
-            pm.compute_log_likelihood(tree, var_names=["y"], progressbar=False)
+    if log_likelihood or posterior_predictive:
+        _add_pointwise_groups(
+            tree,
+            cases,
+            extra,
+            log_likelihood,
+            posterior_predictive,
+            s.seed if seed is None else seed,
+        )
     tree.attrs["selection_shift_mu"] = float(config.selection.shift_mu)
     tree.attrs["selection_shift_sigma"] = float(config.selection.shift_sigma)
     diag = check_convergence(tree, config.diagnostics.rhat_max, config.diagnostics.ess_min)
     tree.attrs.update({f"diagnostics_{k}": v for k, v in diag.items()})
     return tree
+
+
+def _add_pointwise_groups(tree, cases, extra, log_likelihood, posterior_predictive, seed) -> None:
+    """``log_likelihood`` and ``posterior_predictive`` groups of ``y`` (chain, draw, case).
+
+    Computed with the numpy twin of the likelihood (the test suite checks the two agree), which
+    takes a second where PyMC's per-draw functions took about a minute on 2 busy cores.
+    """
+    from forecast.calibration.predict import _draws, _predict_probabilities
+
+    post = tree["posterior"].to_dataset()
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    draws = _draws(tree)
+    w = None if extra is None else extra[0]
+    design = design_from_cases(cases, w=w)
+    war_idx = pd.Index(draws["war"]).get_indexer(design.war.astype(str))
+    p = _predict_probabilities(draws, design, draws["u_war"][:, war_idx])  # (S, n)
+    coords = {"chain": post["chain"], "draw": post["draw"], "case": cases.index.to_numpy(str)}
+
+    def group(values, name):
+        da = xr.DataArray(
+            values.reshape(n_chain, n_draw, -1), dims=("chain", "draw", "case"), coords=coords
+        )
+        tree[name] = xr.DataTree(xr.Dataset({"y": da}))
+
+    if log_likelihood:
+        y = design.y[None, :]
+        with np.errstate(divide="ignore"):
+            group(np.where(y == 1, np.log(p), np.log1p(-p)), "log_likelihood")
+    if posterior_predictive:
+        rng = np.random.default_rng(seed)
+        group((rng.random(p.shape) < p).astype(np.int64), "posterior_predictive")
 
 
 def _is_tty() -> bool:

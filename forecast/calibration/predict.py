@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.calibration.covariates import EXTRA_COVARIATES
 from forecast.calibration.data import LA_COVARIATES, LA_LEVELS, TYPE_COLUMNS
 from forecast.calibration.model import EFFECTS, Design, _logit, _mixture_arrays, design_from_cases
 
@@ -26,7 +28,9 @@ COMMITMENT_TYPES = {
     # No commitment: the nearest coded case is a non-aggression pact (no promise to help).
     "none": {"nonagg": 1.0},
 }
-_COVARIATE_KEYS = {"commitment", "post1945", "multilateral", *LA_COVARIATES}
+_COVARIATE_KEYS = {"commitment", "post1945", "multilateral", *LA_COVARIATES, *EXTRA_COVARIATES}
+#: Outcome coding of a prediction for a new crisis, on the +-1/2 scale of ``delta_source``.
+CODINGS = {"LA": 0.5, "BF": -0.5, "midpoint": 0.0}
 
 
 def save_posterior(tree: xr.DataTree, path: str | os.PathLike, attrs: dict) -> Path:
@@ -54,6 +58,10 @@ def _draws(tree: xr.DataTree) -> dict:
         for name in ("alpha", "beta", "delta_source", "gamma", "sigma_war", "u_war", "log_pi")
     }
     out["war"] = post["war"].to_numpy().astype(str)
+    k = post.sizes.get("extra_covariate", 0)
+    out["theta"] = (
+        stacked["theta"].to_numpy() if "theta" in post else np.zeros((len(out["alpha"]), k))
+    )
     effects = tuple(post["effect"].to_numpy().astype(str))
     if effects != EFFECTS:
         raise ValueError(f"posterior effects {effects} do not match this version's {EFFECTS}")
@@ -69,6 +77,8 @@ def _predict_probabilities(draws: dict, design: Design, war_effect: np.ndarray) 
         + war_effect
         + draws["gamma"] @ design.z.T
     )
+    if design.w is not None and design.w.shape[1]:
+        eta = eta + draws["theta"] @ design.w.T
     out = np.empty_like(eta)
     arrays = _mixture_arrays(design)
     # Chunks over draws bound memory: the sum over unknown covariates is (S, n, combos).
@@ -87,14 +97,55 @@ def predict_cases(
     seed: int = 0,
     source: np.ndarray | None = None,
     new_wars: bool = False,
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
     """Posterior draws of P(honour) for historical-format cases, shape (S, n).
 
     A case in a war of the fit uses that war's posterior effect (unless ``new_wars``); any other
-    case gets a fresh war effect per draw, shared by the cases of the same war.
+    case gets a fresh war effect per draw, shared by the cases of the same war. ``source`` (n,)
+    is the outcome coding to predict in (+1/2 Leeds-Anac, -1/2 Berkemeier-Fuhrmann, 0 the
+    midpoint; default: each case's own ``source``); ``w`` (n, k) the standardised extra
+    covariates the posterior was fitted with (default: the raw values from columns of ``cases``
+    of the same names, standardised as in the fit). A case with unknown era (``post1945`` NaN) is
+    predicted by averaging the two eras, weighted by the posterior's ``p_post1945`` attribute
+    (the share of post-1945 cases in the training data).
     """
-    draws = _draws(load_posterior(posterior))
-    design = design_from_cases(cases, source)
+    tree = load_posterior(posterior)
+    draws = _draws(tree)
+    names = json.loads(tree.attrs.get("extra_covariates", "[]"))
+    if w is None and names:
+        # Raw extra covariates as columns of the case table, standardised as in the fit.
+        missing = [n for n in names if n not in cases.columns]
+        if missing:
+            raise ValueError(
+                f"the posterior uses extra covariates {names}: give w= or add columns "
+                f"{missing} (forecast.calibration.covariates.extra_covariates)"
+            )
+        from forecast.calibration.covariates import standardise
+
+        centre = json.loads(tree.attrs["extra_centre"])
+        scale = json.loads(tree.attrs["extra_scale"])
+        w = standardise(cases[names], centre, scale)[0]
+    era = cases["post1945"].to_numpy(float)
+    unknown = np.isnan(era)
+    if not unknown.any():
+        return _predict_known_era(draws, cases, seed, source, new_wars, w)
+    p_post = float(tree.attrs.get("p_post1945", 0.5))
+    # The same seed in both passes: the two eras share each draw's war effects.
+    pre, post = (
+        _predict_known_era(
+            draws, cases.assign(post1945=np.where(unknown, v, era)), seed, source, new_wars, w
+        )
+        for v in (0.0, 1.0)
+    )
+    return np.where(unknown, p_post * post + (1.0 - p_post) * pre, pre)
+
+
+def _predict_known_era(draws, cases, seed, source, new_wars, w) -> np.ndarray:
+    design = design_from_cases(cases, source, w)
+    k = draws["theta"].shape[1]
+    if design.w.shape[1] != k:
+        raise ValueError(f"the posterior has {k} extra covariates, the cases {design.w.shape[1]}")
     rng = np.random.default_rng(seed)
     n_draws = draws["alpha"].shape[0]
     known = pd.Index(draws["war"])
@@ -138,12 +189,18 @@ def _covariate_frame(covariates: list[dict]) -> pd.DataFrame:
                 )
                 value = None
             row[name] = np.nan if value is None else float(value)
+        for name in EXTRA_COVARIATES:
+            value = cov.get(name)
+            if value is not None and not np.isfinite(float(value)):
+                problems.append(f"covariates[{i}].{name} = {value!r}: expected a number or None")
+                value = None
+            row[name] = np.nan if value is None else float(value)
         rows.append(row)
     if problems:
         raise ValueError(
             f"{len(problems)} problem(s) in the covariates:\n  " + "\n  ".join(problems)
         )
-    frame = pd.DataFrame(rows, columns=[*EFFECTS, *LA_COVARIATES])
+    frame = pd.DataFrame(rows, columns=[*EFFECTS, *LA_COVARIATES, *EXTRA_COVARIATES])
     frame["war"] = "new"
     return frame
 
@@ -155,13 +212,16 @@ def predict_willingness(
     seed: int,
     *,
     selection_shift: tuple[float, float] | None = None,
+    coding: str = "BF",
 ) -> np.ndarray:
     """Posterior predictive draws of P(honour) for partners in one new war.
 
     Each draw takes a posterior draw of the parameters (with replacement when ``n_draws``
     exceeds the posterior's size), one fresh war effect shared by all partners (they are in the
     same war, hence correlated), and unknown Leeds-Anac covariates are summed over as in
-    training. Outcome coding is the midpoint of the two datasets'.
+    training. Outcome coding: ``coding`` (:data:`CODINGS`); the default is Berkemeier &
+    Fuhrmann's, whose cases cover the post-1945 era and judge performance of the obligation
+    in the war itself (see docs/calibration.md).
 
     Parameters
     ----------
@@ -169,7 +229,9 @@ def predict_willingness(
     covariates : list of dict, one per partner, keys ``commitment`` (defense, offense,
         neutrality, consultation, ambiguous, none), ``post1945`` (bool), ``multilateral``
         (bool), optional ``milinst``, ``formal`` (0-2), ``chcap2d``, ``dinstch2``, ``origtar1``
-        (0-1); missing or None means unknown.
+        (0-1), and the extra covariates the posterior was fitted with (``major``,
+        ``capability``, ...; see :mod:`forecast.calibration.covariates`); missing or None
+        means unknown (an extra covariate then sits at the training mean).
     n_draws : int
     seed : int
     selection_shift : (mu, sigma), optional
@@ -197,6 +259,16 @@ def predict_willingness(
             float(tree.attrs.get("selection_shift_sigma", 0.0)),
         )
     shift = selection_shift[0] + selection_shift[1] * rng.standard_normal(n_draws)
-    design = design_from_cases(frame, source=np.zeros(len(frame)))
+    if coding not in CODINGS:
+        raise ValueError(f"coding = {coding!r}: expected one of {', '.join(CODINGS)}")
+    names = json.loads(tree.attrs.get("extra_covariates", "[]"))
+    w = None
+    if names:
+        from forecast.calibration.covariates import standardise
+
+        centre = json.loads(tree.attrs["extra_centre"])
+        scale = json.loads(tree.attrs["extra_scale"])
+        w = standardise(frame[names], centre, scale)[0]
+    design = design_from_cases(frame, source=np.full(len(frame), CODINGS[coding]), w=w)
     offset = np.repeat((war_effect + shift)[:, None], len(frame), axis=1)
     return _predict_probabilities(picked, design, offset)

@@ -1,31 +1,39 @@
-"""Out-of-sample validation of the calibration: grouped cross-validation against two baselines,
-reliability diagram, simulation-based calibration and PSIS-LOO.
+"""Out-of-sample validation of the calibration: grouped cross-validation against the classic
+logits, simulation-based calibration and PSIS-LOO (the CORP reliability diagram is in
+:mod:`forecast.calibration.reliability`).
 
-Every function takes a case table (:data:`forecast.calibration.data.CASE_COLUMNS`) and configs, and
-returns
-plain dicts / DataFrames; :func:`forecast.cli.calibrate.run_calibration` writes them out.
+Every function takes a case table (:data:`forecast.calibration.data.CASE_COLUMNS`) and configs,
+and returns plain dicts / DataFrames; :mod:`forecast.jobs.honour` writes them out.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from forecast.calibration.comparison import (
+    BF_LOGIT,
+    LA_LOGIT,
+    LA_LOGIT_TERMS,
+    Variant,
+    case_scores,
+    cross_validate_variants,
+    fit_logit,
+    logit_design,
+    score_table,
+)
 from forecast.calibration.data import LA_COVARIATES, LA_LEVELS
-from forecast.calibration.model import SOURCE_CODE, build_model, design_from_cases, fit
-from forecast.calibration.predict import _predict_probabilities, predict_cases
+from forecast.calibration.model import SOURCE_CODE, build_model, design_from_cases
+from forecast.calibration.predict import _predict_probabilities
 from forecast.config.calibration import CalibrationModelConfig, ValidationConfig
 
 log = logging.getLogger(__name__)
 
-#: The classic Leeds & Anac (2005) logit: constant and five covariates.
-LA_LOGIT_TERMS = ("const", *LA_COVARIATES)
 #: Published coefficients (Leeds & Anac 2005, full 137 cases), for sign checks.
 LA_PUBLISHED = {
     "const": 3.69,
@@ -35,7 +43,6 @@ LA_PUBLISHED = {
     "dinstch2": -1.46,
     "origtar1": -1.36,
 }
-_EPS = 1e-12
 
 
 # ---------------------------------------------------------------------------------------------
@@ -44,41 +51,15 @@ _EPS = 1e-12
 
 
 def brier_score(p: np.ndarray, y: np.ndarray) -> float:
-    """Mean squared error of probabilities ``p`` (n,) for outcomes ``y`` (n,); lower is better."""
-    return float(np.mean((np.asarray(p) - np.asarray(y)) ** 2))
+    """Mean Brier score (scoringrules) of probabilities ``p`` (n,) for outcomes ``y`` (n,);
+    lower is better."""
+    return float(np.mean(case_scores(p, y)[0]))
 
 
 def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    """Mean negative log probability of the outcomes (the log score's loss form); lower is
-    better. Probabilities are clipped to [1e-12, 1 - 1e-12] so one certain miss stays finite."""
-    p = np.clip(np.asarray(p, float), _EPS, 1 - _EPS)
-    y = np.asarray(y, float)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
-
-
-def fit_logit(x: np.ndarray, y: np.ndarray, max_iter: int = 100) -> np.ndarray:
-    """Maximum-likelihood logistic regression by Newton-Raphson.
-
-    Parameters
-    ----------
-    x : (n, p) design, including a constant column
-    y : (n,) 0/1
-
-    Returns
-    -------
-    numpy.ndarray
-        (p,) coefficients. A tiny ridge (1e-6) keeps the Hessian invertible under separation.
-    """
-    coef = np.zeros(x.shape[1])
-    for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(x @ coef)))
-        grad = x.T @ (y - p) - 1e-6 * coef
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(x.shape[1])
-        step = np.linalg.solve(hess, grad)
-        coef += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return coef
+    """Mean log score ``-log p(y)`` (scoringrules); lower is better. Probabilities are clipped
+    to [1e-12, 1 - 1e-12] so one certain miss stays finite."""
+    return float(np.mean(case_scores(p, y)[1]))
 
 
 def la_logit_rows(cases: pd.DataFrame) -> np.ndarray:
@@ -90,7 +71,7 @@ def la_logit_rows(cases: pd.DataFrame) -> np.ndarray:
 
 def la_logit_design(cases: pd.DataFrame) -> np.ndarray:
     """(n, 6) design of the Leeds-Anac logit: constant and the five covariates."""
-    return np.column_stack([np.ones(len(cases)), cases[list(LA_COVARIATES)].to_numpy(float)])
+    return logit_design(cases, "la_logit")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,168 +103,43 @@ def war_folds(wars: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
 
 
 def cross_validate(
-    cases: pd.DataFrame, model_config: CalibrationModelConfig, config: ValidationConfig
-) -> tuple[pd.DataFrame, dict]:
+    cases: pd.DataFrame,
+    model_config: CalibrationModelConfig,
+    config: ValidationConfig,
+    extra: pd.DataFrame | None = None,
+    variants: tuple[Variant, ...] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """K-fold cross-validation grouped by war: no war has cases on both sides of a split.
 
-    In each fold the hierarchical model, the base rate and the Leeds-Anac logit are fitted on
-    the training cases and predict the held-out ones; held-out wars are new wars, so the model
-    draws their war effect from the fitted hierarchy. The Leeds-Anac logit needs its five
-    covariates, so it only predicts cases with a Leeds-Anac outcome; on the other cases the
-    combined baseline ("la_logit_or_base") falls back to the base rate.
+    Fits the configured model (``model_config.extra_covariates``, each case predicted in its
+    own coding) and the two classic logits on the same folds; ``variants`` (default: just
+    these) may list more (:data:`forecast.calibration.comparison.VARIANTS`). Held-out wars are
+    new wars: the model draws their war effect from the fitted hierarchy.
 
     Returns
     -------
     predictions : pandas.DataFrame
-        One row per case: fold, y, source, p_model, p_base, p_la_logit (NaN where it does not
-        apply), p_la_logit_or_base.
-    scores : dict
-        Brier and log loss of each predictor on subsets ``all``, ``la`` (Leeds-Anac-coded
-        cases) and ``bf_only``, pooled over folds, plus per-fold Brier and LA logit
-        coefficients.
+        One row per case: fold, war, source, y and one column of P(honour) per variant.
+    table : pandas.DataFrame
+        :func:`forecast.calibration.comparison.score_table`: Brier and log score with
+        war-clustered SEs per dataset, and paired differences from the dataset's logit.
     """
     folds = war_folds(cases["war"].to_numpy(), config.folds, config.fold_seed)
-    la_rows = la_logit_rows(cases)
-    x_la = la_logit_design(cases)
-    y = cases["y"].to_numpy(float)
-    out = pd.DataFrame(index=cases.index)
-    out["fold"] = folds
-    out["war"] = cases["war"]
-    out["y"] = y
-    out["source"] = cases["source"]
-    for col in ("p_model", "p_model_q05", "p_model_q95", "p_base", "p_la_logit"):
-        out[col] = np.nan
-    coefs = {}
-    for k in range(config.folds):
-        test = folds == k
-        train = ~test
-        log.info(
-            "fold %d/%d: %d training, %d held-out cases",
-            k + 1,
-            config.folds,
-            train.sum(),
-            test.sum(),
-        )
-        tree = fit(
-            cases[train],
-            model_config,
-            draws=config.fold_draws,
-            tune=config.fold_tune,
-            seed=model_config.sampling.seed + k,
-            log_likelihood=False,
-            wars=cases["war"].to_numpy(),
-        )
-        draws = predict_cases(tree, cases[test], seed=k, new_wars=True)
-        out.loc[test, "p_model"] = draws.mean(axis=0)
-        out.loc[test, "p_model_q05"] = np.quantile(draws, 0.05, axis=0)
-        out.loc[test, "p_model_q95"] = np.quantile(draws, 0.95, axis=0)
-        out.loc[test, "p_base"] = y[train].mean()
-        coef = fit_logit(x_la[train & la_rows], y[train & la_rows])
-        coefs[f"fold{k}"] = dict(zip(LA_LOGIT_TERMS, coef.round(3).tolist(), strict=True))
-        sel = test & la_rows
-        out.loc[sel, "p_la_logit"] = 1.0 / (1.0 + np.exp(-(x_la[sel] @ coef)))
-    out["p_la_logit_or_base"] = out["p_la_logit"].fillna(out["p_base"])
-    return out, cv_scores(out, config.folds) | {"la_logit_coefficients": coefs}
+    chosen = Variant(MODEL_LABEL, extra=tuple(model_config.extra_covariates))
+    if variants is None:
+        variants = (LA_LOGIT, BF_LOGIT, chosen)
+    if extra is None:
+        extra = pd.DataFrame(index=cases.index)
+    pred = cross_validate_variants(cases, extra, folds, model_config, config, variants)
+    front = pd.DataFrame(
+        {"fold": folds, "war": cases["war"], "source": cases["source"], "y": cases["y"]},
+        index=cases.index,
+    )
+    return pd.concat([front, pred], axis=1), score_table(cases, pred)
 
 
-def cv_scores(pred: pd.DataFrame, n_folds: int) -> dict:
-    """Brier and log loss per subset and predictor from :func:`cross_validate`'s table."""
-    subsets = {
-        "all": np.ones(len(pred), bool),
-        "la": pred["p_la_logit"].notna().to_numpy(),
-        "bf_only": (pred["source"] == "BF").to_numpy(),
-    }
-    scores = {"n_folds": n_folds}
-    for name, mask in subsets.items():
-        sub = pred[mask]
-        predictors = ["p_model", "p_base"] + (
-            ["p_la_logit"] if name == "la" else ["p_la_logit_or_base"] if name == "all" else []
-        )
-        scores[name] = {"n_cases": int(mask.sum()), "n_wars": int(sub["war"].nunique())}
-        for col in predictors:
-            scores[name][col[2:]] = {
-                "brier": brier_score(sub[col], sub["y"]),
-                "log_loss": log_loss(sub[col], sub["y"]),
-            }
-    scores["brier_by_fold"] = {
-        f"fold{k}": {
-            col[2:]: brier_score(g[col], g["y"])
-            for col in ("p_model", "p_base", "p_la_logit_or_base")
-        }
-        for k, g in pred.groupby("fold")
-    }
-    return scores
-
-
-def reliability_table(p: np.ndarray, y: np.ndarray, n_bins: int) -> pd.DataFrame:
-    """Equal-count bins of predicted probability with observed frequency and 90% interval.
-
-    The interval is the Jeffreys interval (Beta(k + 1/2, n - k + 1/2) quantiles).
-    """
-    from scipy import stats
-
-    order = np.argsort(p, kind="stable")
-    rows = []
-    for chunk in np.array_split(order, n_bins):
-        k, n = float(np.sum(y[chunk])), len(chunk)
-        rows.append(
-            {
-                "p_mean": float(np.mean(p[chunk])),
-                "observed": k / n,
-                "observed_q05": float(stats.beta.ppf(0.05, k + 0.5, n - k + 0.5)),
-                "observed_q95": float(stats.beta.ppf(0.95, k + 0.5, n - k + 0.5)),
-                "n": n,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def plot_reliability(
-    tables: dict[str, pd.DataFrame], path: str | Path, provenance: dict | None = None
-) -> Path:
-    """Reliability diagram (one line per predictor) written as a PNG.
-
-    ``provenance`` (str -> str) is stored in the PNG's text chunks.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect calibration")
-    for (name, tab), marker in zip(tables.items(), "osd^", strict=False):
-        ax.errorbar(
-            tab["p_mean"],
-            tab["observed"],
-            # The Jeffreys interval need not contain 0/n or n/n itself: clip at the point.
-            yerr=np.clip(
-                [tab["observed"] - tab["observed_q05"], tab["observed_q95"] - tab["observed"]],
-                0.0,
-                None,
-            ),
-            marker=marker,
-            capsize=3,
-            label=name,
-        )
-    ax.set_xlabel("predicted P(honour), out of sample")
-    ax.set_ylabel("observed share honoured (90% interval)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_title("Reliability, grouped-by-war cross-validation")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    from forecast.storage import replace_atomically
-
-    meta = {"Software": "forecast-calibrate"} | {
-        k: str(v) for k, v in (provenance or {}).items() if k != "config_yaml"
-    }
-    try:
-        return replace_atomically(
-            path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata=meta)
-        )
-    finally:
-        plt.close(fig)
+#: Label of the configured model in cross-validation tables.
+MODEL_LABEL = "hierarchical model (as configured)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,8 +179,6 @@ def simulation_based_calibration(
         ``n_simulations``, ``coverage_50`` and ``coverage_90`` (pooled over parameters),
         per-parameter coverage and rank chi-square p-value, and the ranks.
     """
-    from scipy import stats
-
     n_sims = config.sbc_simulations
     rng = np.random.default_rng(config.sbc_seed)
     model = build_model(cases, model_config.priors)
@@ -382,21 +236,41 @@ def simulation_based_calibration(
             q = np.quantile(sample, [0.05, 0.25, 0.75, 0.95])
             inside50[key].append(bool(q[1] <= true <= q[2]))
             inside90[key].append(bool(q[0] <= true <= q[3]))
-    n_post = config.sbc_draws
+    return sbc_summary(ranks, inside50, inside90, config.sbc_draws, n_sims, config.sbc_seed)
+
+
+def sbc_summary(
+    ranks: dict, inside50: dict, inside90: dict, n_post: int, n_sims: int, seed: int
+) -> dict:
+    """Coverage and ECDF-PIT uniformity check of SBC ranks (Säilynoja, Bürkner & Vehtari 2022).
+
+    Each parameter's ranks become PIT values ``(rank + 1/2) / (n_post + 1)``; their ECDF must
+    stay inside the simultaneous 95% band of a uniform sample of the same size
+    (:func:`arviz_stats.ecdf_utils.ecdf_pit`). A correct sampler leaves the band for about 5%
+    of parameters.
+    """
+    from arviz_stats.ecdf_utils import ecdf_pit
+
+    rng = np.random.default_rng(seed)
     per_param = {}
     for key, r in ranks.items():
-        # Ranks in 0..n_post binned into 4 equal bins: chi-square test of uniformity.
-        counts = np.bincount(np.minimum(np.asarray(r) * 4 // (n_post + 1), 3), minlength=4)
+        pit = (np.asarray(r, float) + 0.5) / (n_post + 1)
+        _, ecdf, lower, upper = ecdf_pit(pit, 0.95, 1000, rng=rng)
+        outside = int(np.sum((ecdf < lower) | (ecdf > upper)))
         per_param[key] = {
             "coverage_50": float(np.mean(inside50[key])),
             "coverage_90": float(np.mean(inside90[key])),
-            "rank_chi2_p": float(stats.chisquare(counts).pvalue),
+            "ecdf_points_outside_95_band": outside,
+            "ecdf_inside_95_band": outside == 0,
         }
     return {
         "n_simulations": n_sims,
         "posterior_draws_per_simulation": n_post,
         "coverage_50": float(np.mean([v for x in inside50.values() for v in x])),
         "coverage_90": float(np.mean([v for x in inside90.values() for v in x])),
+        "n_parameters_outside_ecdf_band": int(
+            sum(not v["ecdf_inside_95_band"] for v in per_param.values())
+        ),
         "parameters": per_param,
         "ranks": {k: list(map(int, v)) for k, v in ranks.items()},
     }
@@ -450,14 +324,15 @@ def psis_loo(tree: xr.DataTree, wars: np.ndarray) -> dict:
 
 
 __all__ = [
+    "LA_LOGIT_TERMS",
+    "MODEL_LABEL",
     "SOURCE_CODE",
     "brier_score",
     "cross_validate",
     "fit_logit",
     "log_loss",
-    "plot_reliability",
     "psis_loo",
-    "reliability_table",
+    "sbc_summary",
     "simulation_based_calibration",
     "war_folds",
 ]

@@ -19,7 +19,10 @@ from forecast.config import ConfigError
 
 
 def partner_covariates(cfg: Any, codes: tuple[str, ...]) -> list[dict]:
-    """The covariate dicts :func:`forecast.calibration.fit.predict_willingness` expects."""
+    """The covariate dicts :func:`forecast.calibration.fit.predict_willingness` expects: each
+    partner's own commitment type and covariates, as its scenario file states them."""
+    from forecast.calibration.covariates import EXTRA_COVARIATES
+
     out = []
     for code in codes:
         p = cfg.scenario.actors[code]
@@ -32,6 +35,12 @@ def partner_covariates(cfg: Any, codes: tuple[str, ...]) -> list[dict]:
                 **{
                     k: (None if cov[k] is None else float(cov[k]))
                     for k in ("milinst", "formal", "chcap2d", "dinstch2", "origtar1")
+                },
+                # Partner- and alliance-level covariates, where the schema has them.
+                **{
+                    k: (None if cov.get(k) is None else float(cov.get(k)))
+                    for k in EXTRA_COVARIATES
+                    if k in cov
                 },
             }
         )

@@ -98,8 +98,25 @@ class SelectionConfig:
     shift_sigma: float = 0.0
 
 
+#: Extra covariates a model may use (see forecast.calibration.covariates).
+EXTRA_COVARIATE_NAMES = (
+    "major",
+    "capability",
+    "threat",
+    "rival",
+    "conditions",
+    "specific_threat",
+    "military_contact",
+)
+
+
 @dataclass
 class CalibrationModelConfig:
+    # which calibration this is; forecast.jobs.calibrate.KINDS lists the kinds
+    kind: str = "honour"
+    # partner- and alliance-level covariates added to the model (default: none; see
+    # docs/calibration.md for the cross-validation that chose this)
+    extra_covariates: list[str] = field(default_factory=list)
     priors: PriorsConfig = field(default_factory=PriorsConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
@@ -114,7 +131,12 @@ class ValidationConfig:
     fold_seed: int = 5
     fold_draws: int = 1000
     fold_tune: int = 1000
+    # kept for old configs; the CORP reliability diagram needs no bins
     reliability_bins: int = 5
+    # resamples of the CORP consistency band
+    corp_resamples: int = 1000
+    # also cross-validate every model variant of forecast.calibration.comparison.VARIANTS
+    variants: bool = False
     # simulation-based calibration (0 turns it off)
     sbc_simulations: int = 100
     sbc_draws: int = 200
@@ -131,6 +153,9 @@ class CalibrateConfig:
     # optional existing posterior.nc to reuse instead of fitting (e.g. to predict another file)
     posterior: str | None = None
     posterior_file: str = "posterior.nc"
+    # outcome coding of predictions: "own" (each row in its file's coding: Leeds-Anac rows as
+    # Leeds-Anac code them, Berkemeier-Fuhrmann rows as they do) or "midpoint" of the two
+    coding: str = "own"
     calibration: CalibrationModelConfig = field(default_factory=CalibrationModelConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
 
@@ -175,6 +200,8 @@ _RULES = (
     ("validation.sbc_simulations", lambda v: v >= 0, "an integer >= 0"),
     ("validation.sbc_draws", lambda v: v >= 10, "an integer >= 10"),
     ("validation.sbc_tune", lambda v: v >= 0, "an integer >= 0"),
+    ("validation.corp_resamples", lambda v: v >= 10, "an integer >= 10"),
+    ("coding", lambda v: v in ("own", "midpoint"), "one of own, midpoint"),
 )
 
 _PRIOR_KINDS = {
@@ -203,6 +230,12 @@ def validate_config(cfg: Any) -> None:
             node = _get(node, part)
         if not ok(node):
             problems.append(f"{path} = {node}: expected {expect}")
+    for i, name in enumerate(_get(_get(cfg, "calibration"), "extra_covariates")):
+        if name not in EXTRA_COVARIATE_NAMES:
+            problems.append(
+                f"calibration.extra_covariates[{i}] = {name!r}: expected one of "
+                f"{', '.join(EXTRA_COVARIATE_NAMES)}"
+            )
     priors = _get(_get(cfg, "calibration"), "priors")
     for name, kinds in _PRIOR_KINDS.items():
         problems += _check_prior(f"calibration.priors.{name}", _get(priors, name), kinds)

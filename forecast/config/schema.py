@@ -144,6 +144,15 @@ class CovariatesConfig:
     chcap2d: float | None = None
     dinstch2: float | None = None
     origtar1: float | None = None
+    # Partner- and alliance-level covariates (forecast.calibration.covariates); None: unknown,
+    # the model then uses the training mean. Used when the posterior was fitted with them.
+    major: float | None = None
+    capability: float | None = None
+    threat: float | None = None
+    rival: float | None = None
+    conditions: float | None = None
+    specific_threat: float | None = None
+    military_contact: float | None = None
 
 
 @dataclass

@@ -20,26 +20,6 @@ from tests.conftest import quick_config
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def posterior(tmp_path_factory, data_dir):
-    """A small real fit of the historical model, through the forecast-calibrate CLI."""
-    out = tmp_path_factory.mktemp("calibration")
-    cmd = [
-        sys.executable,
-        "-m",
-        "forecast.cli.calibrate",
-        f"data_dir={data_dir}",
-        "calibration=quick",
-        "calibration.sampling.draws=100",
-        "calibration.sampling.tune=150",
-        "validation.enabled=false",
-        f"hydra.run.dir={out}",
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return out / "posterior.nc"
-
-
 def _calibrated(posterior, *overrides):
     return quick_config(
         "scenario=baltic",

@@ -1,6 +1,7 @@
 """The hierarchical model of P(honour): likelihood code, fit, posterior file, predictions.
 
-Runs the real PyMC model on the real files in ../shared/data (a small fit, ~1 minute).
+Runs the real PyMC model on the real files; the posterior is the session's one small fit
+(tests/calibration/conftest.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from scipy import special
 
 from forecast.calibration import fit as cal
-from forecast.calibration.data import LA_COVARIATES, LA_LEVELS, load_cases
+from forecast.calibration.data import LA_COVARIATES, LA_LEVELS
 from forecast.calibration.predict import _predict_probabilities
 from forecast.config.calibration import (
     CalibrateConfig,
@@ -39,18 +40,6 @@ def quick_model_config(draws: int = 200, tune: int = 300) -> CalibrationModelCon
     cfg.sampling.chains, cfg.sampling.cores = 2, 1
     cfg.sampling.progress = False
     return cfg
-
-
-@pytest.fixture(scope="module")
-def cases() -> pd.DataFrame:
-    return load_cases(DATA)[0]
-
-
-@pytest.fixture(scope="module")
-def posterior(cases, tmp_path_factory) -> Path:
-    tree = cal.fit(cases, quick_model_config())
-    path = tmp_path_factory.mktemp("posterior") / "posterior.nc"
-    return cal.save_posterior(tree, path, {"created_by": "test"})
 
 
 # ------------------------------------------------------------------------ likelihood code
@@ -137,10 +126,11 @@ def test_posterior_file_keeps_chain_draw_and_provenance(posterior):
     tree = cal.load_posterior(posterior)
     post = tree["posterior"]
     assert post["beta"].dims == ("chain", "draw", "effect")
-    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 200
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 150
     assert list(post["effect"].values) == list(cal.EFFECTS)
-    assert "log_likelihood" in tree.children and tree["log_likelihood"]["y"].sizes["case"] == 150
-    assert tree.attrs["created_by"] == "test"
+    assert "log_likelihood" in tree.children and tree["log_likelihood"]["y"].sizes["case"] == 232
+    assert tree.attrs["created_by"] == "forecast-calibrate"
+    assert "posterior_predictive" in tree.children
     for key in ("diagnostics_rhat_max", "diagnostics_ess_bulk_min", "diagnostics_divergences"):
         assert np.isfinite(tree.attrs[key])
 
@@ -245,10 +235,17 @@ def test_bad_covariates_are_all_reported(posterior):
 
 
 def test_predict_cases_uses_fitted_war_effects(posterior, cases):
+    from forecast.calibration.cases import load_tables
+    from forecast.calibration.covariates import extra_covariates, load_state_years
+
     tree = cal.load_posterior(posterior)
-    inside = cal.predict_cases(tree, cases.head(20), seed=0)
-    fresh = cal.predict_cases(tree, cases.head(20), seed=0, new_wars=True)
-    assert inside.shape == fresh.shape == (400, 20)
+    with pytest.raises(ValueError, match="extra covariates"):
+        cal.predict_cases(tree, cases.head(20), seed=0)
+    raw = extra_covariates(cases.head(20), load_tables(DATA), load_state_years(DATA))
+    head = pd.concat([cases.head(20), raw], axis=1)
+    inside = cal.predict_cases(tree, head, seed=0)
+    fresh = cal.predict_cases(tree, head, seed=0, new_wars=True)
+    assert inside.shape == fresh.shape == (300, 20)
     # in-sample fit beats the base rate
     y = cases["y"].to_numpy()[:20]
     assert np.mean((inside.mean(0) - y) ** 2) < np.mean((y.mean() - y) ** 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parent
 DATA = Path(os.environ.get("FORECAST_DATA_DIR", REPO.parent / "shared" / "data"))
-OUTPUTS = ("posterior.nc", "predictions.csv", "calibration.json")
+OUTPUTS = ("posterior.nc", "predictions.csv", "predictions.json", "calibration.json")
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -55,7 +56,7 @@ def run_dir(tmp_path_factory, predict_file) -> Path:
         f"hydra.run.dir={out}",
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "cases: 150 in 40 wars" in res.stdout
+    assert "cases: 232 in 39 wars" in res.stdout
     return out
 
 
@@ -70,9 +71,28 @@ def test_fit_writes_a_reopenable_posterior_with_provenance(run_dir):
     assert "calibration:" in attrs["config_yaml"] and "draws: 100" in attrs["config_yaml"]
 
 
+def test_posterior_file_has_a_posterior_predictive_group(run_dir):
+    with xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf") as tree:
+        assert "posterior_predictive" in tree.children
+        y_rep = tree["posterior_predictive"]["y"]
+        assert y_rep.dims == ("chain", "draw", "case") and y_rep.sizes["case"] == 232
+        assert set(np.unique(y_rep.to_numpy())) <= {0, 1}
+
+
+def test_predictions_csv_is_plain_and_provenance_is_a_sidecar(run_dir):
+    text = (run_dir / "predictions.csv").read_text()
+    assert not any(line.startswith("#") for line in text.splitlines())
+    sidecar = json.loads((run_dir / "predictions.json").read_text())
+    assert sidecar["file"] == "predictions.csv" and sidecar["coding"] == "own"
+    for key in ("created_at", "git_revision", "package_versions", "config_yaml"):
+        assert sidecar["provenance"][key], key
+    pred = pd.read_csv(run_dir / "predictions.csv")
+    assert set(pred["p_honor_coding"]) == {"Berkemeier-Fuhrmann"}
+
+
 def test_predictions_follow_the_input_rows(run_dir, predict_file):
     given = pd.read_csv(predict_file)
-    pred = pd.read_csv(run_dir / "predictions.csv", comment="#")
+    pred = pd.read_csv(run_dir / "predictions.csv")
     assert len(pred) == len(given)
     np.testing.assert_array_equal(pred["atopid"], given["atopid"])
     np.testing.assert_array_equal(pred["warid"], given["warid"])
@@ -84,17 +104,31 @@ def test_predictions_follow_the_input_rows(run_dir, predict_file):
     assert ((ok["p_honor"] > 0) & (ok["p_honor"] < 1)).all()
 
 
-def test_predict_accepts_the_leeds_anac_format(run_dir, tmp_path):
-    la = pd.read_csv(DATA / "LeedsAnacIIrep.csv").head(5)
+def test_predict_every_leeds_anac_row_in_its_coding_or_the_midpoint(run_dir, tmp_path):
+    """Wars absent from the COW v4 table still get a prediction; the unknown-era row is named
+    in a warning; the midpoint coding is asked for explicitly and differs."""
+    la = pd.read_csv(DATA / "LeedsAnacIIrep.csv").head(4)
+    la["war"] = [157.0, 22.0, 999.0, 154.0]
     path = tmp_path / "la.csv"
     la.to_csv(path, index=False)
-    # Reuse the fitted posterior through the Python API the CLI uses.
-    from forecast.calibration.data import load_tables, read_case_file
-    from forecast.cli.calibrate import predictions_table
-
-    cases = read_case_file(path, load_tables(DATA))
-    table = predictions_table(run_dir / "posterior.nc", la, cases, seed=0)
-    assert len(table) == 5 and table["p_honor"].between(0, 1).all()
+    runs = {}
+    for coding in ("own", "midpoint"):
+        out = tmp_path / coding
+        res = run_cli(
+            f"data_dir={DATA}",
+            f"posterior={run_dir / 'posterior.nc'}",
+            "validation.enabled=false",
+            f"predict={path}",
+            f"coding={coding}",
+            f"hydra.run.dir={out}",
+        )
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert "warning: line 4: war = 999 (COW v3)" in res.stdout
+        runs[coding] = pd.read_csv(out / "predictions.csv")
+        assert runs[coding]["p_honor"].between(0, 1).all() and len(runs[coding]) == 4
+    assert set(runs["own"]["p_honor_coding"]) == {"Leeds-Anac"}
+    assert set(runs["midpoint"]["p_honor_coding"]) == {"midpoint"}
+    assert not np.allclose(runs["own"]["p_honor"], runs["midpoint"]["p_honor"])
 
 
 def _assert_failed_cleanly(res, out: Path, *needles: str) -> None:
@@ -161,8 +195,8 @@ def test_reuse_a_posterior_to_predict_without_refitting(run_dir, predict_file, t
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert not (out / "posterior.nc").exists()
-    again = pd.read_csv(out / "predictions.csv", comment="#")
-    first = pd.read_csv(run_dir / "predictions.csv", comment="#")
+    again = pd.read_csv(out / "predictions.csv")
+    first = pd.read_csv(run_dir / "predictions.csv")
     pd.testing.assert_frame_equal(again, first)
 
 

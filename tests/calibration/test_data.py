@@ -27,18 +27,22 @@ def tables():
     return data.load_tables(DATA)
 
 
-def test_case_table_counts_each_event_once(cases_and_report):
+def test_case_table_keeps_every_row_in_its_own_coding(cases_and_report):
     cases, report = cases_and_report
     assert report["n_leeds_anac_rows"] == 110
     assert report["n_bf_rows"] == 519
     assert report["n_bf_cases"] == 122 == report["n_bf_rows"] - report["n_bf_not_a_case"]
-    # 82 LA rows are also BF cases (same ATOP alliance, same war): counted once.
-    assert report["n_overlap_events"] == 82
-    assert report["n_cases"] == 110 + 122 - 82 == len(cases)
-    assert not cases.duplicated(["atopid", "war"]).any()
-    assert set(cases["source"]) == {"LA", "both", "BF"}
+    # 83 BF cases are events Leeds-Anac also codes (same ATOP alliance, same war): both
+    # codings stay, linked by the event key.
+    assert report["n_overlap_events"] == 83
+    assert report["n_cases"] == 110 + 122 == len(cases)
+    assert set(cases["source"]) == {"LA", "BF"}
     assert cases["y"].isin([0.0, 1.0]).all()
     assert list(cases.columns) == list(data.CASE_COLUMNS)
+    both = cases[cases["event"].isin(cases.loc[cases["source"] == "BF", "event"])]
+    assert set(both["source"]) == {"LA", "BF"}
+    # every event lies within one war, so grouped folds keep its two codings together
+    assert cases.groupby("event")["war"].nunique().eq(1).all()
 
 
 def test_raw_honour_rates_match_the_published_figures(cases_and_report, tables):
@@ -73,8 +77,63 @@ def test_la_war_renumbering_matches_bf(tables):
     la = data.cases_from_la(tables.la, tables)
     hungary = la[tables.la["war"] == 154]
     assert set(hungary["war"]) == {"cow156"}
-    assert (hungary["source"] == "both").all()
     assert set(hungary["war_name"]) == {"Soviet-Hungarian1956"}
+    # v3 189 (Ethiopian-Somalian 1977) is v4 187 (Second Ogaden War)
+    ogaden = la[tables.la["war"] == 189]
+    assert set(ogaden["war"]) == {"cow187"}
+
+
+def test_crosswalk_maps_each_leeds_anac_war_to_a_war_its_alliances_fought(tables):
+    """The source check of the crosswalk: for every v3 war in the Leeds-Anac file, some member
+    of its alliances fought in the v4 war it maps to (COW v4 participants), and the v4 war is
+    the only one within +-6 numbers for which that holds, or the one whose number is kept."""
+    from forecast.calibration.wars import V3_TO_V4
+
+    for v3, rows in tables.la.groupby("war"):
+        v4 = V3_TO_V4[int(v3)]
+        members = set().union(*(tables.members[int(a)] for a in rows["atopid"]))
+        assert members & set(tables.participants[v4]), (v3, v4)
+        if v4 != v3:
+            others = [
+                n
+                for n, fought in tables.participants.items()
+                if abs(n - v3) <= 6 and n != v4 and members & set(fought)
+            ]
+            assert others == [], (v3, v4, others)
+
+
+def test_crosswalk_is_monotone_in_start_year(tables):
+    """v3 numbers are chronological; so must be the start years of the v4 wars they map to
+    (the two 1977 wars and the two 1956 wars were only re-dated within their year)."""
+    from forecast.calibration.wars import V3_TO_V4
+
+    years = [tables.years[v4] for _, v4 in sorted(V3_TO_V4.items())]
+    assert all(b >= a for a, b in zip(years, years[1:], strict=False))
+
+
+def test_predict_every_row_even_without_a_cow_v4_war(tables, tmp_path):
+    """A v3 war outside the crosswalk: era from a year or era column, else marginalised with a
+    warning that names the line; a malformed year is an error naming line, column, value."""
+    rows = pd.read_csv(DATA / "LeedsAnacIIrep.csv").head(3).drop(columns=["honor3"])
+    rows["war"] = [157.0, 999.0, 998.0]
+    rows["year"] = ["", "1962", ""]
+    path = tmp_path / "la_new.csv"
+    rows.to_csv(path, index=False)
+    cases = data.read_case_file(path, tables)
+    assert cases["war"].tolist() == ["cow155", "cow3_999", "cow3_998"]  # 157 -> Sinai (v4 155)
+    assert cases["post1945"].iloc[:2].tolist() == [1.0, 1.0]
+    assert np.isnan(cases["post1945"].iloc[2])
+    assert cases.attrs["warnings"] == [
+        "line 4: war = 998 (COW v3) is not in the COW v3 -> v4 crosswalk and the row has no "
+        "year or era: predicted by marginalising over the era"
+    ]
+    rows["era"] = ["", "", "pre1945"]
+    rows.to_csv(path, index=False)
+    assert data.read_case_file(path, tables)["post1945"].tolist() == [1.0, 1.0, 0.0]
+    rows["year"] = ["", "sometime", ""]
+    rows.to_csv(path, index=False)
+    with pytest.raises(DataError, match="line 3: year = 'sometime'"):
+        data.read_case_file(path, tables)
 
 
 def test_atop_institutionalisation_agrees_with_leeds_anac(tables):
@@ -95,10 +154,11 @@ def test_bf_cases_file_matches_the_bf_performance_rows(tables):
 
 def test_bf_covariates_come_from_la_or_atop(cases_and_report):
     cases, _ = cases_and_report
-    bf_only = cases[cases["source"] == "BF"]
+    la_events = set(cases.loc[cases["source"] == "LA", "event"])
+    bf_only = cases[(cases["source"] == "BF") & ~cases["event"].isin(la_events)]
     # milinst/formal are knowable from ATOP 5.1 (all but one alliance); the rest are not.
     assert bf_only["formal"].notna().all()
-    assert bf_only["milinst"].isna().sum() == 1
+    assert bf_only["milinst"].isna().sum() <= 1
     assert bf_only[["chcap2d", "dinstch2", "origtar1"]].isna().all().all()
     assert cases.loc[cases["source"] != "BF", list(data.LA_COVARIATES)].notna().all().all()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from forecast.cli.calibrate import run_calibration
 from forecast.config.calibration import register_configs
+from forecast.jobs.calibrate import run_calibration
 from tests.conftest import execute_notebook
 
 # runs the console scripts / workers / notebooks as separate processes: out of the
@@ -41,7 +41,7 @@ def run_dir(tmp_path_factory) -> Path:
         )
     out = tmp_path_factory.mktemp("calibration_run")
     result = run_calibration(cfg, out)
-    assert set(result["written"]) >= {"posterior", "cv_predictions", "reliability", "summary"}
+    assert set(result["written"]) >= {"posterior", "cv_predictions", "cv_scores", "reliability"}
     return out
 
 
@@ -49,9 +49,9 @@ def test_calibration_notebook_executes(run_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FORECAST_CALIBRATION_RUN", str(run_dir))
     monkeypatch.setenv("FORECAST_DATA_DIR", str(DATA))
     outputs, text = execute_notebook(NOTEBOOK, tmp_path, timeout=600)
-    assert "150 cases in 40 wars" in text
+    assert "232 cases in 39 wars" in text
     assert "max R-hat" in text
-    assert "CV Brier (all cases): model" in text
+    assert "CV Leeds-Anac: model Brier" in text and "CV Berkemeier-Fuhrmann: model Brier" in text
     assert "observed rate inside the 90% predictive interval" in text
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 3  # effects, predictive checks, reliability diagram
+    assert len(images) >= 3  # effects, predictive checks, CORP reliability diagram
