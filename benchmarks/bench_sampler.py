@@ -209,11 +209,12 @@ def pymc_core_model(plan, draw: int, n: int):
     import pymc as pm
     import pytensor.tensor as pt
 
-    from forecast.model.beliefs import kernel_inputs
+    from forecast.model.inputs import kernel_inputs
 
     inp = kernel_inputs(plan.model, plan.draws, draw)
-    thr, loadings, idio, cap = inp["thr"][0], inp["loadings"], inp["idio"], inp["cap"]
-    cap_target, cap_aggr, m = inp["power"]
+    pa = inp.partners
+    thr, loadings, idio, cap = pa.thr[0], pa.loadings, pa.idio, pa.cap
+    cap_target, cap_aggr, m = inp.power.target, inp.power.aggressor, inp.power.exponent
     P, K = loadings.shape
     with pm.Model():
         e = pm.Normal("e", 0.0, 1.0, shape=(n, P))
@@ -511,7 +512,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
     import threading
 
     from forecast.model import kernels, random_numbers
-    from forecast.model.beliefs import kernel_inputs
+    from forecast.model.inputs import kernel_inputs
     from forecast.sampling import sampler
 
     z, u = sampler.Scratch(plan).block()
@@ -524,9 +525,7 @@ def gil_check(plan, seconds: float = 0.5) -> dict:
         b = 0
         while time.perf_counter() < deadline:
             random_numbers.fill_block(sampler.block_key(1, 0, b), z, u, *drawn)
-            kernels.simulate_block(
-                **inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3],
-            )  # fmt: skip
+            kernels.simulate_block(inputs, z, u, out)
             b += 1
 
     def run_python(deadline: float) -> None:
@@ -566,7 +565,7 @@ def child_startup(t_parent: float) -> dict:
     import forecast.cli.run  # noqa: F401  (what `forecast` imports: hydra, the schema, run, ...)
     from forecast.config.loading import load_config
     from forecast.model import kernels, random_numbers
-    from forecast.model.beliefs import kernel_inputs
+    from forecast.model.inputs import kernel_inputs
     from forecast.sampling import sampler
 
     stamps["imports"] = time.time() - t_parent
@@ -581,15 +580,7 @@ def child_startup(t_parent: float) -> dict:
     acc = sampler.Accumulators.zeros(1, plan.model)
     out = acc.row(0)
     t0 = time.perf_counter()
-    kernels.simulate_block(
-        **kernel_inputs(plan.model, plan.draws, 0),
-        z=z,
-        u=u,
-        acc_t=out[0],
-        acc_tp=out[1],
-        acc_j=out[2],
-        hist=out[3],
-    )
+    kernels.simulate_block(kernel_inputs(plan.model, plan.draws, 0), z, u, out)
     stamps["simulate_block_first_call_seconds"] = time.perf_counter() - t0
     stamps["first_sample"] = time.time() - t_parent
     stamps["cache_hits"] = int(sum(kernels.simulate_block.stats.cache_hits.values()))

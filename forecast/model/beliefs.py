@@ -3,7 +3,8 @@
 :func:`build_model` validates a run config (every problem at once, see
 :mod:`forecast.config.rules`) and turns it into plain arrays. :func:`draw_parameters` draws the
 epistemic parameters, one row per draw, through a Gaussian copula whose correlation comes from the
-scenario's common factors. :func:`kernel_inputs` assembles the arrays one draw hands to a kernel.
+scenario's common factors. :func:`kernel_inputs` (from :mod:`forecast.model.inputs`) assembles the
+named tuples one draw hands to a kernel.
 
 Depends on numpy and scipy; knows nothing about kernels' internals or xarray.
 """
@@ -19,7 +20,8 @@ from scipy import optimize, special, stats
 
 from forecast.config import ConfigError, elicitation
 from forecast.config.rules import attack_type_names, validate
-from forecast.model import aggressor, kernels, streams
+from forecast.model import aggressor, inputs, streams
+from forecast.model.inputs import kernel_inputs
 
 __all__ = [
     "ConfigError",
@@ -36,13 +38,6 @@ __all__ = [
 ]
 
 _EPS = 1e-9  # keeps probabilities strictly inside (0, 1) before a probit or logit
-_RULES = {
-    "individual": kernels.RULE_INDIVIDUAL,
-    "unanimity": kernels.RULE_UNANIMITY,
-    "consensus": kernels.RULE_CONSENSUS,
-    "qualified_majority": kernels.RULE_MAJORITY,
-    "veto": kernels.RULE_VETO,
-}
 
 
 def check(cfg: Any) -> None:
@@ -208,141 +203,6 @@ class Model:
         return len(self.codes)
 
 
-def decision_order(codes: tuple[str, ...], actors: Any) -> np.ndarray:
-    """Partners in dependency order (leaders before those who require or follow them)."""
-    deps = {c: [o for o in [*actors[c].requires, *actors[c].follows.keys()]] for c in codes}
-    done: list[str] = []
-    while len(done) < len(codes):
-        for c in codes:  # ties keep the config's order
-            if c not in done and all(o in done for o in deps[c]):
-                done.append(c)
-                break
-    return np.array([codes.index(c) for c in done], dtype=np.int64)
-
-
-def _partner_matrix(codes, actors, key: str, default: float) -> np.ndarray:
-    P = len(codes)
-    out = np.full((P, P), default)
-    for i, c in enumerate(codes):
-        for other, v in actors[c][key].items():
-            out[i, codes.index(other)] = float(v)
-    return out
-
-
-def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray]:
-    insts = list(sc.institutions.values())
-    J = len(insts)
-    V = max([len(i.members) for i in insts] + [1])
-    P = len(codes)
-    out = {
-        "inst_abstain": np.zeros((J, V)),
-        "inst_member": np.zeros((J, P), dtype=np.bool_),
-        "inst_rule": np.zeros((J, 3)),
-        "inst_veto": np.zeros((J, V), dtype=np.bool_),
-        "inst_shift": np.zeros((J, 2)),
-        "vote_override": np.full((J, V), np.nan),
-        "vote_partner": np.full((J, V), -1, dtype=np.int64),
-    }
-    for j, inst in enumerate(insts):
-        out["inst_rule"][j] = (_RULES[_value(inst.rule)], float(inst.k), len(inst.members))
-        out["inst_shift"][j] = (float(inst.mandate_shift), float(inst.no_mandate_shift))
-        for v, m in enumerate(inst.members):
-            out["inst_veto"][j, v] = m in inst.veto
-            if m == sc.aggressor.code:  # the aggressor always votes no and never abstains
-                out["vote_override"][j, v] = 0.0
-                continue
-            out["inst_abstain"][j, v] = float(inst.abstain)
-            if m in inst.vote:
-                out["vote_override"][j, v] = float(inst.vote[m])
-            if m in codes:
-                out["vote_partner"][j, v] = codes.index(m)
-                out["inst_member"][j, codes.index(m)] = True
-    return out
-
-
-def _layout(
-    P: int, K: int, J: int, V: int, sc: Any
-) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray]:
-    """Column offsets of each random-number group (a group is present only when used), the
-    numbers of columns nz, nu, and each column's key (nz, 2), (nu, 2): its group (an ``L_*``
-    code) and its index in the group.
-
-    The sampler keys a column's generator by the latter, not by the column's position, so a
-    column keeps its random numbers when another group appears or disappears (a sweep that turns
-    a mechanism on keeps common random numbers in every other column).
-    """
-    actors = sc.actors.values()
-    layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
-    any_attr = any(float(v) < 1 for a in actors for v in a.attribution.values())
-    any_vote = any(_value(i.rule) != "individual" for i in sc.institutions.values())
-    blocks = []
-    for groups in (
-        (
-            (kernels.L_FACTOR, K, True),
-            (kernels.L_IDIO, P, True),
-            (kernels.L_DELAY, P, any(float(a.delay.spread) > 0 for a in actors)),
-            (kernels.L_FA, 1, float(sc.aggressor.fait_accompli.spread) > 0),
-        ),
-        (
-            (kernels.L_CONTEST, 1, True),
-            (kernels.L_ATTR, P, any_attr),
-            (kernels.L_ENGAGED, P, any(float(a.engaged.probability) > 0 for a in actors)),
-            (kernels.L_VOTE, J * V, any_vote),
-            (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
-        ),
-    ):
-        keys = [(key, i) for key, width, present in groups if present for i in range(width)]
-        n = 0
-        for key, width, present in groups:
-            if present:
-                layout[key], n = n, n + width
-        blocks.append(np.array(keys, dtype=np.int64).reshape(-1, 2))
-    z_keys, u_keys = blocks
-    return layout, len(z_keys), len(u_keys), z_keys, u_keys
-
-
-def partner_flags(static: dict[str, Any]) -> np.ndarray:
-    """(P,) bits telling the kernel which loops over other partners each partner needs."""
-    off_diagonal = ~np.eye(len(static["buck"]), dtype=bool)
-    access = (static["access"] < 1) & off_diagonal
-    return (
-        kernels.F_REQUIRES * static["requires"].any(axis=1)
-        + kernels.F_FOLLOWS * (static["follows"] != 0).any(axis=1)
-        + kernels.F_ACCESS * access.any(axis=1)
-        + kernels.F_HOST * access.any(axis=0)
-        + kernels.F_ALLIES * (static["allies"] > 0).any(axis=1)
-    ).astype(np.int64)
-
-
-def drawn_columns(
-    layout: np.ndarray, nz: int, nu: int, static: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """(nz,), (nu,) bool: the columns of z and u whose numbers can change an outcome.
-
-    A group of columns has one column per partner (or voter) when any of them needs it; the
-    others' columns are never read (chain-ganging of a partner without allies, votes of padding
-    voters or of institutions that do not vote) or cannot matter (the delay noise of a partner
-    whose spread is 0, the attribution uniform of a partner whose attribution is 1 for every
-    attack type, the other-theatre uniform of a partner never engaged). The sampler draws only
-    the flagged columns, so a crisis consumes only the random numbers it uses.
-    """
-    z_drawn, u_drawn = np.ones(nz, dtype=bool), np.ones(nu, dtype=bool)
-
-    def mark(drawn: np.ndarray, key: int, used: np.ndarray) -> None:
-        if layout[key] >= 0:
-            drawn[layout[key] : layout[key] + len(used)] = used
-
-    mark(z_drawn, kernels.L_DELAY, static["delay_spread"] > 0)
-    mark(u_drawn, kernels.L_ATTR, (static["attribution"] < 1).any(axis=0))
-    mark(u_drawn, kernels.L_ENGAGED, static["engaged"][:, 0] > 0)
-    mark(u_drawn, kernels.L_CHAIN, (static["allies"] > 0).any(axis=1))
-    rule = static["inst_rule"]
-    J, V = static["inst_abstain"].shape
-    votes = (rule[:, :1] != kernels.RULE_INDIVIDUAL) & (np.arange(V) < rule[:, 2:3])
-    mark(u_drawn, kernels.L_VOTE, votes.reshape(J * V))
-    return z_drawn, u_drawn
-
-
 def build_model(cfg: Any) -> Model:
     """Validate ``cfg`` (raising :class:`ConfigError`) and turn it into a :class:`Model`."""
     check(cfg)
@@ -428,39 +288,7 @@ def build_model(cfg: Any) -> Model:
     else:
         prob = np.ones(1)
 
-    inst = _institution_arrays(sc, codes)
-    J, V = inst["inst_abstain"].shape
-    layout, nz, nu, z_keys, u_keys = _layout(P, K, J, V, sc)
-    static = {
-        "attribution": attribution,
-        "loadings": loadings,
-        "idio": np.sqrt(np.clip(1.0 - (loadings**2).sum(axis=1), 0.0, None)),
-        "order": decision_order(codes, actors),
-        "requires": np.array(
-            [[o in actors[c].requires for o in codes] for c in codes], dtype=np.bool_
-        ).reshape(P, P),
-        "follows": _partner_matrix(codes, actors, "follows", 0.0),
-        "buck": np.array([float(actors[c].buck_passing) for c in codes]),
-        "access": _partner_matrix(codes, actors, "access", 1.0),
-        "engaged": np.array(
-            [
-                [
-                    float(actors[c].engaged.probability),
-                    float(actors[c].engaged.capability_factor),
-                    float(actors[c].engaged.willingness_shift),
-                ]
-                for c in codes
-            ]
-        ).reshape(P, 3),
-        "allies": _partner_matrix(codes, actors, "allies", 0.0),
-        "delay_spread": np.array([float(actors[c].delay.spread) for c in codes]),
-        "fa_spread": float(agg.fait_accompli.spread),
-        "late_discount": float(sc.late_discount),
-        "exponent": float(sc.contest.exponent),
-        **{k: v for k, v in inst.items() if k.startswith("inst_")},
-    }
-    static["flags"] = partner_flags(static)
-    z_drawn, u_drawn = drawn_columns(layout, nz, nu, static)
+    static, rnd = inputs.static_arrays(sc, codes, attribution, loadings)
     return Model(
         scenario=str(sc.name),
         codes=codes,
@@ -480,16 +308,10 @@ def build_model(cfg: Any) -> Model:
         perceived_bias=np.array([float(actors[c].perceived.bias) for c in codes]),
         perceived_noise=np.array([float(actors[c].perceived.noise) for c in codes]),
         horizon_years=float(sc.horizon.years),
-        vote_override=inst["vote_override"],
-        vote_partner=inst["vote_partner"],
+        vote_override=static["vote_override"],
+        vote_partner=static["vote_partner"],
         static=static,
-        layout=layout,
-        n_normals=nz,
-        n_uniforms=nu,
-        z_drawn=z_drawn,
-        u_drawn=u_drawn,
-        z_keys=z_keys,
-        u_keys=u_keys,
+        **rnd,
     )
 
 
@@ -608,64 +430,3 @@ def draw_parameters(
     for name, value in (fixed or {}).items():
         values[:, parameter_index(model, name)] = value
     return draws_from_values(model, values)
-
-
-def type_thresholds(model: Model, w: np.ndarray) -> np.ndarray:
-    """Probit thresholds (T, P) of willingness w (P,) under each attack type's multiplier."""
-    return special.ndtri(np.clip(w * model.type_multiplier, _EPS, 1 - _EPS))
-
-
-def _log(x: Any) -> Any:
-    with np.errstate(divide="ignore"):  # a zero delay is log 0 = -inf: always in time
-        return np.log(x)
-
-
-def kernel_inputs(model: Model, draws: Draws, d: int) -> dict[str, Any]:
-    """Keyword arguments of :func:`forecast.model.kernels.simulate_block` for draw ``d``.
-
-    Everything except the random blocks ``z``, ``u`` and the accumulators.
-    """
-    votes = np.where(
-        np.isnan(model.vote_override),
-        draws.willingness[d][np.maximum(model.vote_partner, 0)],
-        model.vote_override,
-    )
-    votes = np.where(
-        (model.vote_partner < 0) & np.isnan(model.vote_override), 0.0, votes
-    )  # padding voters never vote
-    s = model.static
-    return {
-        "thr": type_thresholds(model, draws.willingness[d]),
-        "thr_perc": type_thresholds(model, draws.perceived[d]),
-        "attribution": s["attribution"],
-        "loadings": s["loadings"],
-        "idio": s["idio"],
-        "order": s["order"],
-        "requires": s["requires"],
-        "follows": s["follows"],
-        "buck": s["buck"],
-        "cap": draws.capability[d],
-        "access": s["access"],
-        "engaged": s["engaged"],
-        "allies": s["allies"],
-        "flags": s["flags"],
-        "log_delay": _log(draws.delay[d]),
-        "delay_spread": s["delay_spread"],
-        "timing": np.array(
-            [
-                _log(draws.fait_accompli[d]),
-                s["fa_spread"],
-                s["late_discount"],
-            ]
-        ),
-        "inst_vote": votes,
-        "inst_abstain": s["inst_abstain"],
-        "inst_member": s["inst_member"],
-        "inst_rule": s["inst_rule"],
-        "inst_veto": s["inst_veto"],
-        "inst_shift": s["inst_shift"],
-        "power": np.array(
-            [draws.capability_target[d], draws.capability_aggressor[d], s["exponent"]]
-        ),
-        "layout": model.layout,
-    }

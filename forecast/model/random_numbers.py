@@ -1,8 +1,7 @@
 """The sampler's random numbers: numpy's SFC64 generator and its algorithms, in numba.
 
-Imports numpy, numba and numpy's ziggurat tables (:mod:`forecast.model.ziggurat`), nothing jitted
-from
-elsewhere (numba would not see a changed callee in another file when it loads a cached caller).
+Imports numpy, numba and numpy's ziggurat tables (:mod:`forecast.model.ziggurat`); its file is one
+of :data:`forecast.model.jit.JITTED`, which share one compile-cache stamp.
 
 :func:`fill_block` fills a block's random-number arrays, one column at a time, each column from
 its own generator ``SFC64(SeedSequence(key))`` (see :mod:`forecast.sampling.sampler` for the keys).
@@ -10,19 +9,18 @@ The
 generator, numpy's ``next_double`` and numpy's ziggurat ``random_standard_normal`` are written
 out here so that numba inlines them, and numpy's SeedSequence hashing and SFC64 seeding too: the
 numbers are exactly those of ``numpy.random.Generator(SFC64(SeedSequence(key)))``
-(``tests/test_kernels.py`` compares them bit for bit), at about twice the speed of numba's
+(``tests/model/test_kernels.py`` compares them bit for bit), at about twice the speed of numba's
 support for numpy's ``Generator`` objects.
 """
 
 import numpy as np
 from numba import njit
 
+from forecast.model.jit import JIT
 from forecast.model.ziggurat import FI as ZIG_FI
 from forecast.model.ziggurat import KI as ZIG_KI
 from forecast.model.ziggurat import WI as ZIG_WI
 from forecast.model.ziggurat import ZIGGURAT_NOR_INV_R, ZIGGURAT_NOR_R
-
-JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 # The sampler's generator: numpy's SFC64, with numpy's algorithms for a double and for a standard
@@ -157,7 +155,7 @@ def fill_block(key, z, u, z_drawn, u_drawn, z_keys, u_keys):
     neither on its
     position nor on which other columns are drawn. Only the columns flagged in z_drawn (NZ,) and
     u_drawn (NU,) are drawn; the others, which cannot change any outcome (see
-    :func:`forecast.model.beliefs.drawn_columns`), get 0 (normals) and 0.5 (uniforms). Both backends
+    :func:`forecast.model.inputs.drawn_columns`), get 0 (normals) and 0.5 (uniforms). Both backends
     consume the numbers it fills.
     """
     m = key.shape[0]

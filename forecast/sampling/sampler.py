@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from forecast.model import kernels, random_numbers, reference, streams
-from forecast.model.beliefs import Draws, Model, build_model, draw_parameters, kernel_inputs
+from forecast.model import jit, kernels, random_numbers, reference, streams
+from forecast.model.beliefs import Draws, Model, build_model, draw_parameters
+from forecast.model.inputs import Tallies, kernel_inputs
 from forecast.sampling.estimates import max_mcse, summarise
 
 
@@ -83,9 +84,9 @@ class Accumulators:
         for name in ("by_type", "by_partner", "mandates", "hist", "n"):
             getattr(self, name)[...] += getattr(other, name)
 
-    def row(self, j: int) -> tuple[np.ndarray, ...]:
-        """Views of draw-row ``j``'s accumulators, in the kernel's argument order."""
-        return self.by_type[j], self.by_partner[j], self.mandates[j], self.hist[j]
+    def row(self, j: int) -> Tallies:
+        """Views of draw-row ``j``'s accumulators, as the kernel takes them."""
+        return Tallies(self.by_type[j], self.by_partner[j], self.mandates[j], self.hist[j])
 
 
 def default_threads() -> int:
@@ -173,10 +174,6 @@ def _seed_words(seed: int) -> tuple[int, ...]:
     return (*key_words(seed), *key_words(streams.CRISES))
 
 
-def _block_function(backend: str) -> Callable[..., None]:
-    return kernels.simulate_block if backend == "numba" else reference.simulate_block
-
-
 class Scratch:
     """Reusable random-number buffers of one worker thread.
 
@@ -190,6 +187,18 @@ class Scratch:
         self.nz, self.nu = plan.model.n_normals, plan.model.n_uniforms
         self._z = np.empty(self.n * self.nz)
         self._u = np.empty(self.n * self.nu)
+        self.backend = plan.settings.backend
+        self._kernel: Callable[..., None] | None = None
+
+    def simulate_block(self, *args: Any) -> Callable[..., None]:
+        """The block function of the plan's backend for these arguments' types (the same for
+        every block of the plan: kernel_inputs gives contiguous arrays, block() the same
+        layout), resolved once."""
+        if self.backend != "numba":
+            return reference.simulate_block
+        if self._kernel is None:
+            self._kernel = jit.specialise(kernels.simulate_block, *args)
+        return self._kernel
 
     def block(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Buffers for a block of n (default: the largest) realizations."""
@@ -205,7 +214,6 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     Blocks ``block_start`` .. ``block_start + n_blocks - 1``; returns the realizations run.
     """
     st = plan.settings
-    simulate_block = _block_function(st.backend)
     inputs = kernel_inputs(plan.model, plan.draws, d)
     columns = plan.model.random_columns
     out = acc.row(j)
@@ -214,7 +222,7 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
         random_numbers.fill_block(block_key(st.seed, d, b), z, u, *columns)
-        simulate_block(**inputs, z=z, u=u, acc_t=out[0], acc_tp=out[1], acc_j=out[2], hist=out[3])
+        scratch.simulate_block(inputs, z, u, out)(inputs, z, u, out)
         done += n
     return done
 

@@ -1,14 +1,13 @@
 """The numba compile cache: reused by a fresh process, and never stale after a kernel changes.
 
-numba keys a cached function on its source file's stamp (modification time and size), on the
-function's own bytecode and on the numba version; it does not look at the code of the functions
-it calls, so a helper's edit is caught only through the stamp of the file both live in, and an
-edit in another file not at all. So the kernels live in one file that imports nothing jitted
-from elsewhere (``forecast/kernels.py``), and these tests check, in fresh processes with their
-own ``NUMBA_CACHE_DIR``:
+numba keys a cached function on its source file's stamp, on the function's own bytecode and on
+the numba version; it does not look at the code of the functions it calls, so a helper's edit
+in another file would go unseen. :mod:`forecast.model.jit` therefore gives every function of the
+model's jitted files (``jit.JITTED``) the stamp of all of them together, and these tests check,
+in fresh processes with their own ``NUMBA_CACHE_DIR``:
 
-- a kernel whose body changed, or whose inlined helper in the same file changed, runs the new
-  code, not the cached one;
+- a kernel whose body changed, or whose inlined helper changed (in the same file or in another
+  file of the group), runs the new code, not the cached one;
 - an unchanged kernel is loaded from the cache (a cache hit, no compilation);
 - the real kernels are written to the cache on the first run and loaded from it on the second.
 
@@ -29,9 +28,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 TINY = """
+import os
+
 from numba import njit
 
-JIT = {{"cache": True, "nogil": True, "error_model": "numpy"}}
+from forecast.model.jit import JIT, share_cache_stamp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+share_cache_stamp(tuple(os.path.join(HERE, f) for f in ("tiny_kernels.py", "tiny_helpers.py")))
+
+from tiny_helpers import other  # noqa: E402
 
 
 @njit(inline="always", **JIT)
@@ -41,7 +47,18 @@ def helper(x):
 
 @njit(**JIT)
 def kernel(x):
-    return helper(x) * {factor}
+    return other(helper(x)) * {factor}
+"""
+
+HELPERS = """
+from numba import njit
+
+from forecast.model.jit import JIT
+
+
+@njit(inline="always", **JIT)
+def other(x):
+    return x + {other}
 """
 
 RUN_TINY = """
@@ -87,7 +104,10 @@ def run_fresh(code: str, *args: str, cache: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def write_module(folder: Path, offset: int, factor: int, later_than: Path | None = None) -> Path:
+def write_module(
+    folder: Path, offset: int, factor: int, later_than: Path | None = None, other: int = 0
+) -> Path:
+    (folder / "tiny_helpers.py").write_text(textwrap.dedent(HELPERS.format(other=other)))
     path = folder / "tiny_kernels.py"
     path.write_text(textwrap.dedent(TINY.format(offset=offset, factor=factor)))
     if later_than is not None:
@@ -136,6 +156,19 @@ def test_changed_inlined_helper_recompiles_its_caller(tmp_path):
     assert run_fresh(RUN_TINY, str(tmp_path), cache=cache)["result"] == 70
 
 
+def test_changed_helper_in_another_file_of_the_group_recompiles_its_caller(tmp_path):
+    """The kernel's file is unchanged; only the inlined helper's file (same group) changes."""
+    cache = tmp_path / "cache"
+    write_module(tmp_path, offset=1, factor=10)
+    assert run_fresh(RUN_TINY, str(tmp_path), cache=cache) == {"result": 30, "hits": 0, "misses": 1}
+    kernel_file = (tmp_path / "tiny_kernels.py").read_bytes()
+    write_module(tmp_path, offset=1, factor=10, other=4)
+    assert (tmp_path / "tiny_kernels.py").read_bytes() == kernel_file
+    changed = run_fresh(RUN_TINY, str(tmp_path), cache=cache)
+    assert changed == {"result": 70, "hits": 0, "misses": 1}
+    assert run_fresh(RUN_TINY, str(tmp_path), cache=cache)["hits"] == 1
+
+
 @pytest.mark.e2e  # compiles in fresh processes
 def test_real_kernels_compile_once_then_load_from_the_cache(tmp_path):
     cache = tmp_path / "cache"
@@ -149,24 +182,22 @@ def test_real_kernels_compile_once_then_load_from_the_cache(tmp_path):
     assert {"random_numbers.fill_block", "kernels.simulate_block"} <= index
 
 
-@pytest.mark.parametrize("name", ["kernels", "random_numbers"])
-def test_jitted_files_import_nothing_jitted_from_other_files(name):
-    """numba does not invalidate a cached caller when a callee in another file changes."""
-    source = (REPO / "forecast" / "model" / f"{name}.py").read_text()
+@pytest.mark.parametrize("path", sorted((REPO / "forecast" / "model").glob("*.py")))
+def test_jitted_files_import_nothing_jitted_from_outside_their_group(path):
+    """numba does not invalidate a cached caller when a callee outside its stamp group changes:
+    a file with jitted code imports jitted code only from files of jit.JITTED, and is one."""
+    from forecast.model import jit
+
+    source = path.read_text()
+    if "@njit" not in source:
+        return
+    assert str(path) in jit.JITTED, f"{path.name} has jitted code but is not in jit.JITTED"
+    group = {Path(f).stem for f in jit.JITTED}
     imports = [
         line.strip()
         for line in source.splitlines()
         if line.startswith(("import ", "from ")) and not line.startswith("from __future__")
     ]
-    # forecast.model.ziggurat holds no code, only numpy's fixed ziggurat tables; the streams they
-    # give
-    # are checked against numpy's own, bit for bit (test_kernels)
-    allowed = (
-        "import math",
-        "import numpy as np",
-        "from numba import ",
-        "from numba.",
-        "from forecast.model.ziggurat import ",
-    )
-    assert all(line.startswith(allowed) for line in imports), imports
-    assert "njit" not in (REPO / "forecast" / "model" / "ziggurat.py").read_text()
+    allowed = ("import math", "import numpy as np", "from numba import ", "from numba.")
+    own = tuple(f"from forecast.model.{name} import " for name in (*group, "jit"))
+    assert all(line.startswith(allowed + own) for line in imports), imports

@@ -10,101 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from forecast.model import kernels, random_numbers, reference
-from forecast.model.beliefs import kernel_inputs, partner_flags
+from forecast.model import kernels, lanes, random_numbers, reference
+from forecast.model.inputs import kernel_inputs
 from forecast.sampling import sampler
 from tests.conftest import REPO, quick_config
+from tests.model.kernel_cases import assert_same_tallies, random_inputs, tallies
 
 
-def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
-    """Random but valid kernel arguments, with every mechanism switched on when asked."""
-    loadings = rng.uniform(-1, 1, (P, K)) / np.sqrt(max(K, 1) * 1.5)
-    layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
-    nz = nu = 0
-    for key, width, on in (
-        (kernels.L_FACTOR, K, True),
-        (kernels.L_IDIO, P, True),
-        (kernels.L_DELAY, P, mechanisms),
-        (kernels.L_FA, 1, mechanisms),
-    ):
-        if on:
-            layout[key], nz = nz, nz + width
-    for key, width, on in (
-        (kernels.L_CONTEST, 1, True),
-        (kernels.L_ATTR, P, mechanisms),
-        (kernels.L_ENGAGED, P, mechanisms),
-        (kernels.L_VOTE, J * V, mechanisms and J > 0),
-        (kernels.L_CHAIN, P, mechanisms),
-    ):
-        if on:
-            layout[key], nu = nu, nu + width
-    order = rng.permutation(P).astype(np.int64)
-    requires = np.zeros((P, P), dtype=np.bool_)
-    follows = np.zeros((P, P))
-    if mechanisms:  # dependencies only on partners earlier in the order: acyclic
-        for a in range(1, P):
-            lead = order[rng.integers(0, a)]
-            if rng.random() < 0.5:
-                requires[order[a], lead] = True
-            else:
-                follows[order[a], lead] = rng.normal(0, 1)
-    inst_rule = np.zeros((J, 3))
-    for j in range(J):
-        nv = int(rng.integers(1, V + 1))
-        inst_rule[j] = (rng.integers(0, 5) if mechanisms else 0, rng.integers(1, nv + 1), nv)
-    on = float(mechanisms)
-    thr = rng.normal(0, 1, (T, P))
-    access = 1 - rng.uniform(0, 0.8, (P, P)) * (rng.random((P, P)) < 0.3) * on
-    np.fill_diagonal(access, 1.0)
-    allies = rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on
-    static = {"buck": np.zeros(P), "requires": requires, "follows": follows}
-    flags = partner_flags({**static, "access": access, "allies": allies})
-    return {
-        "thr": thr,
-        "thr_perc": thr + rng.normal(0, 0.5, (T, P)),
-        "attribution": rng.uniform(0.3, 1, (T, P)) if mechanisms else np.ones((T, P)),
-        "loadings": loadings,
-        "idio": np.sqrt(1 - (loadings**2).sum(axis=1)),
-        "order": order,
-        "requires": requires,
-        "follows": follows,
-        "buck": rng.uniform(0, 2, P) * on,
-        "cap": rng.lognormal(0, 0.7, P),
-        "access": access,
-        "engaged": np.column_stack(
-            [rng.uniform(0, 0.5, P) * on, rng.uniform(0.2, 1, P), rng.normal(0, 0.5, P)]
-        ),
-        "allies": allies,
-        "flags": flags,
-        "log_delay": np.log(rng.uniform(1, 30, P)),
-        "delay_spread": rng.uniform(0, 0.6, P) * on,
-        "timing": np.array([np.log(rng.uniform(5, 25)) if mechanisms else np.inf, 0.3 * on, 0.5]),
-        "inst_vote": rng.uniform(0, 1, (J, V)),
-        "inst_abstain": rng.uniform(0, 1, (J, V)),
-        "inst_member": rng.random((J, P)) < 0.5,
-        "inst_rule": inst_rule,
-        "inst_veto": rng.random((J, V)) < 0.3,
-        "inst_shift": rng.normal(0, 0.7, (J, 2)),
-        "power": np.array([rng.lognormal(0, 0.5), rng.lognormal(1, 0.5), rng.uniform(0.5, 3)]),
-        "layout": layout,
-        "z": rng.standard_normal((n, nz)),
-        "u": rng.random((n, nu)),
-    }
-
-
-def accumulators(T, P, J):
-    return {
-        "acc_t": np.zeros((T, kernels.N_T)),
-        "acc_tp": np.zeros((T, P, kernels.N_TP)),
-        "acc_j": np.zeros(J),
-        "hist": np.zeros((T, kernels.N_BINS)),
-    }
-
-
-def run_both(fn, args, T, P, J):
-    a, b = accumulators(T, P, J), accumulators(T, P, J)
-    fn(**args, **a)
-    reference.simulate_block(**args, **b)
+def run_both(fn, case, T, P, J):
+    """Tallies of ``fn`` and of the reference on the same case (inputs, z, u)."""
+    a, b = tallies(T, P, J), tallies(T, P, J)
+    fn(*case, a)
+    reference.simulate_block(*case, b)
     return a, b
 
 
@@ -113,15 +30,16 @@ def run_both(fn, args, T, P, J):
 def test_kernel_matches_reference_on_same_numbers(fn, mechanisms):
     rng = np.random.default_rng(7)
     T, P, K, J, V, n = 3, 5, 2, 2, 4, 4000
-    args = random_inputs(rng, T, P, K, J, V, n, mechanisms)
-    a, b = run_both(fn, args, T, P, J)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    case = random_inputs(rng, T, P, K, J, V, n, mechanisms)
+    a, b = run_both(fn, case, T, P, J)
+    assert_same_tallies(a, b)
     # the mechanisms really were exercised
-    assert a["acc_tp"][..., kernels.P_JOIN].sum() > 0
+    joins = a.by_partner[..., kernels.P_JOIN].sum()
+    assert joins > 0
     if mechanisms:
-        assert a["acc_tp"][..., kernels.P_ENTANGLED].sum() > 0
-        assert a["acc_tp"][..., kernels.P_IN_TIME].sum() < a["acc_tp"][..., kernels.P_JOIN].sum()
+        assert a.by_partner[..., kernels.P_ENTANGLED].sum() > 0
+        assert a.by_partner[..., kernels.P_IN_TIME].sum() < joins
+        assert a.mandates.sum() > 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -137,15 +55,16 @@ def test_kernel_matches_reference_on_same_numbers(fn, mechanisms):
 )
 def test_kernel_matches_reference_hypothesis(T, P, K, J, V, n, mechanisms, seed):
     rng = np.random.default_rng(seed)
-    args = random_inputs(rng, T, P, K, J, V, n, mechanisms)
-    a, b = run_both(kernels.simulate_block, args, T, P, J)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    case = random_inputs(rng, T, P, K, J, V, n, mechanisms)
+    a, b = run_both(kernels.simulate_block, case, T, P, J)
+    assert_same_tallies(a, b)
     # every crisis is counted once per attack type in the histogram
-    np.testing.assert_array_equal(a["hist"].sum(axis=1), np.full(T, n))
+    np.testing.assert_array_equal(a.hist.sum(axis=1), np.full(T, n))
 
 
-@pytest.mark.parametrize("fn", [kernels.contest, kernels.contest.py_func, reference.contest])
+@pytest.mark.parametrize(
+    "fn", [kernels.contest_success, kernels.contest_success.py_func, reference.contest_success]
+)
 def test_contest_closed_form(fn):
     assert fn(1.0, 1.0, 1.0) == pytest.approx(0.5)
     assert fn(3.0, 1.0, 1.0) == pytest.approx(0.75)
@@ -159,7 +78,7 @@ def test_winning_power_inverts_the_contest(fn):
     """C > winning_power(A, m, u) exactly when u < C^m / (C^m + A^m)."""
     for a, m, u in [(1.0, 1.0, 0.5), (10.0, 2.0, 0.3), (3.0, 0.7, 0.9)]:
         c = fn(a, m, u)
-        assert reference.contest(c, a, m) == pytest.approx(u)
+        assert reference.contest_success(c, a, m) == pytest.approx(u)
 
 
 def column_keys(groups):
@@ -225,13 +144,11 @@ def test_kernel_matches_reference_when_no_partner_has_power():
     """Buck-passing with zero partner power: share 0 in both (no 0 / 0)."""
     rng = np.random.default_rng(3)
     T, P, K, J, V, n = 2, 4, 1, 1, 3, 2000
-    args = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
-    args["cap"] = np.zeros(P)
-    args["buck"] = np.full(P, 1.5)
-    a, b = run_both(kernels.simulate_block, args, T, P, J)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    assert a["acc_tp"][..., kernels.P_JOIN].sum() > 0
+    args, z, u = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
+    pa = args.partners._replace(cap=np.zeros(P), buck=np.full(P, 1.5))
+    a, b = run_both(kernels.simulate_block, (args._replace(partners=pa), z, u), T, P, J)
+    assert_same_tallies(a, b)
+    assert a.by_partner[..., kernels.P_JOIN].sum() > 0
 
 
 @njit
@@ -239,8 +156,8 @@ def _lanes_log_exp(y, x):
     n = y.shape[0]
     bits = np.empty(n, dtype=np.int64)
     log_y, exp_x = np.empty(n), np.empty(n)
-    kernels.log_lanes(y.copy(), n, bits, log_y)
-    kernels.exp_lanes(x, n, bits, exp_x)
+    lanes.log_lanes(y.copy(), n, bits, log_y)
+    lanes.exp_lanes(x, n, bits, exp_x)
     return log_y, exp_x
 
 
@@ -256,11 +173,11 @@ def test_lane_log_and_exp_are_within_one_ulp_and_equal_to_the_reference():
     np.testing.assert_array_equal(log_y, reference.log_(y))
     np.testing.assert_array_equal(exp_x, reference.exp_(x))
     assert log_y[0] == 0.0 and log_y[1] == math.log(2.0) and log_y[2] == -math.log(2.0)
-    assert log_y[4] == log_y[5] == math.log(kernels.TINY)
-    assert exp_x[0] == 1.0 and exp_x[3] == math.exp(kernels.EXP_HI)
-    libm_log = np.log(np.maximum(y, kernels.TINY))
+    assert log_y[4] == log_y[5] == math.log(lanes.TINY)
+    assert exp_x[0] == 1.0 and exp_x[3] == math.exp(lanes.EXP_HI)
+    libm_log = np.log(np.maximum(y, lanes.TINY))
     assert np.max(np.abs(log_y - libm_log) / np.spacing(np.abs(libm_log) + 1e-300)) <= 1.0
-    libm_exp = np.exp(np.minimum(x, kernels.EXP_HI))
+    libm_exp = np.exp(np.minimum(x, lanes.EXP_HI))
     assert np.max(np.abs(exp_x - libm_exp) / np.spacing(libm_exp)) <= 1.0
 
 
@@ -268,14 +185,12 @@ def test_kernel_same_counts_on_fortran_ordered_blocks():
     """The sampler hands the kernel Fortran-ordered blocks: same numbers, same counts."""
     rng = np.random.default_rng(11)
     T, P, K, J, V, n = 3, 6, 2, 2, 3, 3 * kernels.LANES + 5
-    args = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
-    a, b = accumulators(T, P, J), accumulators(T, P, J)
-    kernels.simulate_block(**args, **a)
-    fortran = {**args, "z": np.asfortranarray(args["z"]), "u": np.asfortranarray(args["u"])}
-    kernels.simulate_block(**fortran, **b)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    assert a["acc_tp"][..., kernels.P_PIVOTAL].sum() > 0
+    args, z, u = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
+    a, b = tallies(T, P, J), tallies(T, P, J)
+    kernels.simulate_block(args, z, u, a)
+    kernels.simulate_block(args, np.asfortranarray(z), np.asfortranarray(u), b)
+    assert_same_tallies(a, b)
+    assert a.by_partner[..., kernels.P_PIVOTAL].sum() > 0
 
 
 SCENARIOS = sorted(p.stem for p in (REPO / "configs" / "scenario").glob("*.yaml"))
@@ -296,11 +211,10 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
     u2[:, ~m.u_drawn] = rng.random((n, int((~m.u_drawn).sum())))
     T, P, J = len(m.attack_types), m.n_partners, len(m.institutions)
     for d in range(plan.n_draws):
-        a, b = accumulators(T, P, J), accumulators(T, P, J)
-        kernels.simulate_block(**kernel_inputs(m, plan.draws, d), z=z, u=u, **a)
-        kernels.simulate_block(**kernel_inputs(m, plan.draws, d), z=z2, u=u2, **b)
-        for key in a:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{scenario} {key}")
+        a, b = tallies(T, P, J), tallies(T, P, J)
+        kernels.simulate_block(kernel_inputs(m, plan.draws, d), z, u, a)
+        kernels.simulate_block(kernel_inputs(m, plan.draws, d), z2, u2, b)
+        assert_same_tallies(a, b, scenario)
     if scenario == "taiwan":  # attribution (USA, JPN), engaged (USA), allies (JPN, PHL), contest
         assert m.random_numbers_per_crisis == (10, 6)
         assert (m.n_normals, m.n_uniforms) == (10, 13)

@@ -1,0 +1,195 @@
+"""Numba helpers: who joins a coalition and what it brings. Imports numpy and numba, and jitted
+code only from the files of :data:`forecast.model.jit.JITTED` (one compile-cache stamp).
+
+The decision pass (:func:`decide`), chain-ganging (:func:`chain_ganging`), a partner's and the
+coalition's power (:func:`partner_power`, :func:`coalition_power`) and :func:`pivotality`, each
+with a twin of the same name in :mod:`forecast.model.reference`. Partner sets are int64 bit
+masks per lane, bit i for partner i; W lanes, of which ``0 .. w-1`` are in use.
+"""
+
+import numpy as np
+from numba import njit
+
+from forecast.model.jit import JIT
+
+
+@njit(inline="always", **JIT)
+def _bit(masks, ln, j):
+    """Bit j of lane ln's mask, as 0 or 1."""
+    return (masks[ln] >> j) & 1
+
+
+@njit(inline="always", **JIT)
+def decide(thr_t, buck, attributed, x, shift, cap, inv_total, net, w, s, act):
+    """The decision pass: partners decide in ``net.order``; i acts iff it recognises the attack,
+    every partner it requires acts, and x_i < thr_t[i] + follows of acting leaders - buck[i] x
+    share of partner power committed so far + shift_i.
+
+    thr_t, buck (P,); attributed (W,) bit masks; x, shift, cap (P, W); inv_total (W,);
+    s (2, W) scratch. Writes the bit masks of who acts to act (W,).
+    """
+    order, req = net.order, net.requires
+    fol_ptr, fol_idx, follows = net.follows.ptr, net.follows.idx, net.follows.value
+    th, committed = s[0], s[1]
+    for ln in range(w):
+        act[ln] = 0
+        committed[ln] = 0.0
+    for k in range(order.shape[0]):
+        i = order[k]
+        base, b, rq = thr_t[i], buck[i], req[i]
+        xi, si, ci = x[i], shift[i], cap[i]
+        if fol_ptr[i + 1] == fol_ptr[i]:  # follows nobody: the whole step in one pass
+            if b == 0.0:  # the buck-passing term is exactly 0
+                for ln in range(w):
+                    a = _bit(attributed, ln, i) == 1
+                    ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < base + si[ln])
+                    act[ln] |= np.int64(ok) << i
+                    committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
+            else:
+                for ln in range(w):
+                    share = committed[ln] * inv_total[ln]
+                    a = _bit(attributed, ln, i) == 1
+                    ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < (base - b * share) + si[ln])
+                    act[ln] |= np.int64(ok) << i
+                    committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
+            continue
+        for ln in range(w):
+            th[ln] = base
+        for e in range(fol_ptr[i], fol_ptr[i + 1]):
+            j = fol_idx[e]
+            fv = follows[i, j]
+            for ln in range(w):
+                th[ln] = th[ln] + fv if _bit(act, ln, j) else th[ln]
+        if b != 0.0:  # otherwise the term is exactly 0
+            for ln in range(w):
+                th[ln] = th[ln] - b * (committed[ln] * inv_total[ln])
+        for ln in range(w):
+            a = _bit(attributed, ln, i) == 1
+            ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < th[ln] + si[ln])
+            act[ln] |= np.int64(ok) << i
+            committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
+
+
+@njit(inline="always", **JIT)
+def chain_ganging(net, u, r0, w, col, act, ent, q):
+    """A partner not acting is drawn in with probability 1 - prod_j (1 - allies[i, j]) over its
+    acting allies j (its uniform below it), pass after pass until nothing changes.
+
+    col: offset of the chain-ganging uniforms in u (-1: none). Adds the partners drawn in to act
+    and writes them to ent (W,); q (W,) scratch.
+    """
+    for ln in range(w):
+        ent[ln] = 0
+    chainers, cascade = net.chainers, net.cascade
+    ally_ptr, ally_idx, allies = net.allies.ptr, net.allies.idx, net.allies.value
+    if col < 0 or chainers.shape[0] == 0:
+        return
+    changed = True
+    while changed:
+        changed = False
+        for k in range(chainers.shape[0]):
+            i = chainers[k]
+            drawn = 0
+            cu = u[r0 : r0 + w, col + i]
+            e0 = ally_ptr[i]
+            if ally_ptr[i + 1] == e0 + 1:  # one ally j: q = 1 - allies[i, j] if j acts, else 1
+                j = ally_idx[e0]
+                fac = 1.0 * (1.0 - allies[i, j])
+                for ln in range(w):
+                    ql = fac if _bit(act, ln, j) else 1.0
+                    new = (_bit(act, ln, i) == 0) & (cu[ln] < 1.0 - ql)
+                    act[ln] |= np.int64(new) << i
+                    ent[ln] |= np.int64(new) << i
+                    drawn += new
+            else:
+                for ln in range(w):
+                    q[ln] = 1.0
+                for e in range(ally_ptr[i], ally_ptr[i + 1]):
+                    j = ally_idx[e]
+                    fac = 1.0 - allies[i, j]
+                    for ln in range(w):
+                        q[ln] = q[ln] * fac if _bit(act, ln, j) else q[ln]
+                for ln in range(w):
+                    # no acting ally: q = 1 and nobody is drawn in (a uniform is never < 0)
+                    new = (_bit(act, ln, i) == 0) & (cu[ln] < 1.0 - q[ln])
+                    act[ln] |= np.int64(new) << i
+                    ent[ln] |= np.int64(new) << i
+                    drawn += new
+            # another pass can change something only if someone drawn in is an ally of a
+            # chainer: otherwise every q, and so every outcome, would repeat
+            if drawn and (cascade >> i) & 1:
+                changed = True
+
+
+@njit(**JIT)
+def partner_power(i, act, flip, w, cap_eff, access, out):
+    """out[:w]: partner i's power in each lane, its capability scaled by access.value[i, j] for
+    every j not in that lane's set ``act ^ flip`` (access: :class:`forecast.model.inputs.Links`)."""
+    ci = cap_eff[i]
+    for ln in range(w):
+        out[ln] = ci[ln]
+    for e in range(access.ptr[i], access.ptr[i + 1]):
+        j = access.idx[e]
+        a = access.value[i, j]
+        for ln in range(w):
+            out[ln] = out[ln] if ((act[ln] ^ flip) >> j) & 1 else out[ln] * a
+
+
+@njit(**JIT)
+def coalition_power(act, flip, w, cap_eff, access, cap_target, f, out):
+    """out[:w]: target's power plus that of every partner in each lane's set ``act ^ flip``,
+    in index order (flip: a mask of partners whose choice is reversed, 0 for none).
+
+    A partner's power is scaled by access[i, j] for every j not in the set; partners with no
+    access entry, or one, take a single pass. f (W,) scratch. (Not inlined: it is called in
+    several places, and its loops gain nothing from the caller's context.)
+    """
+    P = cap_eff.shape[0]
+    acc_ptr = access.ptr
+    for ln in range(w):
+        out[ln] = cap_target
+    for i in range(P):
+        ci = cap_eff[i]
+        e0, e1 = acc_ptr[i], acc_ptr[i + 1]
+        if e1 == e0:  # full access: the partner's own power
+            for ln in range(w):
+                out[ln] = out[ln] + ci[ln] if ((act[ln] ^ flip) >> i) & 1 else out[ln]
+        elif e1 == e0 + 1:  # one partner j it needs
+            j = access.idx[e0]
+            a = access.value[i, j]
+            for ln in range(w):
+                m = act[ln] ^ flip
+                fl = ci[ln] if (m >> j) & 1 else ci[ln] * a
+                out[ln] = out[ln] + fl if (m >> i) & 1 else out[ln]
+        else:
+            partner_power(i, act, flip, w, cap_eff, access, f)
+            for ln in range(w):
+                out[ln] = out[ln] + f[ln] if ((act[ln] ^ flip) >> i) & 1 else out[ln]
+
+
+@njit(inline="always", **JIT)
+def pivotality(act, w, cap_eff, net, cap_target, c, c_star, f, c2, piv):
+    """piv (P,) int64 += crises whose outcome flips when partner i's choice alone is reversed,
+    everyone else's held fixed. c, c_star (W,): the coalition's power and the power it needs;
+    f, c2 (W,) scratch. Unless others' access depends on i, reversing i adds or removes its own
+    power."""
+    P = cap_eff.shape[0]
+    for i in range(P):
+        if net.host[i]:
+            coalition_power(act, np.int64(1) << i, w, cap_eff, net.access, cap_target, f, c2)
+        elif net.access.ptr[i + 1] == net.access.ptr[i]:  # full access: its own power
+            ci = cap_eff[i]
+            k = 0
+            for ln in range(w):
+                cf = c[ln] - ci[ln] if _bit(act, ln, i) else c[ln] + ci[ln]
+                k += (cf > c_star[ln]) != (c[ln] > c_star[ln])
+            piv[i] += k
+            continue
+        else:
+            partner_power(i, act, 0, w, cap_eff, net.access, f)
+            for ln in range(w):
+                c2[ln] = c[ln] - f[ln] if _bit(act, ln, i) else c[ln] + f[ln]
+        k = 0
+        for ln in range(w):
+            k += (c2[ln] > c_star[ln]) != (c[ln] > c_star[ln])
+        piv[i] += k

@@ -1,0 +1,113 @@
+"""Random but valid kernel inputs (the named tuples of forecast.model.inputs) for kernel tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forecast.model import inputs, kernels
+
+
+def random_columns(P, K, J, V, mechanisms):
+    """Columns with every group present (or only the core ones), and the block widths nz, nu."""
+    offsets = {}
+    nz = nu = 0
+    for name, width, on in (
+        ("factor", K, True),
+        ("idio", P, True),
+        ("delay", P, mechanisms),
+        ("fait_accompli", 1, mechanisms),
+    ):
+        offsets[name], nz = (nz, nz + width) if on else (-1, nz)
+    for name, width, on in (
+        ("contest", 1, True),
+        ("attribution", P, mechanisms),
+        ("engaged", P, mechanisms),
+        ("vote", J * V, mechanisms and J > 0),
+        ("chain", P, mechanisms),
+    ):
+        offsets[name], nu = (nu, nu + width) if on else (-1, nu)
+    return inputs.Columns(**offsets), nz, nu
+
+
+def random_network(rng, P, mechanisms, order=None):
+    """Dependencies only on partners earlier in the order (acyclic), access and allies."""
+    order = rng.permutation(P) if order is None else np.asarray(order)
+    requires = np.zeros((P, P), dtype=np.bool_)
+    follows = np.zeros((P, P))
+    if mechanisms:
+        for a in range(1, P):
+            lead = order[rng.integers(0, a)]
+            if rng.random() < 0.5:
+                requires[order[a], lead] = True
+            else:
+                follows[order[a], lead] = rng.normal(0, 1)
+    on = float(mechanisms)
+    access = 1 - rng.uniform(0, 0.8, (P, P)) * (rng.random((P, P)) < 0.3) * on
+    np.fill_diagonal(access, 1.0)
+    allies = rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on
+    np.fill_diagonal(allies, 0.0)
+    return inputs.network(order, requires, follows, allies, access)
+
+
+def random_institutions(rng, P, J, V, mechanisms):
+    voters = rng.integers(1, V + 1, J)
+    return inputs.Institutions(
+        vote=rng.uniform(0, 1, (J, V)),
+        abstain=rng.uniform(0, 1, (J, V)),
+        veto=rng.random((J, V)) < 0.3,
+        member=rng.random((J, P)) < 0.5,
+        rule=(rng.integers(0, 5, J) if mechanisms else np.zeros(J)).astype(np.int64),
+        k=np.array([rng.integers(1, v + 1) for v in voters], dtype=np.int64),
+        voters=voters.astype(np.int64),
+        mandate_shift=rng.normal(0, 0.7, J),
+        no_mandate_shift=rng.normal(0, 0.7, J),
+    )
+
+
+def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
+    """(Inputs, z, u): random but valid, every mechanism switched on when asked."""
+    loadings = rng.uniform(-1, 1, (P, K)) / np.sqrt(max(K, 1) * 1.5)
+    cols, nz, nu = random_columns(P, K, J, V, mechanisms)
+    on = float(mechanisms)
+    thr = rng.normal(0, 1, (T, P))
+    partners = inputs.Partners(
+        thr=thr,
+        thr_perc=thr + rng.normal(0, 0.5, (T, P)),
+        attribution=rng.uniform(0.3, 1, (T, P)) if mechanisms else np.ones((T, P)),
+        loadings=loadings,
+        idio=np.sqrt(1 - (loadings**2).sum(axis=1)),
+        cap=rng.lognormal(0, 0.7, P),
+        buck=rng.uniform(0, 2, P) * on,
+        engaged_probability=rng.uniform(0, 0.5, P) * on,
+        engaged_factor=rng.uniform(0.2, 1, P),
+        engaged_shift=rng.normal(0, 0.5, P),
+        log_delay=np.log(rng.uniform(1, 30, P)),
+        delay_spread=rng.uniform(0, 0.6, P) * on,
+    )
+    args = inputs.Inputs(
+        partners=partners,
+        network=random_network(rng, P, mechanisms),
+        institutions=random_institutions(rng, P, J, V, mechanisms),
+        timing=inputs.Timing(
+            float(np.log(rng.uniform(5, 25))) if mechanisms else np.inf, 0.3 * on, 0.5
+        ),
+        power=inputs.Power(
+            float(rng.lognormal(0, 0.5)), float(rng.lognormal(1, 0.5)), float(rng.uniform(0.5, 3))
+        ),
+        columns=cols,
+    )
+    return args, rng.standard_normal((n, nz)), rng.random((n, nu))
+
+
+def tallies(T, P, J):
+    return inputs.Tallies(
+        np.zeros((T, kernels.N_T)),
+        np.zeros((T, P, kernels.N_TP)),
+        np.zeros(J),
+        np.zeros((T, kernels.N_BINS)),
+    )
+
+
+def assert_same_tallies(a, b, label=""):
+    for name, x, y in zip(inputs.Tallies._fields, a, b, strict=True):
+        np.testing.assert_array_equal(x, y, err_msg=f"{label} {name}")

@@ -1,0 +1,318 @@
+"""Each mechanism's numba helper against its numpy twin of the same name, on the same numbers.
+
+Every helper of forecast.model.kernels / forecast.model.coalition is run on a chunk of lanes
+(realizations r0 .. r0 + w - 1 of a block) and compared, exactly, with the reference's function
+on the same rows; the helpers' inputs are the kernel's own states of the steps before, so each
+test checks one mechanism alone. ``.py_func`` runs too: coverage cannot see compiled code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecast.model import coalition, kernels, reference
+from tests.model.kernel_cases import random_inputs
+
+W = kernels.LANES
+
+
+def bools(masks, P):
+    """(w,) int64 bit masks -> (w, P) bool."""
+    return ((np.asarray(masks)[:, None] >> np.arange(P)) & 1).astype(bool)
+
+
+class Chunk:
+    """A random case and the kernel's states, step by step, on lanes r0 .. r0 + w - 1."""
+
+    def __init__(self, seed, T=2, P=5, K=2, J=2, V=4, w=300, r0=37, mechanisms=True):
+        rng = np.random.default_rng(seed)
+        self.inputs, self.z, self.u = random_inputs(rng, T, P, K, J, V, r0 + w, mechanisms)
+        self.r0, self.w, self.P, self.J = r0, w, P, J
+        self.pa, self.net, self.cols = (
+            self.inputs.partners,
+            self.inputs.network,
+            self.inputs.columns,
+        )
+        self.zr, self.ur = self.z[r0 : r0 + w], self.u[r0 : r0 + w]
+
+    def lanes(self, dtype=float, rows=None):
+        return np.zeros((W,) if rows is None else (rows, W), dtype=dtype)
+
+    def world(self):
+        """x, shift, cap_eff (P, W), late, inv_total, c_star (W,) from the kernel's helpers."""
+        a, r0, w = self, self.r0, self.w
+        x, shift, cap = a.lanes(rows=a.P), a.lanes(rows=a.P), a.lanes(rows=a.P)
+        late, fa, inv, c_star = a.lanes(np.int64), a.lanes(), a.lanes(), a.lanes()
+        kernels.resolve(a.pa, a.z, r0, w, a.cols, x)
+        kernels.other_theatres(a.pa, a.u, r0, w, a.cols, shift, cap)
+        kernels.institutions(a.inputs.institutions, a.u, r0, w, a.cols, shift, a.lanes(np.int64))
+        kernels.timing(a.pa, a.inputs.timing, a.z, r0, w, a.cols, cap, late, fa)
+        kernels.total_power_inverse(cap, w, inv)
+        kernels.contest(a.inputs.power, a.u, r0, w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
+        return x, shift, cap, late, inv, c_star
+
+    def decisions(self, t=0):
+        """attributed, act (W,) masks after the decision pass and ent, act after chain-ganging."""
+        x, shift, cap, late, inv, c_star = self.world()
+        attributed, act, ent = self.lanes(np.int64), self.lanes(np.int64), self.lanes(np.int64)
+        kernels.attribution(self.pa.attribution[t], self.u, self.r0, self.w, self.cols, attributed)
+        s = self.lanes(rows=2)
+        coalition.decide(
+            self.pa.thr[t], self.pa.buck, attributed, x, shift, cap, inv, self.net, self.w, s, act
+        )
+        chained = act.copy()
+        coalition.chain_ganging(
+            self.net, self.u, self.r0, self.w, self.cols.chain, chained, ent, self.lanes()
+        )
+        return attributed, act, chained, ent
+
+
+def twins(helper):
+    """The compiled helper and its Python function."""
+    return [pytest.param(helper, id="numba"), pytest.param(helper.py_func, id="py_func")]
+
+
+SEEDS = [1, 2, 3]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.resolve))
+def test_resolve(fn, seed):
+    a = Chunk(seed)
+    x = a.lanes(rows=a.P)
+    fn(a.pa, a.z, a.r0, a.w, a.cols, x)
+    np.testing.assert_array_equal(x[:, : a.w].T, reference.resolve(a.pa, a.zr, a.cols))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.other_theatres))
+def test_other_theatres(fn, seed):
+    a = Chunk(seed)
+    shift, cap = a.lanes(rows=a.P), a.lanes(rows=a.P)
+    fn(a.pa, a.u, a.r0, a.w, a.cols, shift, cap)
+    ref_shift, ref_cap = reference.other_theatres(a.pa, a.ur, a.cols)
+    np.testing.assert_array_equal(shift[:, : a.w].T, ref_shift)
+    np.testing.assert_array_equal(cap[:, : a.w].T, ref_cap)
+    assert (ref_cap != a.pa.cap).any()  # someone was engaged elsewhere
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rule=st.integers(1, 4),
+    voters=st.integers(1, 6),
+    k=st.integers(1, 6),
+    yes=st.integers(0, 6),
+    no=st.integers(0, 6),
+    vetoed=st.booleans(),
+)
+def test_mandate(rule, voters, k, yes, no, vetoed):
+    want = bool(reference.mandate(rule, k, voters, np.array(yes), np.array(no), np.array(vetoed)))
+    assert kernels.mandate(rule, k, voters, yes, no, vetoed) == want
+    assert kernels.mandate.py_func(rule, k, voters, yes, no, vetoed) == want
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.institutions))
+def test_institutions(fn, seed):
+    a = Chunk(seed, J=4)
+    shift = np.random.default_rng(seed).normal(size=(a.P, W))
+    start = shift[:, : a.w].T.copy()
+    n_mandates = np.zeros(a.J, dtype=np.int64)
+    ins = a.inputs.institutions._replace(rule=np.array([1, 2, 3, 4], dtype=np.int64))
+    fn(ins, a.u, a.r0, a.w, a.cols, shift, n_mandates)
+    mandates = np.zeros(a.J)
+    np.testing.assert_array_equal(
+        shift[:, : a.w].T, reference.institutions(ins, a.ur, a.cols, start, mandates)
+    )
+    np.testing.assert_array_equal(n_mandates, mandates)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.timing))
+def test_timing(fn, seed):
+    a = Chunk(seed)
+    cap = np.random.default_rng(seed).lognormal(size=(a.P, W))
+    start = cap[:, : a.w].T.copy()
+    late = a.lanes(np.int64)
+    fn(a.pa, a.inputs.timing, a.z, a.r0, a.w, a.cols, cap, late, a.lanes())
+    ref_cap, ref_late = reference.timing(a.pa, a.inputs.timing, a.zr, a.cols, start)
+    np.testing.assert_array_equal(cap[:, : a.w].T, ref_cap)
+    np.testing.assert_array_equal(bools(late[: a.w], a.P), ref_late)
+    assert ref_late.any() and not ref_late.all()
+
+
+@pytest.mark.parametrize("fn", twins(kernels.total_power_inverse))
+def test_total_power_inverse(fn):
+    cap = np.random.default_rng(0).lognormal(size=(4, W))
+    cap[:, :5] = 0.0  # no partner power: 0, not inf
+    inv = np.empty(W)
+    fn(cap, 100, inv)
+    ref = reference.total_power_inverse(cap[:, :100].T)
+    np.testing.assert_array_equal(inv[:100], ref)
+    assert (ref[:5] == 0).all() and (ref[5:] > 0).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.contest))
+def test_contest(fn, seed):
+    a = Chunk(seed)
+    c_star = a.lanes()
+    fn(a.inputs.power, a.u, a.r0, a.w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
+    np.testing.assert_array_equal(c_star[: a.w], reference.contest(a.inputs.power, a.ur, a.cols))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.attribution))
+def test_attribution(fn, seed):
+    a = Chunk(seed)
+    attr = a.pa.attribution[0].copy()
+    attr[:2] = (1.0, 0.0)  # always and never: no uniform read
+    out = a.lanes(np.int64)
+    fn(attr, a.u, a.r0, a.w, a.cols, out)
+    np.testing.assert_array_equal(bools(out[: a.w], a.P), reference.attribution(attr, a.ur, a.cols))
+
+
+def _world_rows(a, x, shift, cap, inv):
+    return x[:, : a.w].T, shift[:, : a.w].T, cap[:, : a.w].T, inv[: a.w]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(coalition.decide))
+def test_decide(fn, seed):
+    a = Chunk(seed)
+    x, shift, cap, _, inv, _ = a.world()
+    attributed, act = a.lanes(np.int64), a.lanes(np.int64)
+    kernels.attribution(a.pa.attribution[1], a.u, a.r0, a.w, a.cols, attributed)
+    fn(a.pa.thr[1], a.pa.buck, attributed, x, shift, cap, inv, a.net, a.w, a.lanes(rows=2), act)
+    xr, sr, cr, ir = _world_rows(a, x, shift, cap, inv)
+    ref = reference.decide(
+        a.pa.thr[1], a.pa.buck, bools(attributed[: a.w], a.P), xr, sr, cr, ir, a.net
+    )
+    np.testing.assert_array_equal(bools(act[: a.w], a.P), ref)
+    assert ref.any() and not ref.all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(coalition.chain_ganging))
+def test_chain_ganging(fn, seed):
+    a = Chunk(seed, P=7)
+    _, act, _, _ = a.decisions()
+    before = bools(act[: a.w], a.P)
+    ent = a.lanes(np.int64)
+    fn(a.net, a.u, a.r0, a.w, a.cols.chain, act, ent, a.lanes())
+    ref_act, ref_ent = reference.chain_ganging(a.net, a.ur, a.cols.chain, before)
+    np.testing.assert_array_equal(bools(act[: a.w], a.P), ref_act)
+    np.testing.assert_array_equal(bools(ent[: a.w], a.P), ref_ent)
+    assert ref_ent.any()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(coalition.coalition_power))
+@pytest.mark.parametrize("flip", [0, 0b101])
+def test_coalition_power(fn, seed, flip):
+    a = Chunk(seed, P=6)
+    _, cap, _ = a.world()[1:4]
+    _, _, act, _ = a.decisions()
+    out = a.lanes()
+    fn(act, flip, a.w, cap, a.net.access, a.inputs.power.target, a.lanes(), out)
+    acting = bools(act[: a.w], a.P) ^ bools(np.full(a.w, flip), a.P)
+    ref = reference.coalition_power(acting, cap[:, : a.w].T, a.net.access, a.inputs.power.target)
+    np.testing.assert_array_equal(out[: a.w], ref)
+    for i in range(a.P):
+        fi = a.lanes()
+        coalition.partner_power(i, act, flip, a.w, cap, a.net.access, fi)
+        want = reference.partner_power(i, acting, cap[:, : a.w].T, a.net.access)
+        np.testing.assert_array_equal(fi[: a.w], want)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(coalition.pivotality))
+def test_pivotality(fn, seed):
+    a = Chunk(seed, P=6)
+    _, _, cap, _, _, c_star = a.world()
+    _, _, act, _ = a.decisions()
+    target = a.inputs.power.target
+    c = a.lanes()
+    coalition.coalition_power(act, 0, a.w, cap, a.net.access, target, a.lanes(), c)
+    piv = np.zeros(a.P, dtype=np.int64)
+    fn(act, a.w, cap, a.net, target, c, c_star, a.lanes(), a.lanes(), piv)
+    acting, cr = bools(act[: a.w], a.P), cap[:, : a.w].T
+    ref = reference.pivotality(acting, cr, a.net, target, c[: a.w], c_star[: a.w])
+    np.testing.assert_array_equal(piv, ref)
+    assert a.net.host.any() and ref.sum() > 0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.misperception))
+def test_misperception(fn, seed):
+    a = Chunk(seed)
+    x, shift, cap, _, inv, c_star = a.world()
+    attributed = a.lanes(np.int64)
+    kernels.attribution(a.pa.attribution[0], a.u, a.r0, a.w, a.cols, attributed)
+    pact = a.lanes(np.int64)
+    scratch = (a.lanes(rows=2), pact, a.lanes(np.int64), a.lanes(), a.lanes())
+    target = a.inputs.power.target
+    world = (attributed, x, shift, cap, inv)
+    n_win = fn(a.pa.thr_perc[0], a.pa, world, a.net, a.u, a.r0, a.w, a.cols.chain, target, c_star,
+               scratch)  # fmt: skip
+    rows = (bools(attributed[: a.w], a.P), *_world_rows(a, x, shift, cap, inv))
+    ref_pact, ref_win = reference.misperception(
+        a.pa.thr_perc[0], a.pa, rows, a.net, a.ur, a.cols.chain, target, c_star[: a.w]
+    )
+    np.testing.assert_array_equal(bools(pact[: a.w], a.P), ref_pact)
+    assert n_win == ref_win
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.tally))
+def test_tally(fn, seed):
+    a = Chunk(seed)
+    _, _, cap, late, _, c_star = a.world()
+    _, _, act, ent = a.decisions()
+    pact = np.random.default_rng(seed).integers(0, 2**a.P, W)
+    c = np.random.default_rng(seed).lognormal(1, 1, W)
+    by_type, by_partner = np.zeros(kernels.N_T, dtype=np.int64), np.zeros((kernels.N_TP, a.P), int)
+    fn(act, ent, pact, late, c, c_star, a.w, 17, by_type, by_partner)
+    ref_t, ref_p = np.zeros(kernels.N_T), np.zeros((a.P, kernels.N_TP))
+    m = [bools(v[: a.w], a.P) for v in (act, ent, pact, late)]
+    reference.tally(*m, c[: a.w], c_star[: a.w], 17, ref_t, ref_p)
+    np.testing.assert_array_equal(by_type, ref_t)
+    np.testing.assert_array_equal(by_partner.T, ref_p)
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=st.integers(1, W), seed=st.integers(0, 2**32 - 1), spread=st.floats(0.01, 5))
+def test_histogram(w, seed, spread):
+    c = np.random.default_rng(seed).lognormal(0, spread, W)
+    for fn in (kernels.histogram, kernels.histogram.py_func):
+        h = np.zeros((4, kernels.N_BINS), dtype=np.int64)
+        fn(c, 0.7, w, np.empty(W), np.empty(W, np.int64), np.empty(W), np.empty(W, np.int64), h)
+        ref = np.zeros(kernels.N_BINS)
+        reference.histogram(c[:w], 0.7, ref)
+        np.testing.assert_array_equal(h.sum(axis=0), ref)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    P=st.integers(1, 9),
+    K=st.integers(0, 3),
+    J=st.integers(0, 3),
+    w=st.integers(1, W),
+    r0=st.integers(0, 50),
+    mechanisms=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_decisions_on_hypothesis_shapes(P, K, J, w, r0, mechanisms, seed):
+    """The decision pass and chain-ganging on any shape, with or without the mechanisms."""
+    a = Chunk(seed, T=1, P=P, K=K, J=J, w=w, r0=r0, mechanisms=mechanisms)
+    x, shift, cap, _, inv, _ = a.world()
+    attributed, act, chained, ent = a.decisions()
+    rows = _world_rows(a, x, shift, cap, inv)
+    ref = reference.decide(a.pa.thr[0], a.pa.buck, bools(attributed[:w], P), *rows, a.net)
+    np.testing.assert_array_equal(bools(act[:w], P), ref)
+    ref_act, ref_ent = reference.chain_ganging(a.net, a.ur, a.cols.chain, ref)
+    np.testing.assert_array_equal(bools(chained[:w], P), ref_act)
+    np.testing.assert_array_equal(bools(ent[:w], P), ref_ent)
