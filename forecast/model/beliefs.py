@@ -208,7 +208,7 @@ def build_model(cfg: Any) -> Model:
     check(cfg)
     sc = cfg.scenario
     actors = sc.actors
-    codes = tuple(actors.keys())
+    codes = tuple(sorted(actors.keys()))  # canonical: the config's order means nothing
     factors = tuple(sc.factors.keys())
     types = tuple(attack_type_names(sc))
     P, K = len(codes), len(factors)
@@ -393,12 +393,24 @@ def draws_from_values(model: Model, values: np.ndarray) -> Draws:
     )
 
 
+def _keyed_normals(seed: int, kind: int, names: Any, n_draws: int) -> np.ndarray:
+    """(n_draws, len(names)) standard normals, each column from its own generator keyed by the
+    seed and the name, so that a parameter's draws do not depend on which others exist."""
+    cols = [
+        np.random.Generator(
+            np.random.SFC64(np.random.SeedSequence([int(seed), 0, kind, inputs.stable_key(n)]))
+        ).standard_normal(n_draws)
+        for n in names
+    ]
+    return np.stack(cols, axis=1) if cols else np.zeros((n_draws, 0))
+
+
 def copula_uniforms(model: Model, n_draws: int, seed: int) -> np.ndarray:
-    """Uniforms (D, n_parameters) of the Gaussian copula, reproducibly from ``seed``."""
-    rng = epistemic_generator(seed)
+    """Uniforms (D, n_parameters) of the Gaussian copula, reproducibly from ``seed``: the
+    factors' and each parameter's normals are keyed by their names (not their positions)."""
     L = np.stack([p.loadings for p in model.parameters])  # (n, K)
-    f = rng.standard_normal((n_draws, L.shape[1]))
-    e = rng.standard_normal((n_draws, L.shape[0]))
+    f = _keyed_normals(seed, 1, model.factors, n_draws)
+    e = _keyed_normals(seed, 2, [p.name for p in model.parameters], n_draws)
     idio = np.sqrt(np.clip(1.0 - (L**2).sum(axis=1), 0.0, None))
     return special.ndtr(f @ L.T + e * idio)
 

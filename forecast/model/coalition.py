@@ -20,54 +20,68 @@ def _bit(masks, ln, j):
 
 
 @njit(inline="always", **JIT)
-def decide(thr_t, buck, attributed, x, shift, cap, inv_total, net, w, s, act):
-    """The decision pass: partners decide in ``net.order``; i acts iff it recognises the attack,
-    every partner it requires acts, and x_i < thr_t[i] + follows of acting leaders - buck[i] x
-    share of partner power committed so far + shift_i.
+def decide(thr_t, expected_t, buck, attributed, x, shift, cap, inv_total, net, w, s, act):
+    """The decision pass, level by level of the dependency graph (``net.levels``).
 
-    thr_t, buck (P,); attributed (W,) bit masks; x, shift, cap (P, W); inv_total (W,);
-    s (2, W) scratch. Writes the bit masks of who acts to act (W,).
+    Partner i acts iff it recognises the attack, every partner it requires acts, and
+    x_i < thr_t[i] + follows[i, j] of acting leaders j - buck[i] share_i + shift_i. Buck-passing
+    is symmetric: share_i is the share of partner power committed by the partners of earlier
+    levels (who have decided: i sees it) plus the power its peers of the same level are expected
+    to commit, sum over peers j != i of expected_t[j] cap_j (they decide at the same time as i),
+    over the partners' total power. So no partner's choice depends on the order partners are
+    listed in; a partner alone at its level sees the earlier levels' commitments only.
+
+    thr_t, expected_t, buck (P,); attributed (W,) bit masks; x, shift, cap (P, W); inv_total
+    (W,); s (4, W) scratch. Writes the bit masks of who acts to act (W,).
     """
-    order, req = net.order, net.requires
+    order, req, levels = net.order, net.requires, net.levels
     fol_ptr, fol_idx, follows = net.follows.ptr, net.follows.idx, net.follows.value
-    th, committed = s[0], s[1]
+    th, committed, gained, peers = s[0], s[1], s[2], s[3]
     for ln in range(w):
         act[ln] = 0
         committed[ln] = 0.0
-    for k in range(order.shape[0]):
-        i = order[k]
-        base, b, rq = thr_t[i], buck[i], req[i]
-        xi, si, ci = x[i], shift[i], cap[i]
-        if fol_ptr[i + 1] == fol_ptr[i]:  # follows nobody: the whole step in one pass
-            if b == 0.0:  # the buck-passing term is exactly 0
+    for lev in range(levels.shape[0] - 1):
+        k0, k1 = levels[lev], levels[lev + 1]
+        passing = False
+        for k in range(k0, k1):
+            passing |= buck[order[k]] != 0.0
+        for ln in range(w):
+            gained[ln] = 0.0
+            peers[ln] = 0.0
+        if passing:  # the power the level's partners are expected to commit
+            for k in range(k0, k1):
+                e, ci = expected_t[order[k]], cap[order[k]]
+                for ln in range(w):
+                    peers[ln] += e * ci[ln]
+        for k in range(k0, k1):
+            i = order[k]
+            base, b, rq, ei = thr_t[i], buck[i], req[i], expected_t[i]
+            xi, si, ci = x[i], shift[i], cap[i]
+            if fol_ptr[i + 1] == fol_ptr[i] and b == 0.0:  # one pass, no other term
                 for ln in range(w):
                     a = _bit(attributed, ln, i) == 1
                     ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < base + si[ln])
                     act[ln] |= np.int64(ok) << i
-                    committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
-            else:
+                    gained[ln] = gained[ln] + ci[ln] if ok else gained[ln]
+                continue
+            for ln in range(w):
+                th[ln] = base
+            for e in range(fol_ptr[i], fol_ptr[i + 1]):
+                j = fol_idx[e]
+                fv = follows[i, j]
                 for ln in range(w):
-                    share = committed[ln] * inv_total[ln]
-                    a = _bit(attributed, ln, i) == 1
-                    ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < (base - b * share) + si[ln])
-                    act[ln] |= np.int64(ok) << i
-                    committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
-            continue
-        for ln in range(w):
-            th[ln] = base
-        for e in range(fol_ptr[i], fol_ptr[i + 1]):
-            j = fol_idx[e]
-            fv = follows[i, j]
+                    th[ln] = th[ln] + fv if _bit(act, ln, j) else th[ln]
+            if b != 0.0:  # otherwise the term is exactly 0
+                for ln in range(w):
+                    share = (committed[ln] + (peers[ln] - ei * ci[ln])) * inv_total[ln]
+                    th[ln] = th[ln] - b * share
             for ln in range(w):
-                th[ln] = th[ln] + fv if _bit(act, ln, j) else th[ln]
-        if b != 0.0:  # otherwise the term is exactly 0
-            for ln in range(w):
-                th[ln] = th[ln] - b * (committed[ln] * inv_total[ln])
+                a = _bit(attributed, ln, i) == 1
+                ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < th[ln] + si[ln])
+                act[ln] |= np.int64(ok) << i
+                gained[ln] = gained[ln] + ci[ln] if ok else gained[ln]
         for ln in range(w):
-            a = _bit(attributed, ln, i) == 1
-            ok = a & ((rq & ~act[ln]) == 0) & (xi[ln] < th[ln] + si[ln])
-            act[ln] |= np.int64(ok) << i
-            committed[ln] = committed[ln] + ci[ln] if ok else committed[ln]
+            committed[ln] += gained[ln]
 
 
 @njit(inline="always", **JIT)

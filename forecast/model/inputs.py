@@ -16,11 +16,13 @@ Depends on numpy and scipy, and on the codes of :mod:`forecast.model.kernels`.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import special
 
+from forecast.config import ConfigError
 from forecast.model import kernels
 
 _EPS = 1e-9  # keeps probabilities strictly inside (0, 1) before a probit
@@ -42,6 +44,8 @@ class Partners(NamedTuple):
 
     thr: np.ndarray  # (T, P) probit thresholds of the true willingness, by attack type
     thr_perc: np.ndarray  # (T, P) ... of the willingness the aggressor perceives
+    expected: np.ndarray  # (T, P) P(recognises the attack and is willing): what peers expect
+    expected_perc: np.ndarray  # (T, P) ... as the aggressor perceives it
     attribution: np.ndarray  # (T, P) P(partner recognises the attack type as aggression)
     loadings: np.ndarray  # (P, K) factor loadings of latent resolve
     idio: np.ndarray  # (P,) sqrt(1 - |L_i|^2): weight of the idiosyncratic normal
@@ -67,7 +71,8 @@ class Links(NamedTuple):
 class Network(NamedTuple):
     """Dependencies between partners as the decision pass walks them (draw-independent)."""
 
-    order: np.ndarray  # (P,) uint32 decision order (leaders first)
+    order: np.ndarray  # (P,) uint32 decision order: by dependency level, then state code
+    levels: np.ndarray  # (L + 1,) uint32: level l is order[levels[l]:levels[l + 1]]
     requires: np.ndarray  # (P,) int64 bit mask of the partners i requires
     follows: Links  # probit shift of i when j acts
     allies: Links  # P(i is drawn in | ally j acts)
@@ -154,12 +159,14 @@ def masks(a: np.ndarray) -> np.ndarray:
 
 def network(
     order: np.ndarray,
+    levels: np.ndarray,
     requires: np.ndarray,
     follows: np.ndarray,
     allies: np.ndarray,
     access: np.ndarray,
 ) -> Network:
-    """The :class:`Network` of a model: requires (P, P) bool, follows, allies, access (P, P)."""
+    """The :class:`Network` of a model: the decision order (P,) and its level starts (L + 1,)
+    (see :func:`decision_order`), requires (P, P) bool, follows, allies, access (P, P)."""
     order = np.asarray(order).astype(np.uint32)
     ally_links = links(allies, 0.0)
     has_allies = ally_links.ptr[1:] > ally_links.ptr[:-1]
@@ -167,6 +174,7 @@ def network(
     off_diagonal = ~np.eye(access.shape[0], dtype=bool)
     return Network(
         order=order,
+        levels=np.asarray(levels, dtype=np.uint32),
         requires=masks(requires),
         follows=links(follows, 0.0),
         allies=ally_links,
@@ -198,9 +206,14 @@ def columns(layout: np.ndarray) -> Columns:
     )
 
 
+def type_willingness(model: Any, w: np.ndarray) -> np.ndarray:
+    """Willingness (T, P) of willingness w (P,) under each attack type's multiplier."""
+    return np.clip(w * model.type_multiplier, _EPS, 1 - _EPS)
+
+
 def type_thresholds(model: Any, w: np.ndarray) -> np.ndarray:
     """Probit thresholds (T, P) of willingness w (P,) under each attack type's multiplier."""
-    return special.ndtri(np.clip(w * model.type_multiplier, _EPS, 1 - _EPS))
+    return special.ndtri(type_willingness(model, w))
 
 
 def _log(x: Any) -> Any:
@@ -229,6 +242,8 @@ def static_partners(static: dict[str, Any]) -> Partners:
     return Partners(
         thr=np.full((T, P), np.nan),
         thr_perc=np.full((T, P), np.nan),
+        expected=np.full((T, P), np.nan),
+        expected_perc=np.full((T, P), np.nan),
         attribution=_c(static["attribution"]),
         loadings=_c(static["loadings"]),
         idio=_c(static["idio"]),
@@ -245,9 +260,15 @@ def static_partners(static: dict[str, Any]) -> Partners:
 def kernel_inputs(model: Any, draws: Any, d: int) -> Inputs:
     """The :class:`Inputs` of draw ``d`` of ``draws`` (a :class:`forecast.model.beliefs.Draws`)."""
     s = model.static
+    w, w_perc = (
+        type_willingness(model, draws.willingness[d]),
+        type_willingness(model, draws.perceived[d]),
+    )
     partners = s["partners"]._replace(
-        thr=_c(type_thresholds(model, draws.willingness[d])),
-        thr_perc=_c(type_thresholds(model, draws.perceived[d])),
+        thr=_c(special.ndtri(w)),
+        thr_perc=_c(special.ndtri(w_perc)),
+        expected=_c(w * s["attribution"]),
+        expected_perc=_c(w_perc * s["attribution"]),
         cap=_c(draws.capability[d]),
         log_delay=_c(_log(draws.delay[d])),
     )
@@ -273,16 +294,31 @@ def kernel_inputs(model: Any, draws: Any, d: int) -> Inputs:
 # ----------------------------------------------------------------------------------------------
 
 
-def decision_order(codes: tuple[str, ...], actors: Any) -> np.ndarray:
-    """Partners in dependency order (leaders before those who require or follow them)."""
-    deps = {c: [o for o in [*actors[c].requires, *actors[c].follows.keys()]] for c in codes}
-    done: list[str] = []
-    while len(done) < len(codes):
-        for c in codes:  # ties keep the config's order
-            if c not in done and all(o in done for o in deps[c]):
-                done.append(c)
-                break
-    return np.array([codes.index(c) for c in done], dtype=np.int64)
+def stable_key(name: str) -> int:
+    """A 31-bit key of a name (a state code, a factor), the same in every run and scenario:
+    it keys the name's random-number columns, so that they do not depend on its position."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def decision_order(depends: np.ndarray, codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Partners leaders first, and the (L + 1,) starts of each level in that order.
+
+    depends (P, P) bool: i requires or follows j (acyclic: validated). A partner's level is 0
+    when it depends on nobody, else one more than the highest level of those it depends on;
+    the order is by level, then by state code, never by the order of the config. Partners of
+    one level decide simultaneously: none requires or follows another, and buck-passing among
+    them is symmetric (see :func:`forecast.model.coalition.decide`).
+    """
+    P = len(codes)
+    level = np.full(P, -1, dtype=np.int64)
+    while (level < 0).any():  # at most P rounds: the graph is acyclic
+        for i in range(P):
+            deps = level[depends[i]]
+            if level[i] < 0 and (deps >= 0).all():
+                level[i] = 1 + deps.max(initial=-1)
+    order = np.array(sorted(range(P), key=lambda i: (level[i], codes[i])), dtype=np.int64)
+    starts = np.searchsorted(level[order], np.arange(level.max(initial=-1) + 2))
+    return order, starts.astype(np.uint32)
 
 
 def _partner_matrix(codes, actors, key: str, default: float) -> np.ndarray:
@@ -326,16 +362,31 @@ def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray
 
 
 def _layout(
-    P: int, K: int, J: int, V: int, sc: Any
+    codes: tuple[str, ...], J: int, V: int, sc: Any
 ) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray]:
     """Column offsets of each random-number group (a group is present only when used), the
     numbers of columns nz, nu, and each column's key (nz, 2), (nu, 2): its group (an ``L_*``
-    code) and its index in the group.
+    code) and, within the group, the :func:`stable_key` of the partner's state code, of the
+    factor's name or of the institution's name and voter (0 for the one-column groups).
 
     The sampler keys a column's generator by the latter, not by the column's position, so a
     column keeps its random numbers when another group appears or disappears (a sweep that turns
-    a mechanism on keeps common random numbers in every other column).
+    a mechanism on keeps common random numbers in every other column), when the partners are
+    listed in another order, or when a partner is added.
     """
+    P, K = len(codes), len(sc.factors)
+    names = {
+        kernels.L_FACTOR: [stable_key(f) for f in sc.factors],
+        kernels.L_VOTE: [stable_key(f"{name}/{v}") for name in sc.institutions for v in range(V)],
+    }
+    for group in (kernels.L_IDIO, kernels.L_DELAY, kernels.L_ATTR, kernels.L_ENGAGED):
+        names[group] = [stable_key(c) for c in codes]
+    names[kernels.L_CHAIN] = names[kernels.L_IDIO]
+    for group, keys in names.items():
+        if len(set(keys)) < len(keys):  # 31-bit keys of a few dozen names: practically never
+            raise ConfigError(
+                [f"scenario: random-number keys of group {group} collide: rename one"]
+            )
     actors = sc.actors.values()
     layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
     any_attr = any(float(v) < 1 for a in actors for v in a.attribution.values())
@@ -356,7 +407,12 @@ def _layout(
             (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
         ),
     ):
-        keys = [(key, i) for key, width, present in groups if present for i in range(width)]
+        keys = [
+            (key, names[key][i] if key in names else i)
+            for key, width, present in groups
+            if present
+            for i in range(width)
+        ]
         n = 0
         for key, width, present in groups:
             if present:
@@ -407,12 +463,15 @@ def static_arrays(
     P, K = loadings.shape
     inst = _institution_arrays(sc, codes)
     J, V = inst["inst_abstain"].shape
-    layout, nz, nu, z_keys, u_keys = _layout(P, K, J, V, sc)
+    layout, nz, nu, z_keys, u_keys = _layout(codes, J, V, sc)
+    depends = [[o in actors[c].requires or o in actors[c].follows for o in codes] for c in codes]
+    order, levels = decision_order(np.array(depends, dtype=bool).reshape(P, P), codes)
     static = {
         "attribution": attribution,
         "loadings": loadings,
         "idio": np.sqrt(np.clip(1.0 - (loadings**2).sum(axis=1), 0.0, None)),
-        "order": decision_order(codes, actors),
+        "order": order,
+        "levels": levels,
         "requires": np.array(
             [[o in actors[c].requires for o in codes] for c in codes], dtype=np.bool_
         ).reshape(P, P),
@@ -437,7 +496,7 @@ def static_arrays(
         **{k: v for k, v in inst.items() if k.startswith("inst_")},
     }
     static["network"] = network(
-        static["order"], static["requires"], static["follows"], static["allies"], static["access"]
+        order, levels, static["requires"], static["follows"], static["allies"], static["access"]
     )
     rule = static["inst_rule"]
     static["institutions"] = Institutions(

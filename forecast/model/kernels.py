@@ -291,14 +291,17 @@ def attribution(attr_t, u, r0, w, cols, attributed):
 
 
 @njit(inline="always", **JIT)
-def misperception(thr_t, pa, world, net, u, r0, w, chain_col, cap_target, c_star, scratch):
+def misperception(
+    thr_t, expected_t, pa, world, net, u, r0, w, chain_col, cap_target, c_star, scratch
+):
     """The aggressor's perceived world: the same crisis (common random numbers) decided with
-    its perceived thresholds thr_t (P,). ``world`` = (attributed, x, shift, cap_eff, inv_total)
-    of the true world; ``scratch`` = (s (2, W), pact, pent (W,) int64, f, c2 (W,)). Writes who
-    acts in that world to pact and returns how many of the w crises the coalition wins there."""
+    its perceived thresholds thr_t and expected commitments expected_t (P,). ``world`` =
+    (attributed, x, shift, cap_eff, inv_total) of the true world; ``scratch`` = (s (4, W), pact,
+    pent (W,) int64, f, c2 (W,)). Writes who acts in that world to pact and returns how many of
+    the w crises the coalition wins there."""
     attributed, x, shift, cap_eff, inv_total = world
     s, pact, pent, f, c2 = scratch
-    decide(thr_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, pact)
+    decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, pact)
     chain_ganging(net, u, r0, w, chain_col, pact, pent, s[0])
     coalition_power(pact, 0, w, cap_eff, net.access, cap_target, f, c2)
     n_win = 0
@@ -383,7 +386,7 @@ def simulate_block(inputs, z, u, out):
         raise ValueError("simulate_block: more than MAX_PARTNERS partners")
     W = LANES
     x, shift, cap_eff = np.empty((P, W)), np.empty((P, W)), np.empty((P, W))
-    s = np.empty((2, W))
+    s = np.empty((4, W))
     inv_total, c_star, fa = np.empty(W), np.empty(W), np.empty(W)
     c, c2, f, y = np.empty(W), np.empty(W), np.empty(W), np.empty(W)
     late, attributed = np.empty(W, dtype=np.int64), np.empty(W, dtype=np.int64)
@@ -405,11 +408,14 @@ def simulate_block(inputs, z, u, out):
         contest(pw, u, r0, w, cols, c_star, y, bits)
         for t in range(T):
             attribution(pa.attribution[t], u, r0, w, cols, attributed)
-            decide(pa.thr[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, act)
+            decide(
+                pa.thr[t], pa.expected[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net,
+                w, s, act,
+            )  # fmt: skip
             chain_ganging(net, u, r0, w, cols.chain, act, ent, s[0])
             n_pwin = misperception(
-                pa.thr_perc[t], pa, world, net, u, r0, w, cols.chain, pw.target, c_star,
-                (s, pact, pent, f, c2),
+                pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, r0, w, cols.chain,
+                pw.target, c_star, (s, pact, pent, f, c2),
             )  # fmt: skip
             coalition_power(act, 0, w, cap_eff, net.access, pw.target, f, c)
             pivotality(act, w, cap_eff, net, pw.target, c, c_star, f, c2, cnt_tp[t, P_PIVOTAL])

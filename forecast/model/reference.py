@@ -21,9 +21,11 @@ One crisis, for each attack type t:
 5. :func:`contest`: the coalition wins iff its power exceeds A (u / (1 - u))^(1/m) for the
    crisis's contest uniform u, i.e. with probability C^m / (C^m + A^m).
 6. :func:`attribution`: partner i recognises attack type t when its uniform < attribution[t, i].
-7. :func:`decide`: partners decide in dependency order: i acts iff it attributes the attack,
-   every partner it requires acts, and x_i < threshold, where threshold = Phi^-1(w_it) + sum of
-   follows[i, j] over acting j - buck[i] * committed share + shifts.
+7. :func:`decide`: partners decide level by level of the dependency graph: i acts iff it
+   attributes the attack, every partner it requires acts, and x_i < threshold, where threshold =
+   Phi^-1(w_it) + sum of follows[i, j] over acting j - buck[i] * share + shifts; share is the
+   power committed by earlier levels plus that the same level's peers are expected to commit
+   (expected_t[j] cap_j), over the partners' total.
 8. :func:`chain_ganging`: a partner not acting is drawn in with probability
    1 - prod_j (1 - allies[i, j]) over acting allies j, until nothing changes.
 9. :func:`coalition_power`: the target's power plus the acting partners', each scaled by
@@ -193,25 +195,35 @@ def attribution(attr_t, u, cols):
     return u[:, cols.attribution : cols.attribution + P] < attr_t
 
 
-def decide(thr_t, buck, attributed, x, shift, cap, inv_total, net):
-    """(n, P) bool: who acts after the decision pass in ``net.order``."""
+def decide(thr_t, expected_t, buck, attributed, x, shift, cap, inv_total, net):
+    """(n, P) bool: who acts after the decision pass, level by level of ``net.levels``;
+    buck-passing on the earlier levels' commitments and the peers' expected ones."""
     n, P = x.shape
     requires = _bits(net.requires, P)
     act = np.zeros((n, P), dtype=bool)
     committed = np.zeros(n)
-    for i in net.order:
-        ok = attributed[:, i].copy()
-        for j in range(P):
-            if requires[i, j]:
-                ok &= act[:, j]
-        t = np.full(n, float(thr_t[i]))
-        for j in range(P):
-            t = np.where(act[:, j], t + net.follows.value[i, j], t)
-        t = t - buck[i] * (committed * inv_total)
-        t = t + shift[:, i]
-        a = ok & (x[:, i] < t)
-        act[:, i] = a
-        committed = np.where(a, committed + cap[:, i], committed)
+    for lev in range(len(net.levels) - 1):
+        members = net.order[net.levels[lev] : net.levels[lev + 1]]
+        peers = np.zeros(n)
+        if any(buck[i] != 0.0 for i in members):
+            for i in members:
+                peers = peers + expected_t[i] * cap[:, i]
+        gained = np.zeros(n)
+        for i in members:
+            ok = attributed[:, i].copy()
+            for j in range(P):
+                if requires[i, j]:
+                    ok &= act[:, j]
+            t = np.full(n, float(thr_t[i]))
+            for j in range(P):
+                t = np.where(act[:, j], t + net.follows.value[i, j], t)
+            if buck[i] != 0.0:
+                share = (committed + (peers - expected_t[i] * cap[:, i])) * inv_total
+                t = t - buck[i] * share
+            a = ok & (x[:, i] < t + shift[:, i])
+            act[:, i] = a
+            gained = np.where(a, gained + cap[:, i], gained)
+        committed = committed + gained
     return act
 
 
@@ -272,11 +284,11 @@ def pivotality(act, cap_eff, net, cap_target, c, c_star):
     return out
 
 
-def misperception(thr_t, pa, world, net, u, chain_col, cap_target, c_star):
+def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star):
     """pact (n, P) bool and the number of wins in the aggressor's perceived world;
     world = (attributed, x, shift, cap_eff, inv_total) of the true one."""
     attributed, x, shift, cap_eff, inv_total = world
-    pact = decide(thr_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net)
+    pact = decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net)
     pact, _ = chain_ganging(net, u, chain_col, pact)
     return pact, int((coalition_power(pact, cap_eff, net.access, cap_target) > c_star).sum())
 
@@ -314,11 +326,13 @@ def simulate_block(inputs, z, u, out):
     c_star = contest(pw, u, cols)
     for t in range(pa.thr.shape[0]):
         attributed = attribution(pa.attribution[t], u, cols)
-        act = decide(pa.thr[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net)
+        act = decide(
+            pa.thr[t], pa.expected[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net
+        )
         act, ent = chain_ganging(net, u, cols.chain, act)
         world = (attributed, x, shift, cap_eff, inv_total)
         pact, n_pwin = misperception(
-            pa.thr_perc[t], pa, world, net, u, cols.chain, pw.target, c_star
+            pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, cols.chain, pw.target, c_star
         )
         c = coalition_power(act, cap_eff, net.access, pw.target)
         out.by_partner[t, :, P_PIVOTAL] += pivotality(act, cap_eff, net, pw.target, c, c_star)

@@ -46,7 +46,9 @@ def random_network(rng, P, mechanisms, order=None):
     np.fill_diagonal(access, 1.0)
     allies = rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on
     np.fill_diagonal(allies, 0.0)
-    return inputs.network(order, requires, follows, allies, access)
+    codes = tuple(f"P{i:02d}" for i in range(P))
+    order, levels = inputs.decision_order(requires | (follows != 0), codes)
+    return inputs.network(order, levels, requires, follows, allies, access)
 
 
 def random_institutions(rng, P, J, V, mechanisms):
@@ -73,6 +75,8 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
     partners = inputs.Partners(
         thr=thr,
         thr_perc=thr + rng.normal(0, 0.5, (T, P)),
+        expected=rng.uniform(0, 1, (T, P)),
+        expected_perc=rng.uniform(0, 1, (T, P)),
         attribution=rng.uniform(0.3, 1, (T, P)) if mechanisms else np.ones((T, P)),
         loadings=loadings,
         idio=np.sqrt(1 - (loadings**2).sum(axis=1)),

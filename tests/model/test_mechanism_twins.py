@@ -59,9 +59,20 @@ class Chunk:
         x, shift, cap, late, inv, c_star = self.world()
         attributed, act, ent = self.lanes(np.int64), self.lanes(np.int64), self.lanes(np.int64)
         kernels.attribution(self.pa.attribution[t], self.u, self.r0, self.w, self.cols, attributed)
-        s = self.lanes(rows=2)
+        s, pa = self.lanes(rows=4), self.pa
         coalition.decide(
-            self.pa.thr[t], self.pa.buck, attributed, x, shift, cap, inv, self.net, self.w, s, act
+            pa.thr[t],
+            pa.expected[t],
+            pa.buck,
+            attributed,
+            x,
+            shift,
+            cap,
+            inv,
+            self.net,
+            self.w,
+            s,
+            act,
         )
         chained = act.copy()
         coalition.chain_ganging(
@@ -186,10 +197,11 @@ def test_decide(fn, seed):
     x, shift, cap, _, inv, _ = a.world()
     attributed, act = a.lanes(np.int64), a.lanes(np.int64)
     kernels.attribution(a.pa.attribution[1], a.u, a.r0, a.w, a.cols, attributed)
-    fn(a.pa.thr[1], a.pa.buck, attributed, x, shift, cap, inv, a.net, a.w, a.lanes(rows=2), act)
+    pa, s = a.pa, a.lanes(rows=4)
+    fn(pa.thr[1], pa.expected[1], pa.buck, attributed, x, shift, cap, inv, a.net, a.w, s, act)
     xr, sr, cr, ir = _world_rows(a, x, shift, cap, inv)
     ref = reference.decide(
-        a.pa.thr[1], a.pa.buck, bools(attributed[: a.w], a.P), xr, sr, cr, ir, a.net
+        pa.thr[1], pa.expected[1], pa.buck, bools(attributed[: a.w], a.P), xr, sr, cr, ir, a.net
     )
     np.testing.assert_array_equal(bools(act[: a.w], a.P), ref)
     assert ref.any() and not ref.all()
@@ -253,14 +265,23 @@ def test_misperception(fn, seed):
     attributed = a.lanes(np.int64)
     kernels.attribution(a.pa.attribution[0], a.u, a.r0, a.w, a.cols, attributed)
     pact = a.lanes(np.int64)
-    scratch = (a.lanes(rows=2), pact, a.lanes(np.int64), a.lanes(), a.lanes())
+    scratch = (a.lanes(rows=4), pact, a.lanes(np.int64), a.lanes(), a.lanes())
     target = a.inputs.power.target
     world = (attributed, x, shift, cap, inv)
-    n_win = fn(a.pa.thr_perc[0], a.pa, world, a.net, a.u, a.r0, a.w, a.cols.chain, target, c_star,
-               scratch)  # fmt: skip
+    pa = a.pa
+    n_win = fn(pa.thr_perc[0], pa.expected_perc[0], pa, world, a.net, a.u, a.r0, a.w,
+               a.cols.chain, target, c_star, scratch)  # fmt: skip
     rows = (bools(attributed[: a.w], a.P), *_world_rows(a, x, shift, cap, inv))
     ref_pact, ref_win = reference.misperception(
-        a.pa.thr_perc[0], a.pa, rows, a.net, a.ur, a.cols.chain, target, c_star[: a.w]
+        a.pa.thr_perc[0],
+        a.pa.expected_perc[0],
+        a.pa,
+        rows,
+        a.net,
+        a.ur,
+        a.cols.chain,
+        target,
+        c_star[: a.w],
     )
     np.testing.assert_array_equal(bools(pact[: a.w], a.P), ref_pact)
     assert n_win == ref_win
@@ -311,7 +332,10 @@ def test_decisions_on_hypothesis_shapes(P, K, J, w, r0, mechanisms, seed):
     x, shift, cap, _, inv, _ = a.world()
     attributed, act, chained, ent = a.decisions()
     rows = _world_rows(a, x, shift, cap, inv)
-    ref = reference.decide(a.pa.thr[0], a.pa.buck, bools(attributed[:w], P), *rows, a.net)
+    pa = a.pa
+    ref = reference.decide(
+        pa.thr[0], pa.expected[0], pa.buck, bools(attributed[:w], P), *rows, a.net
+    )
     np.testing.assert_array_equal(bools(act[:w], P), ref)
     ref_act, ref_ent = reference.chain_ganging(a.net, a.ur, a.cols.chain, ref)
     np.testing.assert_array_equal(bools(chained[:w], P), ref_act)

@@ -135,11 +135,27 @@ def test_follows_shifts_willingness_when_the_leader_acts(quick):
     assert_binomial(ds.p_join.sel(actor="B").values, exact)
 
 
-def test_buck_passing_lowers_willingness_by_the_committed_share(quick):
-    actors = {"A": partner(0.6, cap=3.0), "B": partner(0.5, cap=1.0, buck_passing=1.0)}
+def test_buck_passing_on_a_leaders_commitment_lowers_willingness_by_its_share(quick):
+    """B follows A (with no shift): A has decided, and B passes the buck on A's actual share."""
+    actors = {
+        "B": partner(0.5, cap=1.0, buck_passing=1.0, follows={"A": 0.0}),
+        "A": partner(0.6, cap=3.0),
+    }
     ds = run(quick, actors, **gate(0.5))
     exact = 0.6 * phi(probit(0.5) - 1.0 * 3.0 / 4.0) + 0.4 * 0.5
     assert_binomial(ds.p_join.sel(actor="B").values, exact)
+
+
+def test_buck_passing_between_peers_is_on_their_expected_commitment(quick):
+    """A and B depend on nobody: they decide at once, B on A's expected share 0.6 * 3 / 4,
+    whichever is listed first."""
+    for actors in (
+        {"A": partner(0.6, cap=3.0), "B": partner(0.5, cap=1.0, buck_passing=1.0)},
+        {"B": partner(0.5, cap=1.0, buck_passing=1.0), "A": partner(0.6, cap=3.0)},
+    ):
+        ds = run(quick, actors, **gate(0.5))
+        assert_binomial(ds.p_join.sel(actor="B").values, phi(probit(0.5) - 0.6 * 3.0 / 4.0))
+        assert_binomial(ds.p_join.sel(actor="A").values, 0.6)
 
 
 def test_chain_ganging_draws_a_member_in_through_its_ally(quick):
