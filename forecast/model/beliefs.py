@@ -398,7 +398,9 @@ def _keyed_normals(seed: int, kind: int, names: Any, n_draws: int) -> np.ndarray
     seed and the name, so that a parameter's draws do not depend on which others exist."""
     cols = [
         np.random.Generator(
-            np.random.SFC64(np.random.SeedSequence([int(seed), 0, kind, inputs.stable_key(n)]))
+            np.random.SFC64(
+                np.random.SeedSequence([int(seed), streams.EPISTEMIC, kind, inputs.stable_key(n)])
+            )
         ).standard_normal(n_draws)
         for n in names
     ]

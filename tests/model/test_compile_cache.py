@@ -156,6 +156,7 @@ def test_changed_inlined_helper_recompiles_its_caller(tmp_path):
     assert run_fresh(RUN_TINY, str(tmp_path), cache=cache)["result"] == 70
 
 
+@pytest.mark.e2e  # compiles in fresh processes
 def test_changed_helper_in_another_file_of_the_group_recompiles_its_caller(tmp_path):
     """The kernel's file is unchanged; only the inlined helper's file (same group) changes."""
     cache = tmp_path / "cache"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.model import beliefs, streams
+from forecast.model import beliefs, inputs, streams
 from forecast.sampling import sampler
 
 
@@ -19,6 +19,13 @@ def test_the_epistemic_generator_is_keyed_by_its_stream():
     np.testing.assert_array_equal(beliefs.epistemic_generator(123).random(5), want)
 
 
+def test_each_epistemic_parameter_is_keyed_by_its_stream_and_name():
+    key = [123, 0, 2, inputs.stable_key("willingness[USA]")]
+    want = np.random.Generator(np.random.SFC64(np.random.SeedSequence(key))).standard_normal(5)
+    got = beliefs._keyed_normals(123, 2, ["willingness[USA]"], 5)[:, 0]
+    np.testing.assert_array_equal(got, want)
+
+
 def test_a_crisis_column_is_keyed_by_its_stream_draw_block_group_and_index():
     key = [2**40 + 5, 1, 3, 4, 2, 1]
     want = np.random.Generator(np.random.SFC64(np.random.SeedSequence(key))).random(5)
@@ -30,4 +37,5 @@ def test_a_crisis_column_is_keyed_by_its_stream_draw_block_group_and_index():
 
 def test_the_forecast_says_how_its_numbers_were_keyed():
     text = streams.describe()
-    assert "SeedSequence([seed, 0])" in text and "SeedSequence([seed, 1, draw, block" in text
+    assert "SeedSequence([seed, 0, kind, key])" in text
+    assert "SeedSequence([seed, 1, draw, block" in text
