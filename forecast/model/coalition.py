@@ -85,11 +85,12 @@ def decide(thr_t, expected_t, buck, attributed, x, shift, cap, inv_total, net, w
 
 
 @njit(inline="always", **JIT)
-def chain_ganging(net, u, r0, w, col, act, ent, q):
+def chain_ganging(net, u, r0, w, col, act, ent, q, blocked):
     """A partner not acting is drawn in with probability 1 - prod_j (1 - allies[i, j]) over its
     acting allies j (its uniform below it), pass after pass until nothing changes.
 
-    col: offset of the chain-ganging uniforms in u (-1: none). Adds the partners drawn in to act
+    col: offset of the chain-ganging uniforms in u (-1: none); blocked: bit mask of partners who
+    cannot be drawn in (forced out, see :func:`pivotality`). Adds the partners drawn in to act
     and writes them to ent (W,); q (W,) scratch.
     """
     for ln in range(w):
@@ -103,6 +104,8 @@ def chain_ganging(net, u, r0, w, col, act, ent, q):
         changed = False
         for k in range(chainers.shape[0]):
             i = chainers[k]
+            if (blocked >> i) & 1:
+                continue
             drawn = 0
             cu = u[r0 : r0 + w, col + i]
             e0 = ally_ptr[i]
@@ -182,28 +185,54 @@ def coalition_power(act, flip, w, cap_eff, access, cap_target, f, out):
 
 
 @njit(inline="always", **JIT)
-def pivotality(act, w, cap_eff, net, cap_target, c, c_star, f, c2, piv):
-    """piv (P,) int64 += crises whose outcome flips when partner i's choice alone is reversed,
-    everyone else's held fixed. c, c_star (W,): the coalition's power and the power it needs;
-    f, c2 (W,) scratch. Unless others' access depends on i, reversing i adds or removes its own
-    power."""
-    P = cap_eff.shape[0]
+def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col, act, c, c_star,
+               cap_target, scratch, piv, flips):  # fmt: skip
+    """Total effect of each partner: the crises won with partner i forced in minus those won
+    with it forced out, every other partner deciding again (requires, follows, buck-passing,
+    chain-ganging, access), on the same random numbers; added to piv (P,) int64, and the crises
+    whose outcome differs to flips (P,) int64 (for the MCSE).
+
+    Forced in: i is willing whatever its resolve (it still acts only if it recognises the attack
+    and the partners it requires act), and its peers expect attr_t[i] of it; forced out: it is
+    unwilling and cannot be drawn in, and its peers expect nothing. When nobody's decision can
+    depend on i (``net.rerun[i]`` false) only i's own power changes. ``world`` = (attributed,
+    x, shift, cap, inv_total); ``scratch`` = (s (4, W), thr, exp (P,), ain, aout, ent (W,)
+    int64, c_in, c_out, f (W,)); act, c (W,): who acts and the coalition's power.
+    """
+    attributed, x, shift, cap, inv_total = world
+    s, thr, exp, ain, aout, ent, c_in, c_out, f = scratch
+    P = cap.shape[0]
     for i in range(P):
-        if net.host[i]:
-            coalition_power(act, np.int64(1) << i, w, cap_eff, net.access, cap_target, f, c2)
-        elif net.access.ptr[i + 1] == net.access.ptr[i]:  # full access: its own power
-            ci = cap_eff[i]
-            k = 0
+        thr[i], exp[i] = thr_t[i], expected_t[i]
+    for i in range(P):
+        bit = np.int64(1) << i
+        if net.rerun[i]:
+            thr[i], exp[i] = np.inf, attr_t[i]
+            decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net, w, s, ain)
+            chain_ganging(net, u, r0, w, chain_col, ain, ent, s[0], 0)
+            thr[i], exp[i] = -np.inf, 0.0
+            decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net, w, s, aout)
+            chain_ganging(net, u, r0, w, chain_col, aout, ent, s[0], bit)
+            thr[i], exp[i] = thr_t[i], expected_t[i]
+            coalition_power(ain, 0, w, cap, net.access, cap_target, f, c_in)
+            coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+        elif net.host[i]:  # others' power depends on i: the coalition's, recomputed
             for ln in range(w):
-                cf = c[ln] - ci[ln] if _bit(act, ln, i) else c[ln] + ci[ln]
-                k += (cf > c_star[ln]) != (c[ln] > c_star[ln])
-            piv[i] += k
-            continue
-        else:
-            partner_power(i, act, 0, w, cap_eff, net.access, f)
+                able = _bit(attributed, ln, i)
+                ain[ln] = act[ln] | (able << i)
+                aout[ln] = act[ln] & ~bit
+            coalition_power(ain, 0, w, cap, net.access, cap_target, f, c_in)
+            coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+        else:  # only i's own power is added or removed
+            partner_power(i, act, 0, w, cap, net.access, f)
             for ln in range(w):
-                c2[ln] = c[ln] - f[ln] if _bit(act, ln, i) else c[ln] + f[ln]
-        k = 0
+                acting, able = _bit(act, ln, i), _bit(attributed, ln, i)
+                c_in[ln] = c[ln] + f[ln] if (able & (1 - acting)) == 1 else c[ln]
+                c_out[ln] = c[ln] - f[ln] if acting == 1 else c[ln]
+        k_net = k_flip = 0
         for ln in range(w):
-            k += (c2[ln] > c_star[ln]) != (c[ln] > c_star[ln])
-        piv[i] += k
+            win_in, win_out = c_in[ln] > c_star[ln], c_out[ln] > c_star[ln]
+            k_net += np.int64(win_in) - np.int64(win_out)
+            k_flip += win_in != win_out
+        piv[i] += k_net
+        flips[i] += k_flip

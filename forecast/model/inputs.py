@@ -80,6 +80,7 @@ class Network(NamedTuple):
     cascade: int  # bit mask of partners who are some chainer's ally
     access: Links  # factor on i's power when j does not act
     host: np.ndarray  # (P,) bool: another partner's power depends on i acting
+    rerun: np.ndarray  # (P,) bool: forcing i in or out can change another's decision
 
 
 class Institutions(NamedTuple):
@@ -164,14 +165,34 @@ def network(
     follows: np.ndarray,
     allies: np.ndarray,
     access: np.ndarray,
+    buck: np.ndarray,
 ) -> Network:
     """The :class:`Network` of a model: the decision order (P,) and its level starts (L + 1,)
-    (see :func:`decision_order`), requires (P, P) bool, follows, allies, access (P, P)."""
+    (see :func:`decision_order`), requires (P, P) bool, follows, allies, access (P, P) and
+    buck (P,) buck-passing."""
     order = np.asarray(order).astype(np.uint32)
     ally_links = links(allies, 0.0)
     has_allies = ally_links.ptr[1:] > ally_links.ptr[:-1]
     cascade = masks((np.asarray(allies) > 0)[has_allies].any(axis=0, keepdims=True))[0]
-    off_diagonal = ~np.eye(access.shape[0], dtype=bool)
+    P = access.shape[0]
+    off_diagonal = ~np.eye(P, dtype=bool)
+    level = np.empty(P, dtype=np.int64)
+    for lev in range(len(levels) - 1):
+        level[order[levels[lev] : levels[lev + 1]]] = lev
+    passing = np.asarray(buck) != 0
+    # i's choice reaches another's decision: it is required, followed or an ally, or someone of
+    # its level or above passes the buck on it; or i requires someone (then whether i can act
+    # at all is the decision pass's to say)
+    later_passing = np.array(
+        [(passing & off_diagonal[i] & (level >= level[i])).any() for i in range(P)]
+    )
+    rerun = (
+        np.asarray(requires).any(axis=0)
+        | (np.asarray(follows) != 0).any(axis=0)
+        | (np.asarray(allies) > 0).any(axis=0)
+        | np.asarray(requires).any(axis=1)
+        | later_passing.reshape(P)
+    )
     return Network(
         order=order,
         levels=np.asarray(levels, dtype=np.uint32),
@@ -182,6 +203,7 @@ def network(
         cascade=int(cascade),
         access=links(access, 1.0),
         host=((np.asarray(access) < 1) & off_diagonal).any(axis=0),
+        rerun=rerun,
     )
 
 
@@ -496,7 +518,13 @@ def static_arrays(
         **{k: v for k, v in inst.items() if k.startswith("inst_")},
     }
     static["network"] = network(
-        order, levels, static["requires"], static["follows"], static["allies"], static["access"]
+        order,
+        levels,
+        static["requires"],
+        static["follows"],
+        static["allies"],
+        static["access"],
+        static["buck"],
     )
     rule = static["inst_rule"]
     static["institutions"] = Institutions(

@@ -58,9 +58,10 @@ N_T = 4
 P_JOIN = 0  # partner joins (directly or drawn in)
 P_IN_TIME = 1  # ... and arrives before the fait-accompli time
 P_ENTANGLED = 2  # ... drawn in through an ally, not by its own commitment
-P_PIVOTAL = 3  # toggling this partner's choice alone flips the outcome
+P_PIVOTAL = 3  # won with the partner forced in minus won with it forced out (total effect)
 P_PJOIN = 4  # joins in the world the aggressor perceives
-N_TP = 5
+P_FLIPS = 5  # the outcome with the partner forced in differs from that with it forced out
+N_TP = 6
 
 # Random-number groups of the normal block z and the uniform block u (their offsets are the
 # fields of forecast.model.inputs.Columns). The codes also key each column's generator
@@ -302,7 +303,7 @@ def misperception(
     attributed, x, shift, cap_eff, inv_total = world
     s, pact, pent, f, c2 = scratch
     decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, pact)
-    chain_ganging(net, u, r0, w, chain_col, pact, pent, s[0])
+    chain_ganging(net, u, r0, w, chain_col, pact, pent, s[0], 0)
     coalition_power(pact, 0, w, cap_eff, net.access, cap_target, f, c2)
     n_win = 0
     for ln in range(w):
@@ -398,6 +399,8 @@ def simulate_block(inputs, z, u, out):
     cnt_j = np.zeros(J, dtype=np.int64)
     cnt_hist = np.zeros((T, 4, N_BINS), dtype=np.int64)
     world = (attributed, x, shift, cap_eff, inv_total)
+    ain, aout, aent = np.empty(W, dtype=np.int64), np.empty(W, dtype=np.int64), pent
+    piv_scratch = (s, np.empty(P), np.empty(P), ain, aout, aent, c2, np.empty(W), f)
     for r0 in range(0, n, W):
         w = min(W, n - r0)
         resolve(pa, z, r0, w, cols, x)
@@ -412,13 +415,17 @@ def simulate_block(inputs, z, u, out):
                 pa.thr[t], pa.expected[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net,
                 w, s, act,
             )  # fmt: skip
-            chain_ganging(net, u, r0, w, cols.chain, act, ent, s[0])
+            chain_ganging(net, u, r0, w, cols.chain, act, ent, s[0], 0)
             n_pwin = misperception(
                 pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, r0, w, cols.chain,
                 pw.target, c_star, (s, pact, pent, f, c2),
             )  # fmt: skip
             coalition_power(act, 0, w, cap_eff, net.access, pw.target, f, c)
-            pivotality(act, w, cap_eff, net, pw.target, c, c_star, f, c2, cnt_tp[t, P_PIVOTAL])
+            pivotality(
+                pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, world, net, u, r0, w,
+                cols.chain, act, c, c_star, pw.target, piv_scratch, cnt_tp[t, P_PIVOTAL],
+                cnt_tp[t, P_FLIPS],
+            )  # fmt: skip
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
             histogram(c, 1.0 / pw.aggressor, w, y, bits, c2, bins, cnt_hist[t])
     for t in range(T):

@@ -31,7 +31,8 @@ One crisis, for each attack type t:
 9. :func:`coalition_power`: the target's power plus the acting partners', each scaled by
    access[i, j] for every partner j that does not act.
 10. :func:`misperception`: the same crisis replayed with the aggressor's perceived thresholds.
-11. :func:`pivotality`: crises whose outcome flips when one partner's choice alone is reversed.
+11. :func:`pivotality`: the total effect of each partner, the crises won with it forced in
+    minus those won with it forced out, every other partner deciding again.
 12. :func:`tally`, :func:`histogram`: the counts.
 """
 
@@ -44,6 +45,7 @@ from forecast.model.kernels import (
     HIST_LO,
     N_BINS,
     P_ENTANGLED,
+    P_FLIPS,
     P_IN_TIME,
     P_JOIN,
     P_PIVOTAL,
@@ -227,8 +229,9 @@ def decide(thr_t, expected_t, buck, attributed, x, shift, cap, inv_total, net):
     return act
 
 
-def chain_ganging(net, u, col, act):
-    """act, ent (n, P) bool after chain-ganging (ent: drawn in through an ally)."""
+def chain_ganging(net, u, col, act, blocked=()):
+    """act, ent (n, P) bool after chain-ganging (ent: drawn in through an ally); the partners
+    in ``blocked`` cannot be drawn in."""
     act = act.copy()
     ent = np.zeros_like(act)
     if col < 0:
@@ -239,6 +242,8 @@ def chain_ganging(net, u, col, act):
     while changed:
         changed = False
         for i in net.chainers:
+            if i in blocked:
+                continue
             q = np.ones(act.shape[0])
             for j in range(P):
                 q = np.where(act[:, j], q * (1.0 - net.allies.value[i, j]), q)
@@ -268,20 +273,36 @@ def coalition_power(act, cap_eff, access, cap_target):
     return c
 
 
-def pivotality(act, cap_eff, net, cap_target, c, c_star):
-    """(P,) crises whose outcome flips when partner i's choice alone is reversed."""
-    win = c > c_star
-    out = np.zeros(act.shape[1], dtype=np.int64)
-    for i in range(act.shape[1]):
-        if net.host[i]:
-            flipped = act.copy()
-            flipped[:, i] = ~flipped[:, i]
-            cf = coalition_power(flipped, cap_eff, net.access, cap_target)
-        else:  # nobody's access depends on i: add or remove its own power
-            f = partner_power(i, act, cap_eff, net.access)
-            cf = np.where(act[:, i], c - f, c + f)
-        out[i] = ((cf > c_star) != win).sum()
-    return out
+def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c, c_star, target):
+    """piv, flips (P,): crises won with partner i forced in minus those won with it forced out,
+    every other partner deciding again, and the crises whose outcome differs."""
+    attributed, x, shift, cap, inv_total = world
+    P = cap.shape[1]
+    piv, flips = np.zeros(P, dtype=np.int64), np.zeros(P, dtype=np.int64)
+    for i in range(P):
+        if net.rerun[i]:
+            worlds = []
+            for forced, e, blocked in ((np.inf, attr_t[i], ()), (-np.inf, 0.0, (i,))):
+                thr, exp = thr_t.copy(), expected_t.copy()
+                thr[i], exp[i] = forced, e
+                a = decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net)
+                a, _ = chain_ganging(net, u, chain_col, a, blocked)
+                worlds.append(coalition_power(a, cap, net.access, target))
+            c_in, c_out = worlds
+        elif net.host[i]:
+            ain, aout = act.copy(), act.copy()
+            ain[:, i] |= attributed[:, i]
+            aout[:, i] = False
+            c_in = coalition_power(ain, cap, net.access, target)
+            c_out = coalition_power(aout, cap, net.access, target)
+        else:
+            f = partner_power(i, act, cap, net.access)
+            c_in = np.where(attributed[:, i] & ~act[:, i], c + f, c)
+            c_out = np.where(act[:, i], c - f, c)
+        win_in, win_out = c_in > c_star, c_out > c_star
+        piv[i] = win_in.sum() - win_out.sum()
+        flips[i] = (win_in != win_out).sum()
+    return piv, flips
 
 
 def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star):
@@ -335,6 +356,11 @@ def simulate_block(inputs, z, u, out):
             pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, cols.chain, pw.target, c_star
         )
         c = coalition_power(act, cap_eff, net.access, pw.target)
-        out.by_partner[t, :, P_PIVOTAL] += pivotality(act, cap_eff, net, pw.target, c, c_star)
+        piv, flips = pivotality(
+            pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, world, net, u, cols.chain, act,
+            c, c_star, pw.target,
+        )  # fmt: skip
+        out.by_partner[t, :, P_PIVOTAL] += piv
+        out.by_partner[t, :, P_FLIPS] += flips
         tally(act, ent, pact, late, c, c_star, n_pwin, out.by_type[t], out.by_partner[t])
         histogram(c, 1.0 / pw.aggressor, out.hist[t])

@@ -119,6 +119,15 @@ def _hist_quantiles(hist: np.ndarray, q: np.ndarray) -> np.ndarray:
     return out
 
 
+def pivotality(by_partner: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Total-effect pivotality (D, T, P) and its MCSE from the per-partner counts (D, T, P, N_TP)
+    over n (D, 1, 1) crises: P(win | forced in) - P(win | forced out), the mean of a difference
+    d in {-1, 0, 1} per crisis, whose variance is P(d != 0) - mean^2."""
+    piv = by_partner[..., kernels.P_PIVOTAL] / n
+    flips = by_partner[..., kernels.P_FLIPS] / n
+    return piv, np.sqrt(np.clip(flips - piv**2, 0.0, None) / n)
+
+
 def summarise(plan: Any, acc: Any) -> Stats:
     """Per-draw probabilities and their MCSEs from the accumulators of every draw."""
     m = plan.model
@@ -191,9 +200,11 @@ def summarise(plan: Any, acc: Any) -> Stats:
         ("p_join", kernels.P_JOIN),
         ("p_join_in_time", kernels.P_IN_TIME),
         ("p_entangled", kernels.P_ENTANGLED),
-        ("pivotality", kernels.P_PIVOTAL),
     ):
         given_attack(name, bp[..., col] / ntp, True)
+    piv, se_piv = pivotality(bp, ntp)
+    st.put("pivotality", (D, A), (w[..., None] * piv).sum(axis=1))
+    st.put("mcse_pivotality", (D, A), (w[..., None] * se_piv).sum(axis=1))
 
     st.put("p_attack_by_type", (D, T), p_type_attack)
     st.put("mcse_p_attack_by_type", (D, T), se_type_attack)

@@ -29,7 +29,7 @@ def random_columns(P, K, J, V, mechanisms):
     return inputs.Columns(**offsets), nz, nu
 
 
-def random_network(rng, P, mechanisms, order=None):
+def random_network(rng, P, mechanisms, buck, order=None):
     """Dependencies only on partners earlier in the order (acyclic), access and allies."""
     order = rng.permutation(P) if order is None else np.asarray(order)
     requires = np.zeros((P, P), dtype=np.bool_)
@@ -48,7 +48,7 @@ def random_network(rng, P, mechanisms, order=None):
     np.fill_diagonal(allies, 0.0)
     codes = tuple(f"P{i:02d}" for i in range(P))
     order, levels = inputs.decision_order(requires | (follows != 0), codes)
-    return inputs.network(order, levels, requires, follows, allies, access)
+    return inputs.network(order, levels, requires, follows, allies, access, buck)
 
 
 def random_institutions(rng, P, J, V, mechanisms):
@@ -72,6 +72,7 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
     cols, nz, nu = random_columns(P, K, J, V, mechanisms)
     on = float(mechanisms)
     thr = rng.normal(0, 1, (T, P))
+    buck = rng.uniform(0, 2, P) * on * (rng.random(P) < 0.5)
     partners = inputs.Partners(
         thr=thr,
         thr_perc=thr + rng.normal(0, 0.5, (T, P)),
@@ -81,7 +82,7 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
         loadings=loadings,
         idio=np.sqrt(1 - (loadings**2).sum(axis=1)),
         cap=rng.lognormal(0, 0.7, P),
-        buck=rng.uniform(0, 2, P) * on,
+        buck=buck,
         engaged_probability=rng.uniform(0, 0.5, P) * on,
         engaged_factor=rng.uniform(0.2, 1, P),
         engaged_shift=rng.normal(0, 0.5, P),
@@ -90,7 +91,7 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
     )
     args = inputs.Inputs(
         partners=partners,
-        network=random_network(rng, P, mechanisms),
+        network=random_network(rng, P, mechanisms, buck),
         institutions=random_institutions(rng, P, J, V, mechanisms),
         timing=inputs.Timing(
             float(np.log(rng.uniform(5, 25))) if mechanisms else np.inf, 0.3 * on, 0.5

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecast.model import coalition, kernels, reference
+from forecast.model import coalition, inputs, kernels, reference
 from tests.model.kernel_cases import random_inputs
 
 W = kernels.LANES
@@ -76,7 +76,7 @@ class Chunk:
         )
         chained = act.copy()
         coalition.chain_ganging(
-            self.net, self.u, self.r0, self.w, self.cols.chain, chained, ent, self.lanes()
+            self.net, self.u, self.r0, self.w, self.cols.chain, chained, ent, self.lanes(), 0
         )
         return attributed, act, chained, ent
 
@@ -214,7 +214,7 @@ def test_chain_ganging(fn, seed):
     _, act, _, _ = a.decisions()
     before = bools(act[: a.w], a.P)
     ent = a.lanes(np.int64)
-    fn(a.net, a.u, a.r0, a.w, a.cols.chain, act, ent, a.lanes())
+    fn(a.net, a.u, a.r0, a.w, a.cols.chain, act, ent, a.lanes(), 0)
     ref_act, ref_ent = reference.chain_ganging(a.net, a.ur, a.cols.chain, before)
     np.testing.assert_array_equal(bools(act[: a.w], a.P), ref_act)
     np.testing.assert_array_equal(bools(ent[: a.w], a.P), ref_ent)
@@ -242,19 +242,39 @@ def test_coalition_power(fn, seed, flip):
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("fn", twins(coalition.pivotality))
-def test_pivotality(fn, seed):
+@pytest.mark.parametrize("dependent", [True, False])
+def test_pivotality(fn, seed, dependent):
+    """Every partner re-decided (dependent), or only access between them: the shortcuts."""
     a = Chunk(seed, P=6)
-    _, _, cap, _, _, c_star = a.world()
-    _, _, act, _ = a.decisions()
-    target = a.inputs.power.target
+    if not dependent:
+        net, P = a.net, a.P
+        no = np.zeros((P, P))
+        a.net = inputs.network(
+            np.arange(P), np.array([0, P]), no > 0, no, no, net.access.value, np.zeros(P)
+        )
+        a.pa = a.pa._replace(buck=np.zeros(P))
+    x, shift, cap, _, inv, c_star = a.world()
+    attributed, _, act, _ = a.decisions()
+    pa, target, w = a.pa, a.inputs.power.target, a.w
     c = a.lanes()
-    coalition.coalition_power(act, 0, a.w, cap, a.net.access, target, a.lanes(), c)
-    piv = np.zeros(a.P, dtype=np.int64)
-    fn(act, a.w, cap, a.net, target, c, c_star, a.lanes(), a.lanes(), piv)
-    acting, cr = bools(act[: a.w], a.P), cap[:, : a.w].T
-    ref = reference.pivotality(acting, cr, a.net, target, c[: a.w], c_star[: a.w])
-    np.testing.assert_array_equal(piv, ref)
-    assert a.net.host.any() and ref.sum() > 0
+    coalition.coalition_power(act, 0, w, cap, a.net.access, target, a.lanes(), c)
+    piv, flips = np.zeros(a.P, dtype=np.int64), np.zeros(a.P, dtype=np.int64)
+    scratch = (a.lanes(rows=4), np.empty(a.P), np.empty(a.P), a.lanes(np.int64),
+               a.lanes(np.int64), a.lanes(np.int64), a.lanes(), a.lanes(), a.lanes())  # fmt: skip
+    world = (attributed, x, shift, cap, inv)
+    fn(pa.thr[0], pa.expected[0], pa.attribution[0], pa.buck, world, a.net, a.u, a.r0, w,
+       a.cols.chain, act, c, c_star, target, scratch, piv, flips)  # fmt: skip
+    rows = (bools(attributed[:w], a.P), *_world_rows(a, x, shift, cap, inv))
+    ref_piv, ref_flips = reference.pivotality(
+        pa.thr[0], pa.expected[0], pa.attribution[0], pa.buck, rows, a.net, a.ur, a.cols.chain,
+        bools(act[:w], a.P), c[:w], c_star[:w], target,
+    )  # fmt: skip
+    np.testing.assert_array_equal(piv, ref_piv)
+    np.testing.assert_array_equal(flips, ref_flips)
+    assert a.net.rerun.all() if dependent else not a.net.rerun.any()
+    assert flips.sum() > 0 and (np.abs(piv) <= flips).all()
+    if not dependent:
+        assert a.net.host.any()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
