@@ -50,12 +50,14 @@ from forecast.model.kernels import (
     P_JOIN,
     P_PIVOTAL,
     P_PJOIN,
+    PIVOTAL_CRISES,
     RULE_CONSENSUS,
     RULE_INDIVIDUAL,
     RULE_MAJORITY,
     RULE_UNANIMITY,
     T_CAME,
     T_CAME_WON,
+    T_PIVOTAL_N,
     T_PWIN,
     T_WIN,
 )
@@ -356,10 +358,12 @@ def simulate_block(inputs, z, u, out):
             pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, cols.chain, pw.target, c_star
         )
         c = coalition_power(act, cap_eff, net.access, pw.target)
+        m = min(u.shape[0], PIVOTAL_CRISES)  # the block's first crises (see kernels)
         piv, flips = pivotality(
-            pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, world, net, u, cols.chain, act,
-            c, c_star, pw.target,
+            pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, tuple(a[:m] for a in world),
+            net, u[:m], cols.chain, act[:m], c[:m], c_star[:m], pw.target,
         )  # fmt: skip
+        out.by_type[t, T_PIVOTAL_N] += m
         out.by_partner[t, :, P_PIVOTAL] += piv
         out.by_partner[t, :, P_FLIPS] += flips
         tally(act, ent, pact, late, c, c_star, n_pwin, out.by_type[t], out.by_partner[t])

@@ -119,10 +119,12 @@ def _hist_quantiles(hist: np.ndarray, q: np.ndarray) -> np.ndarray:
     return out
 
 
-def pivotality(by_partner: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Total-effect pivotality (D, T, P) and its MCSE from the per-partner counts (D, T, P, N_TP)
-    over n (D, 1, 1) crises: P(win | forced in) - P(win | forced out), the mean of a difference
-    d in {-1, 0, 1} per crisis, whose variance is P(d != 0) - mean^2."""
+def pivotality(by_type: np.ndarray, by_partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Total-effect pivotality (D, T, P) and its MCSE from the counts by_type (D, T, N_T) and
+    by_partner (D, T, P, N_TP): P(win | forced in) - P(win | forced out) over the crises it was
+    evaluated on (T_PIVOTAL_N), the mean of a difference d in {-1, 0, 1} per crisis, whose
+    variance is P(d != 0) - mean^2."""
+    n = np.maximum(by_type[..., kernels.T_PIVOTAL_N], 1.0)[..., None]
     piv = by_partner[..., kernels.P_PIVOTAL] / n
     flips = by_partner[..., kernels.P_FLIPS] / n
     return piv, np.sqrt(np.clip(flips - piv**2, 0.0, None) / n)
@@ -202,7 +204,7 @@ def summarise(plan: Any, acc: Any) -> Stats:
         ("p_entangled", kernels.P_ENTANGLED),
     ):
         given_attack(name, bp[..., col] / ntp, True)
-    piv, se_piv = pivotality(bp, ntp)
+    piv, se_piv = pivotality(bt, bp)
     st.put("pivotality", (D, A), (w[..., None] * piv).sum(axis=1))
     st.put("mcse_pivotality", (D, A), (w[..., None] * se_piv).sum(axis=1))
 
