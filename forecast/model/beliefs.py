@@ -20,7 +20,7 @@ from scipy import optimize, special, stats
 
 from forecast.config import ConfigError, elicitation
 from forecast.config.rules import attack_type_names, validate
-from forecast.model import aggressor, inputs, streams
+from forecast.model import aggressor, arrays, streams
 from forecast.model.inputs import kernel_inputs
 
 __all__ = [
@@ -288,7 +288,7 @@ def build_model(cfg: Any) -> Model:
     else:
         prob = np.ones(1)
 
-    static, rnd = inputs.static_arrays(sc, codes, attribution, loadings)
+    static, rnd = arrays.static_arrays(sc, codes, attribution, loadings)
     return Model(
         scenario=str(sc.name),
         codes=codes,
@@ -399,7 +399,7 @@ def _keyed_normals(seed: int, kind: int, names: Any, n_draws: int) -> np.ndarray
     cols = [
         np.random.Generator(
             np.random.SFC64(
-                np.random.SeedSequence([int(seed), streams.EPISTEMIC, kind, inputs.stable_key(n)])
+                np.random.SeedSequence([int(seed), streams.EPISTEMIC, kind, arrays.stable_key(n)])
             )
         ).standard_normal(n_draws)
         for n in names

@@ -155,7 +155,7 @@ def fill_block(key, z, u, z_drawn, u_drawn, z_keys, u_keys):
     neither on its
     position nor on which other columns are drawn. Only the columns flagged in z_drawn (NZ,) and
     u_drawn (NU,) are drawn; the others, which cannot change any outcome (see
-    :func:`forecast.model.inputs.drawn_columns`), get 0 (normals) and 0.5 (uniforms). Both backends
+    :func:`forecast.model.arrays.drawn_columns`), get 0 (normals) and 0.5 (uniforms). Both backends
     consume the numbers it fills.
     """
     m = key.shape[0]

@@ -5,7 +5,7 @@ work (never to threads), so that no source can change another's numbers:
 
 - :data:`EPISTEMIC`, key ``[seed, 0, kind, key]``: the epistemic draws, one stream per factor
   (kind 1) and per parameter (kind 2), ``key`` the stable hash of its name
-  (:func:`forecast.model.inputs.stable_key`), so that no parameter's draws depend on which
+  (:func:`forecast.model.arrays.stable_key`), so that no parameter's draws depend on which
   others exist;
 - :data:`CRISES`, key ``[seed, 1, draw, block, group, index]``: one column of random numbers of
   a realization block;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.model import inputs, kernels
+from forecast.model import arrays, inputs, kernels
 
 
 def random_columns(P, K, J, V, mechanisms):
@@ -47,7 +47,7 @@ def random_network(rng, P, mechanisms, buck, order=None):
     allies = rng.uniform(0, 0.6, (P, P)) * (rng.random((P, P)) < 0.3) * on
     np.fill_diagonal(allies, 0.0)
     codes = tuple(f"P{i:02d}" for i in range(P))
-    order, levels = inputs.decision_order(requires | (follows != 0), codes)
+    order, levels = arrays.decision_order(requires | (follows != 0), codes)
     return inputs.network(order, levels, requires, follows, allies, access, buck)
 
 

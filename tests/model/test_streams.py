@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.model import beliefs, inputs, streams
+from forecast.model import arrays, beliefs, streams
 from forecast.sampling import sampler
 
 
@@ -20,7 +20,7 @@ def test_the_epistemic_generator_is_keyed_by_its_stream():
 
 
 def test_each_epistemic_parameter_is_keyed_by_its_stream_and_name():
-    key = [123, 0, 2, inputs.stable_key("willingness[USA]")]
+    key = [123, 0, 2, arrays.stable_key("willingness[USA]")]
     want = np.random.Generator(np.random.SFC64(np.random.SeedSequence(key))).standard_normal(5)
     got = beliefs._keyed_normals(123, 2, ["willingness[USA]"], 5)[:, 0]
     np.testing.assert_array_equal(got, want)
