@@ -227,10 +227,11 @@ def test_turning_a_mechanism_on_keeps_common_random_numbers():
     numbers after it."""
     base = "scenario=taiwan"
     runs = []
+    # with probability 0 the factor and shift cannot take effect (an error): their defaults
+    engaged = "scenario.actors.USA.engaged"
+    off = [f"{engaged}.capability_factor=1.0", f"{engaged}.willingness_shift=0.0"]
     for p in ("0.0", "1e-12"):
-        plan = sampler.make_plan(
-            quick_config(base, f"scenario.actors.USA.engaged.probability={p}", draws=4)
-        )
+        plan = sampler.make_plan(quick_config(base, f"{engaged}.probability={p}", *off, draws=4))
         runs.append((plan.model.u_drawn.sum(), sampler.run_draws(plan, range(4))))
     (n0, a), (n1, b) = runs
     assert n1 == n0 + 1
