@@ -18,24 +18,9 @@ from forecast.results import report
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory):
-    """One small Taiwan run with every analysis on."""
-    from tests.conftest import quick_config
-
-    out = tmp_path_factory.mktemp("run")
-    cfg = quick_config(
-        "analysis.sensitivity=true",
-        "analysis.sensitivity_bootstrap=20",
-        "analysis.tornado_replicates=2",
-        "analysis.threshold.parameter=scenario.actors.USA.willingness",
-        "analysis.threshold.target=0.6",
-        "analysis.threshold.grid=5",
-        "analysis.threshold.iterations=3",
-        draws=40,
-        realizations=1000,
-    )
-    ds = run(cfg, out)
-    return out, ds
+def full_run(briefing_run):
+    """One small Taiwan run with every analysis on (shared with the HTML tests)."""
+    return briefing_run
 
 
 def _png(path):
