@@ -139,10 +139,21 @@ def validate(cfg: Any) -> list[str]:
         the config is valid.
     """
     r = _Rules()
+    _scenario_rules(r, cfg)
+    r.problems.extend(silent_values(cfg))
+    _attack_type_sum_rule(r, cfg.scenario)
+    _actor_rules(r, cfg.scenario)
+    _institution_rules(r, cfg.scenario)
+    _sampler_rules(r, cfg.sampler)
+    if "executor" in cfg:
+        r.problems.extend(executor_problems(cfg.executor))
+    return r.problems
+
+
+def _scenario_rules(r: _Rules, cfg: Any) -> None:
+    """The scenario's own parts: who is who, the aggressor, the contest, the horizon, the types."""
     sc = cfg.scenario
-    factors = set(sc.factors.keys())
     partners = set(sc.actors.keys())
-    types = attack_type_names(sc)
     agg, tgt = sc.aggressor, sc.target
     if agg.code == tgt.code:
         r.add(f"scenario.target.code must differ from the aggressor's, got {tgt.code}")
@@ -162,15 +173,16 @@ def validate(cfg: Any) -> list[str]:
     r.closed_prob("scenario.late_discount", sc.late_discount)
     r.positive("scenario.horizon.years", sc.horizon.years)
     r.belief("scenario.horizon.opportunities_per_year", sc.horizon.opportunities_per_year)
-
     for name, at in sc.attack_types.items():
         base = f"scenario.attack_types.{name}"
         r.closed_prob(f"{base}.probability", at.probability)
         for key in AGGRESSOR_BELIEFS:
             if own_belief(at, key) is not None:
                 r.belief(f"{base}.{key}", at[key], zero_ok=key == "cost")
-    r.problems.extend(silent_values(cfg))
-    if sc.attack_types and not agg.choose_type:
+
+
+def _attack_type_sum_rule(r: _Rules, sc: Any) -> None:
+    if sc.attack_types and not sc.aggressor.choose_type:
         total = sum(float(at.probability) for at in sc.attack_types.values())
         if abs(total - 1.0) > 1e-9:
             r.add(
@@ -178,26 +190,18 @@ def validate(cfg: Any) -> list[str]:
                 f"(or set scenario.aggressor.choose_type=true), got {total:.6g}"
             )
 
+
+def _actor_rules(r: _Rules, sc: Any) -> None:
+    """Each partner's beliefs and links, and the dependency graph having no cycle."""
+    factors = set(sc.factors.keys())
+    partners = set(sc.actors.keys())
+    types = attack_type_names(sc)
     edges: dict[str, list[str]] = {}
     for code, p in sc.actors.items():
         base = f"scenario.actors.{code}"
         r.willingness(f"{base}.willingness", p.willingness)
         r.capability(f"{base}.capability", p.capability)
-        ss = 0.0
-        for f, v in p.loadings.items():
-            if f not in factors:
-                r.add(
-                    f"{base}.loadings.{f}: unknown factor '{f}' "
-                    f"(declared factors: {sorted(factors) or 'none'})"
-                )
-            if not -1.0 <= float(v) <= 1.0:
-                r.add(f"{base}.loadings.{f} must lie in [-1, 1], got {v}")
-            ss += float(v) ** 2
-        if ss > 1.0 + 1e-12:
-            r.add(
-                f"{base}.loadings: squared loadings sum to {ss:.3g} > 1, "
-                "which is not a valid correlation"
-            )
+        _loading_rules(r, base, p.loadings, factors)
         r.non_negative(f"{base}.perceived.noise", p.perceived.noise)
         for key in ("type_willingness", "attribution"):
             for t, v in p[key].items():
@@ -211,12 +215,10 @@ def validate(cfg: Any) -> list[str]:
             r.partner(f"{base}.requires", other, partners, code)
         for other in p.follows:
             r.partner(f"{base}.follows.{other}", other, partners, code)
-        for other, v in p.allies.items():
-            r.partner(f"{base}.allies.{other}", other, partners, code)
-            r.closed_prob(f"{base}.allies.{other}", v)
-        for other, v in p.access.items():
-            r.partner(f"{base}.access.{other}", other, partners, code)
-            r.closed_prob(f"{base}.access.{other}", v)
+        for key in ("allies", "access"):
+            for other, v in p[key].items():
+                r.partner(f"{base}.{key}.{other}", other, partners, code)
+                r.closed_prob(f"{base}.{key}.{other}", v)
         r.non_negative(f"{base}.buck_passing", p.buck_passing)
         r.delay(f"{base}.delay", p.delay)
         r.closed_prob(f"{base}.engaged.probability", p.engaged.probability)
@@ -227,6 +229,27 @@ def validate(cfg: Any) -> list[str]:
     if cycle:
         r.add("scenario.actors: requires/follows dependencies form a cycle: " + " -> ".join(cycle))
 
+
+def _loading_rules(r: _Rules, base: str, loadings: Any, factors: set[str]) -> None:
+    ss = 0.0
+    for f, v in loadings.items():
+        if f not in factors:
+            r.add(
+                f"{base}.loadings.{f}: unknown factor '{f}' "
+                f"(declared factors: {sorted(factors) or 'none'})"
+            )
+        if not -1.0 <= float(v) <= 1.0:
+            r.add(f"{base}.loadings.{f} must lie in [-1, 1], got {v}")
+        ss += float(v) ** 2
+    if ss > 1.0 + 1e-12:
+        r.add(
+            f"{base}.loadings: squared loadings sum to {ss:.3g} > 1, "
+            "which is not a valid correlation"
+        )
+
+
+def _institution_rules(r: _Rules, sc: Any) -> None:
+    partners = set(sc.actors.keys())
     for name, inst in sc.institutions.items():
         base = f"scenario.institutions.{name}"
         members = list(inst.members)
@@ -234,7 +257,7 @@ def validate(cfg: Any) -> list[str]:
         if not members:
             r.add(f"{base}.members must name at least one state, got none")
         for m in members:
-            if m not in partners and m != agg.code and m not in inst.vote:
+            if m not in partners and m != sc.aggressor.code and m not in inst.vote:
                 r.add(
                     f"{base}.members: '{m}' is neither a partner nor the aggressor, so "
                     f"{base}.vote.{m} must give its P(yes)"
@@ -252,7 +275,8 @@ def validate(cfg: Any) -> list[str]:
             r.add(f"{base}.veto must name the veto holders for rule veto, got none")
         r.closed_prob(f"{base}.abstain", inst.abstain)
 
-    s = cfg.sampler
+
+def _sampler_rules(r: _Rules, s: Any) -> None:
     for key in ("draws", "realizations", "block_size"):
         if not int(s[key]) >= 1:
             r.add(f"sampler.{key} must be >= 1, got {s[key]}")
@@ -270,6 +294,3 @@ def validate(cfg: Any) -> list[str]:
             r.positive("sampler.max_seconds", s.max_seconds)
     if not 0 <= int(s.seed) < 2**63:
         r.add(f"sampler.seed must be a non-negative integer, got {s.seed}")
-    if "executor" in cfg:
-        r.problems.extend(executor_problems(cfg.executor))
-    return r.problems
