@@ -43,9 +43,14 @@ def progress_bar(total: int, enabled: bool | None) -> Iterator[Any]:
         bar.close()
 
 
-def simulate(cfg: DictConfig, progress: bool | None = False) -> xr.Dataset:
-    """Run the forecast described by ``cfg`` and return it as a Dataset (nothing is written)."""
-    plan = sampler.make_plan(cfg)
+def simulate(
+    cfg: DictConfig, progress: bool | None = False, validated: bool = False
+) -> xr.Dataset:
+    """Run the forecast described by ``cfg`` and return it as a Dataset (nothing is written).
+
+    ``validated=True``: the caller has just checked ``cfg``, so it is not checked again.
+    """
+    plan = sampler.make_plan(cfg, validated=validated)
     t0 = time.perf_counter()
     if cfg.sampler.target_mcse is None:
         with progress_bar(plan.n_draws * plan.settings.realizations, progress) as update:
@@ -113,7 +118,8 @@ def run(cfg: DictConfig, out_dir: str | Path, progress: bool | None = None) -> x
     from forecast.results import report
 
     analysis.check(cfg)  # bad analysis options fail before any work, with nothing written
-    ds = analysis.analyse(simulate(cfg, progress=progress), cfg, progress=progress)
+    ds = simulate(cfg, progress=progress, validated=True)
+    ds = analysis.analyse(ds, cfg, progress=progress)
     conventions.forecast_attributes(ds)  # CF long_name and units for the analyses' variables too
     storage.write_atomic(ds, Path(out_dir) / cfg.output.filename)
     report.write_reports(ds, out_dir, cfg.analysis)

@@ -203,9 +203,13 @@ class Model:
         return len(self.codes)
 
 
-def build_model(cfg: Any) -> Model:
-    """Validate ``cfg`` (raising :class:`ConfigError`) and turn it into a :class:`Model`."""
-    check(cfg)
+def build_model(cfg: Any, validated: bool = False) -> Model:
+    """Validate ``cfg`` (raising :class:`ConfigError`) and turn it into a :class:`Model`.
+
+    ``validated=True`` skips the check, for a caller that has just run it on this very config.
+    """
+    if not validated:
+        check(cfg)
     sc = cfg.scenario
     actors = sc.actors
     codes = tuple(sorted(actors.keys()))  # canonical: the config's order means nothing

@@ -111,15 +111,19 @@ def make_plan(
     cfg: Any,
     uniforms: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
+    validated: bool = False,
 ) -> Plan:
     """Validate the config, draw the epistemic parameters and settle the sampler's settings.
+
+    ``validated=True``: the caller has checked ``cfg`` already (see
+    :func:`forecast.model.beliefs.build_model`).
 
     ``uniforms`` and ``fixed`` are passed to :func:`forecast.model.beliefs.draw_parameters`: copula
     uniforms (draws, n_parameters) to use instead of random ones, and parameters held at a value.
     The realizations' random numbers depend only on (seed, draw, block), so plans that differ only
     in these share common random numbers.
     """
-    model = build_model(cfg)
+    model = build_model(cfg, validated=validated)
     settings = settings_from_config(cfg.sampler)
     n_draws = int(cfg.sampler.draws) if uniforms is None else len(uniforms)
     willingness = None

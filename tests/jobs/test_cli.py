@@ -88,3 +88,21 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     assert "Traceback" not in err
     assert not (tmp_path / "forecast.nc").exists()
     assert not list(tmp_path.glob(".forecast.nc*"))
+
+
+def test_a_plain_run_checks_the_scenario_once(monkeypatch, tmp_path):
+    """The rules table runs once per run: analysis.check covers the scenario, simulate trusts it."""
+    from forecast.jobs.run import run
+    from forecast.model import beliefs
+    from tests.conftest import quick_config
+
+    calls = []
+    real = beliefs.validate
+
+    def counting(cfg):
+        calls.append(1)
+        return real(cfg)
+
+    monkeypatch.setattr(beliefs, "validate", counting)
+    run(quick_config("analysis.report=false", draws=4, realizations=200), tmp_path)
+    assert len(calls) == 1
