@@ -43,9 +43,7 @@ def progress_bar(total: int, enabled: bool | None) -> Iterator[Any]:
         bar.close()
 
 
-def simulate(
-    cfg: DictConfig, progress: bool | None = False, validated: bool = False
-) -> xr.Dataset:
+def simulate(cfg: DictConfig, progress: bool | None = False, validated: bool = False) -> xr.Dataset:
     """Run the forecast described by ``cfg`` and return it as a Dataset (nothing is written).
 
     ``validated=True``: the caller has just checked ``cfg``, so it is not checked again.
