@@ -92,8 +92,17 @@ SOURCES = {
 # Numeric columns read from each file; a trailing "?" marks one that may be empty.
 _COLUMNS = {
     "ddy": ("ccode1", "ccode2", "year"),
-    "dirdisp": ("dispnum", "ccode1", "ccode2", "year", "midonset", "sidea1", "sidea2", "orig1",
-                "orig2"),
+    "dirdisp": (
+        "dispnum",
+        "ccode1",
+        "ccode2",
+        "year",
+        "midonset",
+        "sidea1",
+        "sidea2",
+        "orig1",
+        "orig2",
+    ),
     "atop_ddy": ("ccode1", "ccode2", "year", "atop_defense", "atop_offense"),
     "atop_members": ("atopid", "member", "yrent", "yrexit", "defense", "defcon"),
     "nmc": ("ccode", "year", "cinc?"),
@@ -351,8 +360,12 @@ def _distance(t: DyadTables, c1, c2, year, contiguity) -> tuple[np.ndarray, int]
     out = _lookup(_undirected(c1, c2, _clip(year, last)), keys, m["mindist"].to_numpy(), np.nan)
     miss = np.isnan(out)
     pair_median = pd.Series(m["mindist"].to_numpy()).groupby(keys // 10000).median()
-    out[miss] = _lookup(_undirected(c1[miss], c2[miss]), pair_median.index.to_numpy(),
-                        pair_median.to_numpy(), np.nan)
+    out[miss] = _lookup(
+        _undirected(c1[miss], c2[miss]),
+        pair_median.index.to_numpy(),
+        pair_median.to_numpy(),
+        np.nan,
+    )
     miss = np.isnan(out)
     out[miss] = np.where(contiguity[miss] == 1, 0.0, float(m["mindist"].median()))
     return out, int(miss.sum())
@@ -362,8 +375,12 @@ def _cinc(t: DyadTables, ccode, year) -> tuple[np.ndarray, int]:
     """CINC score, floored at 1e-6; the state's mean CINC where its year is missing."""
     n = t.nmc.dropna(subset=["cinc"])
     last = t.coverage()["nmc"]
-    out = _lookup(_key(ccode, 0, _clip(year, last)), _key(n["ccode"], 0, n["year"]),
-                  n["cinc"].to_numpy(), np.nan)
+    out = _lookup(
+        _key(ccode, 0, _clip(year, last)),
+        _key(n["ccode"], 0, n["year"]),
+        n["cinc"].to_numpy(),
+        np.nan,
+    )
     miss = np.isnan(out)
     mean = n.groupby("ccode")["cinc"].mean()
     out[miss] = mean.reindex(np.asarray(ccode)[miss]).to_numpy()
@@ -382,12 +399,17 @@ def _pacts(t: DyadTables, c1, c2, year) -> dict[str, np.ndarray]:
     defence = a[a["atop_defense"] == 1]
     d_major = major[(a["atop_defense"] == 1).to_numpy()]
     # (protector, protected, year) rows: ccode1 promises to defend ccode2
-    per_target = pd.DataFrame({"k": _key(defence["ccode2"], 0, defence["year"]),
-                               "major": d_major}).groupby("k")["major"].agg(["size", "sum"])
-    n_def = _lookup(_key(c2, 0, yr), per_target.index.to_numpy(),
-                    per_target["size"].to_numpy(), 0.0)
-    n_major = _lookup(_key(c2, 0, yr), per_target.index.to_numpy(),
-                      per_target["sum"].to_numpy(), 0.0)
+    per_target = (
+        pd.DataFrame({"k": _key(defence["ccode2"], 0, defence["year"]), "major": d_major})
+        .groupby("k")["major"]
+        .agg(["size", "sum"])
+    )
+    n_def = _lookup(
+        _key(c2, 0, yr), per_target.index.to_numpy(), per_target["size"].to_numpy(), 0.0
+    )
+    n_major = _lookup(
+        _key(c2, 0, yr), per_target.index.to_numpy(), per_target["sum"].to_numpy(), 0.0
+    )
     pair_keys = _key(defence["ccode1"], defence["ccode2"], defence["year"])
     a_defends_b = np.isin(_key(c1, c2, yr), pair_keys).astype(float)
     b_defends_a = np.isin(_key(c2, c1, yr), pair_keys).astype(float)
@@ -398,31 +420,69 @@ def _pacts(t: DyadTables, c1, c2, year) -> dict[str, np.ndarray]:
     offence = a[a["atop_offense"] == 1]
     n_off = pd.Series(1.0, index=_key(offence["ccode2"], 0, offence["year"])).groupby(level=0).sum()
     n_off_a = _lookup(_key(c1, 0, yr), n_off.index.to_numpy(), n_off.to_numpy(), 0.0)
-    b_off_a = np.isin(_key(c2, c1, yr), _key(offence["ccode1"], offence["ccode2"],
-                                             offence["year"])).astype(float)
+    b_off_a = np.isin(
+        _key(c2, c1, yr), _key(offence["ccode1"], offence["ccode2"], offence["year"])
+    ).astype(float)
     out["off_a"] = (n_off_a - b_off_a > 0).astype(float)
     out["def_contingent"] = _contingent(t, c2, yr)
     return out
 
 
-def _contingent(t: DyadTables, ccode, year) -> np.ndarray:
-    """1 where another member of one of the state's alliances has a conditional defence
-    obligation (ATOP member-level ``defense == 1`` and ``defcon == 1``) in the year."""
+def member_years(t: DyadTables) -> pd.DataFrame:
+    """ATOP membership by year: ``atopid, member, year``, ``defense`` (the member promises
+    defence) and ``cond`` (that promise is conditional, ATOP ``defcon``); a member still in at
+    the end of the data (``yrexit == 0``) stays until the last ATOP year."""
     m = t.atop_members
     last = t.coverage()["atop_ddy"]
     end = np.where(m["yrexit"].to_numpy() == 0, last, m["yrexit"].to_numpy())
     rep, years = _spell_years(m.index.to_numpy(), m["yrent"].to_numpy(), end)
-    rows = pd.DataFrame({
-        "atopid": m["atopid"].to_numpy()[rep].astype(np.int64),
-        "member": m["member"].to_numpy()[rep].astype(np.int64),
-        "year": years,
-        "cond": ((m["defense"] == 1) & (m["defcon"] == 1)).to_numpy()[rep].astype(float),
-    }).drop_duplicates(["atopid", "member", "year"])
+    defense = (m["defense"] == 1).to_numpy()
+    rows = pd.DataFrame(
+        {
+            "atopid": m["atopid"].to_numpy()[rep].astype(np.int64),
+            "member": m["member"].to_numpy()[rep].astype(np.int64),
+            "year": years,
+            "defense": defense[rep].astype(float),
+            "cond": (defense & (m["defcon"] == 1).to_numpy())[rep].astype(float),
+        }
+    )
+    return rows.groupby(["atopid", "member", "year"], as_index=False)[["defense", "cond"]].max()
+
+
+def _contingent(t: DyadTables, ccode, year) -> np.ndarray:
+    """1 where another member of one of the state's alliances has a conditional defence
+    obligation (ATOP member-level ``defense == 1`` and ``defcon == 1``) in the year."""
+    rows = member_years(t)
     per_alliance = rows.groupby(["atopid", "year"])["cond"].transform("sum")
     rows["others"] = per_alliance - rows["cond"]
     best = rows.groupby(_key(rows["member"], 0, rows["year"]))["others"].max()
-    return (_lookup(_key(ccode, 0, year), best.index.to_numpy(), best.to_numpy(), 0.0)
-            > 0).astype(float)
+    return (_lookup(_key(ccode, 0, year), best.index.to_numpy(), best.to_numpy(), 0.0) > 0).astype(
+        float
+    )
+
+
+def target_alliances(t: DyadTables, frame: pd.DataFrame) -> pd.DataFrame:
+    """Links of each row of ``frame`` to the target's defence alliances in that year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row`` (position in ``frame``), ``atopid``: one line per alliance of B in which
+        another member promises defence.
+    """
+    rows = member_years(t)
+    per_alliance = rows.groupby(["atopid", "year"])["defense"].transform("sum")
+    rows = rows[per_alliance - rows["defense"] > 0]
+    last = t.coverage()["atop_ddy"]
+    query = pd.DataFrame(
+        {
+            "row": np.arange(len(frame)),
+            "member": frame["ccode2"].to_numpy(np.int64),
+            "year": _clip(frame["year"].to_numpy(np.int64), last),
+        }
+    )
+    links = query.merge(rows[["atopid", "member", "year"]], on=["member", "year"])
+    return links[["row", "atopid"]].sort_values(["row", "atopid"]).reset_index(drop=True)
 
 
 def dyad_years(t: DyadTables, rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
