@@ -29,6 +29,9 @@ def _calibrate(cfg: DictConfig) -> None:
     from forecast.config import ConfigError
     from forecast.jobs.honour import format_headline
 
+    if cfg.calibration.kind == "deterrence":
+        from forecast.jobs.deterrence import format_headline
+
     try:
         result = run_calibration(cfg, Path(HydraConfig.get().runtime.output_dir))
     except (ConfigError, DataError) as exc:

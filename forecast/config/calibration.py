@@ -14,6 +14,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from forecast.config.deterrence import DeterrenceConfig
 from forecast.config.errors import ConfigError
 
 #: The calibration config's errors are :class:`~forecast.config.errors.ConfigError` (one error
@@ -117,6 +118,8 @@ class CalibrationModelConfig:
     # partner- and alliance-level covariates added to the model (default: none; see
     # docs/calibration.md for the cross-validation that chose this)
     extra_covariates: list[str] = field(default_factory=list)
+    # options of the initiation model when kind is "deterrence" (calibration/deterrence.yaml)
+    deterrence: DeterrenceConfig | None = None
     priors: PriorsConfig = field(default_factory=PriorsConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
@@ -142,6 +145,8 @@ class ValidationConfig:
     sbc_draws: int = 200
     sbc_tune: int = 300
     sbc_seed: int = 11
+    # calibration=deterrence: fit the years up to this one, score the later ones
+    cut_year: int = 1990
 
 
 @dataclass

@@ -141,7 +141,14 @@ def run_honour(cfg, out_dir: Path) -> dict:
     return {"written": written, "summary": summary}
 
 
+def run_deterrence(cfg, out_dir: Path) -> dict:
+    """Fit, validate and predict the initiation model (see :mod:`forecast.jobs.deterrence`)."""
+    from forecast.jobs import deterrence
+
+    return deterrence.run_deterrence(cfg, out_dir)
+
+
 #: Calibration kinds by ``calibration.kind``: (cfg, out_dir) -> {"written", "summary"}.
-KINDS: dict[str, Callable[..., dict]] = {"honour": run_honour}
+KINDS: dict[str, Callable[..., dict]] = {"honour": run_honour, "deterrence": run_deterrence}
 
 __all__ = ["KINDS", "DataError", "provenance", "run_calibration", "run_honour", "write_csv"]
