@@ -565,7 +565,9 @@ def read_dyad_file(path: str | os.PathLike, t: DyadTables) -> pd.DataFrame:
     for col in rules:
         values = frame[col].to_numpy(float)
         for i in np.flatnonzero((values != np.round(values)) | (values < 0)):
-            problems.append(f"line {i + 2}: {col} = {values[i]!r} (expected a whole number >= 0)")
+            problems.append(
+                f"line {i + 2}: {col} = {float(values[i])!r} (expected a whole number >= 0)"
+            )
     if problems:
         raise DataError(_format_problems(str(path), problems))
     keys = _key(frame["ccode1"], frame["ccode2"], frame["year"])

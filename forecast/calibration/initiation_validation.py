@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scoringrules as sr
+from scipy.special import expit
 
 from forecast.calibration import initiation as ini
 from forecast.calibration.dyads import COVARIATES
@@ -55,9 +56,11 @@ def fit_plain_logit(x: np.ndarray, y: np.ndarray, offset: float, iters: int = 50
     column finite."""
     xd = np.column_stack([np.ones(len(x)), x])
     b = np.zeros(xd.shape[1])
+    rate = np.clip(np.mean(y), 1e-6, 1 - 1e-6)
+    b[0] = np.log(rate / (1 - rate)) - offset  # start at the base rate: Newton then converges
     for _ in range(iters):
         eta = offset + xd @ b
-        p = 1.0 / (1.0 + np.exp(-eta))
+        p = expit(eta)
         grad = xd.T @ (y - p) - 1e-6 * b
         hess = (xd * (p * (1 - p))[:, None]).T @ xd + 1e-6 * np.eye(len(b))
         step = np.linalg.solve(hess, grad)
@@ -69,7 +72,7 @@ def fit_plain_logit(x: np.ndarray, y: np.ndarray, offset: float, iters: int = 50
 
 def plain_logit_predict(b: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
     x = frame[list(COVARIATES)].to_numpy(float)
-    return 1.0 / (1.0 + np.exp(-(b[0] + x @ b[1:])))
+    return expit(b[0] + x @ b[1:])
 
 
 def predict_mean(tree, frame: pd.DataFrame, thin: int = 4, chunk: int = 20000) -> np.ndarray:
@@ -78,7 +81,7 @@ def predict_mean(tree, frame: pd.DataFrame, thin: int = 4, chunk: int = 20000) -
     out = np.empty(len(frame))
     for start in range(0, len(frame), chunk):
         eta = ini.linear_predictor(d, frame.iloc[start : start + chunk])
-        out[start : start + chunk] = (1.0 / (1.0 + np.exp(-eta))).mean(axis=0)
+        out[start : start + chunk] = (expit(eta)).mean(axis=0)
     return out
 
 
@@ -298,7 +301,7 @@ def simulation_based_calibration(
                 rng.normal(pr.effects.mu, pr.effects.sigma, len(SBC_COVARIATES)),
             ]
         )
-        p = 1.0 / (1.0 + np.exp(-(offset + true[0] + xz @ true[1:])))
+        p = expit(offset + true[0] + xz @ true[1:])
         y = (rng.random(len(rows)) < p).astype(np.int64)
         with model:
             pm.set_data({"y_obs": y})

@@ -44,7 +44,7 @@ class DeterrenceSampling:
     tune: int = 1000
     chains: int = 2
     cores: int = 2
-    target_accept: float = 0.85
+    target_accept: float = 0.9
     seed: int = 20261201
     progress: bool | None = None
 
