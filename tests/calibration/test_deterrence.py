@@ -26,8 +26,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def quick_deterrence(data_dir, *overrides):
     return load_config(
-        [f"data_dir={data_dir}", "calibration=deterrence_quick", "validation.enabled=false",
-         *overrides],
+        [
+            f"data_dir={data_dir}",
+            "calibration=deterrence_quick",
+            "validation.enabled=false",
+            *overrides,
+        ],
         config_name="calibrate",
     )
 
@@ -120,7 +124,9 @@ def test_selection_effect_closed_forms():
 
 def test_config_rules_report_every_problem(data_dir):
     cfg = quick_deterrence(
-        data_dir, "calibration.deterrence.control_fraction=0", "validation.cut_year=2012",
+        data_dir,
+        "calibration.deterrence.control_fraction=0",
+        "validation.cut_year=2012",
         "calibration.deterrence.joint.loading.sigma=-1",
     )
     with pytest.raises(ConfigError) as err:
@@ -145,8 +151,14 @@ def test_unknown_key_is_rejected_by_the_schema(data_dir):
 
 def test_run_writes_posterior_predictions_and_joint(deterrence_run):
     out, result = deterrence_run
-    assert {"posterior", "predictions", "predictions_provenance", "joint_posterior",
-            "selection_png", "summary"} <= set(result["written"])
+    assert {
+        "posterior",
+        "predictions",
+        "predictions_provenance",
+        "joint_posterior",
+        "selection_png",
+        "summary",
+    } <= set(result["written"])
     tree = ini.load_posterior(out / "posterior.nc")
     post = tree["posterior"]
     assert post["beta"].dims == ("chain", "draw", "covariate")
@@ -157,11 +169,19 @@ def test_run_writes_posterior_predictions_and_joint(deterrence_run):
     s = result["summary"]
     assert s["sample"]["n_events"] > 2000
     pred = pd.read_csv(out / "predictions.csv")
-    assert list(pred.columns) == ["ccode1", "ccode2", "year", "p_initiation",
-                                  "p_initiation_q05", "p_initiation_q95"]
+    assert list(pred.columns) == [
+        "ccode1",
+        "ccode2",
+        "year",
+        "p_initiation",
+        "p_initiation_q05",
+        "p_initiation_q95",
+    ]
     assert not (out / "predictions.csv").read_text().startswith("#")
-    assert ((pred["p_initiation_q05"] <= pred["p_initiation"])
-            & (pred["p_initiation"] <= pred["p_initiation_q95"])).all()
+    assert (
+        (pred["p_initiation_q05"] <= pred["p_initiation"])
+        & (pred["p_initiation"] <= pred["p_initiation_q95"])
+    ).all()
     # China-Taiwan 1995 (rivals, neighbours, a major power) far above US-Canada 1990
     assert pred["p_initiation"][0] > 10 * pred["p_initiation"][2]
     prov = json.loads((out / "predictions.json").read_text())
@@ -186,8 +206,9 @@ def test_annual_propensity_and_counterfactuals(deterrence_run, data_dir):
     no_pact = p.sel(case="target without defence pacts").to_numpy()
     major = p.sel(case="target with a major-power defence pact").to_numpy()
     logit = np.log(major / (1 - major)) - np.log(no_pact / (1 - no_pact))
-    np.testing.assert_allclose(logit, beta[:, k.index("def_any")] + beta[:, k.index("def_major")],
-                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        logit, beta[:, k.index("def_any")] + beta[:, k.index("def_major")], rtol=1e-8, atol=1e-10
+    )
     table = ini.horizon_table(p, [1, 5])
     assert (table["5y mean"] >= table["1y mean"]).all()
 
@@ -196,39 +217,77 @@ def test_module_command_prints_the_horizon_table(deterrence_run, data_dir):
     out, _ = deterrence_run
     env = os.environ | {"PYTHONPATH": str(REPO), "FORECAST_DATA_DIR": str(data_dir)}
     run = subprocess.run(
-        [sys.executable, "-m", "forecast.calibration.initiation", str(out / "posterior.nc"),
-         "365", "366", "2026", "--horizons", "1,10"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "forecast.calibration.initiation",
+            str(out / "posterior.nc"),
+            "365",
+            "366",
+            "2026",
+            "--horizons",
+            "1,10",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     assert "P(initiation by 365 against 366 within N years from 2026)" in run.stdout
     assert "10y mean" in run.stdout and "target without defence pacts" in run.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "forecast.calibration.initiation", str(out / "posterior.nc"),
-         "365", "366", "1960"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "forecast.calibration.initiation",
+            str(out / "posterior.nc"),
+            "365",
+            "366",
+            "1960",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert bad.returncode == 2 and "not a pair of system members in 1960" in bad.stderr
 
 
-def test_cli_reuses_a_posterior_and_rejects_a_bad_predict_file(deterrence_run, data_dir,
-                                                              tmp_path):
+def test_cli_reuses_a_posterior_and_rejects_a_bad_predict_file(deterrence_run, data_dir, tmp_path):
     out, _ = deterrence_run
     good = tmp_path / "good.csv"
     good.write_text("ccode1,ccode2,year\n710,713,2000\n")
     env = os.environ | {"PYTHONPATH": str(REPO)}
-    base = [sys.executable, "-m", "forecast.cli.calibrate", "calibration=deterrence_quick",
-            f"data_dir={data_dir}", f"posterior={out / 'posterior.nc'}",
-            "validation.enabled=false", "calibration.deterrence.joint.enabled=false"]
-    run = subprocess.run([*base, f"predict={good}", f"hydra.run.dir={tmp_path / 'ok'}"],
-                         capture_output=True, text=True, env=env, timeout=600)
+    base = [
+        sys.executable,
+        "-m",
+        "forecast.cli.calibrate",
+        "calibration=deterrence_quick",
+        f"data_dir={data_dir}",
+        f"posterior={out / 'posterior.nc'}",
+        "validation.enabled=false",
+        "calibration.deterrence.joint.enabled=false",
+    ]
+    run = subprocess.run(
+        [*base, f"predict={good}", f"hydra.run.dir={tmp_path / 'ok'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "ok" / "predictions.csv").is_file()
     assert not (tmp_path / "ok" / "posterior.nc").exists()  # reused, not refitted
     bad = tmp_path / "bad.csv"
     bad.write_text("ccode1,ccode2,year\n710,713,2000\n713,710,1900\n")
-    run = subprocess.run([*base, f"predict={bad}", f"hydra.run.dir={tmp_path / 'bad'}"],
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run(
+        [*base, f"predict={bad}", f"hydra.run.dir={tmp_path / 'bad'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 2
     assert "line 3: ccode1 = 713, ccode2 = 710, year = 1900" in run.stderr
     assert "Traceback" not in run.stderr
@@ -259,8 +318,12 @@ def test_temporal_validation_and_sbc(data_dir):
     values (binomial tail below that ~1e-3 for a calibrated posterior)."""
     from forecast.calibration.dyads import dyad_years, load_dyad_tables
 
-    cfg = quick_deterrence(data_dir, "validation.sbc_simulations=20", "validation.sbc_draws=100",
-                           "validation.sbc_tune=150")
+    cfg = quick_deterrence(
+        data_dir,
+        "validation.sbc_simulations=20",
+        "validation.sbc_draws=100",
+        "validation.sbc_tune=150",
+    )
     det = DeterrenceConfig(control_fraction=0.01)
     det.sampling.draws, det.sampling.tune, det.sampling.cores = 150, 200, 1
     frame, _ = dyad_years(load_dyad_tables(data_dir))
@@ -272,3 +335,18 @@ def test_temporal_validation_and_sbc(data_dir):
     assert result["test_years"] == [1991, 2010]
     sbc = val.simulation_based_calibration(frame[frame["y"].notna()], det, v)
     assert sbc["coverage_90"] >= 0.75
+
+
+def test_deterrence_notebook_executes(deterrence_run, data_dir, tmp_path, monkeypatch):
+    from tests.conftest import execute_notebook
+
+    out, _ = deterrence_run
+    monkeypatch.setenv("FORECAST_DETERRENCE_RUN", str(out))
+    monkeypatch.setenv("FORECAST_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    outputs, text = execute_notebook(REPO / "notebooks" / "deterrence.ipynb", tmp_path, timeout=600)
+    assert "initiations in" in text and "max R-hat" in text
+    assert "China -> Taiwan, 2026" in text and "Russia -> Estonia, 2026" in text
+    assert "selection shift to use: N(" in text
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 2  # pact effects, prior vs posterior

@@ -23,8 +23,9 @@ def _rows(*triples):
 
 def test_known_dyad_years(tables):
     # 1958 Taiwan Strait: China (710) originated a MID against Taiwan (713) (GML dispute 173).
-    rows = _rows((710, 713, 1958), (713, 710, 1958), (710, 713, 2000), (365, 366, 2005),
-                 (2, 20, 1990))
+    rows = _rows(
+        (710, 713, 1958), (713, 710, 1958), (710, 713, 2000), (365, 366, 2005), (2, 20, 1990)
+    )
     frame, report = dyads.dyad_years(tables, rows)
     china_taiwan, taiwan_china, ct2000, rus_est, usa_can = (frame.iloc[i] for i in range(5))
     assert china_taiwan["y"] == 1 and taiwan_china["y"] == 0
