@@ -11,9 +11,13 @@ scale of honouring. It enters both records:
 - **initiation** against target B in year t (the case-control dyad-years of
   :mod:`forecast.calibration.initiation`)::
 
-      logit P(y_i) = (initiation model)_i + lambda * mean of r_k over B's defence alliances
+      logit P(y_i) = (initiation model)_i + mean over B's defence alliances of
+                     (lambda * r_k + tau * e_k),   e_k ~ Normal(0, 1)
 
-  ``lambda < 0`` says what makes an alliance unreliable also invites the attack.
+  ``e_k`` is the part of an alliance's effect on initiation unrelated to its reliability, so
+  ``lambda`` is identified by the *covariance* of the two records' alliance effects, through
+  the alliances that appear in both. ``lambda < 0`` says what makes an alliance unreliable
+  also invites the attack.
 
 **Selection effect.** For a new crisis whose target is protected by an alliance of unknown
 reliability ``r ~ Normal(0, sigma_r)``, the honour probability over all crises is
@@ -97,8 +101,15 @@ def build_joint(
         loading = pm.Normal("loading", j.loading.mu, j.loading.sigma)
         # mean reliability of each row's alliances: a sparse (n, K) matrix times r (indexed
         # increments and their gradient were ~50 times slower)
-        r_bar = ps.structured_dot(ps.as_sparse_variable(mean_matrix), r[:, None])[:, 0]
-        pm.Bernoulli("y", logit_p=eta + loading * r_bar, observed=sample["y"].to_numpy(np.int64))
+        # An alliance's effect on initiation is loading * r_k plus its own part: without that
+        # part the model would force the two records' alliance effects to agree exactly, and
+        # the loading would measure the size of initiation's alliance effects, not their
+        # correlation with honouring.
+        tau = pm.HalfNormal("tau", 0.5)
+        z_e = pm.Normal("z_e", 0.0, 1.0, dims="alliance")
+        v = loading * r + tau * z_e
+        v_bar = ps.structured_dot(ps.as_sparse_variable(mean_matrix), v[:, None])[:, 0]
+        pm.Bernoulli("y", logit_p=eta + v_bar, observed=sample["y"].to_numpy(np.int64))
         a_h = pm.Normal("a_h", 0.0, 1.5)
         b_h = pm.Normal("b_h", 0.0, 1.0, dims="honour_covariate")
         w = cases[list(HONOUR_COVARIATES)].to_numpy(float)

@@ -44,7 +44,7 @@ def deterrence_run(data_dir, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("deterrence_run")
     dyad_file = out / "dyads.csv"
-    dyad_file.write_text("ccode1,ccode2,year\n710,713,1995\n365,366,2005\n2,20,1990\n")
+    dyad_file.write_text("ccode1,ccode2,year\n710,713,1995\n365,366,2005\n20,900,1990\n")
     cfg = quick_deterrence(data_dir, f"predict={dyad_file}")
     result = run_deterrence(cfg, out)
     return out, result
@@ -182,7 +182,7 @@ def test_run_writes_posterior_predictions_and_joint(deterrence_run):
         (pred["p_initiation_q05"] <= pred["p_initiation"])
         & (pred["p_initiation"] <= pred["p_initiation_q95"])
     ).all()
-    # China-Taiwan 1995 (rivals, neighbours, a major power) far above US-Canada 1990
+    # China-Taiwan 1995 (rivals, neighbours, a major power) far above Canada-Australia 1990
     assert pred["p_initiation"][0] > 10 * pred["p_initiation"][2]
     prov = json.loads((out / "predictions.json").read_text())
     assert "git_revision" in prov and "p_initiation" in prov["columns"]
