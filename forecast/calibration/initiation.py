@@ -185,20 +185,18 @@ def fit(
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """BLAS on one thread, here and in the chains' worker processes.
+    """BLAS on one thread in the chains' worker processes (they read the environment when they
+    start; a chain sampled in this process keeps this process's BLAS threads).
 
     The matrix-vector products are small (tens of thousands of rows by ~30 columns): threaded
     BLAS spends more on synchronisation than on arithmetic (measured: 16 ms against 3 ms of CPU
     per gradient), and each chain already has its own process.
     """
-    from threadpoolctl import threadpool_limits
-
     keys = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     saved = {k: os.environ.get(k) for k in keys}
     os.environ.update({k: "1" for k in keys})
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
