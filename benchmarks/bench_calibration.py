@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.calibration import fit as cal
-from forecast.calibration.data import load_cases
+from forecast.calibration.cases import load_cases
 from forecast.config.calibration import CalibrationModelConfig
 
 REPO = Path(__file__).resolve().parents[1]

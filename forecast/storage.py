@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import subprocess
 import tempfile
@@ -12,6 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import xarray as xr
 
 _PACKAGES = ("forecast", "numpy", "numba", "scipy", "xarray", "h5netcdf", "hydra-core", "pymc")
@@ -100,3 +103,32 @@ def read(path: str | os.PathLike) -> xr.Dataset:
     """Open a result file fully into memory (the file is closed on return)."""
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         return ds.load()
+
+
+def write_json(path: Path, obj: dict) -> Path:
+    """``obj`` as indented JSON (numpy scalars and arrays as plain numbers and lists)."""
+    text = json.dumps(obj, indent=2, default=_jsonable)
+    return replace_atomically(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def _jsonable(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    """A plain CSV (header row, then data; no comment lines): every reader takes it as is.
+    Provenance goes into a ``.json`` sidecar of the same name."""
+    return replace_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_csv_with_sidecar(path: Path, frame: pd.DataFrame, attrs: dict, **extra) -> dict:
+    """``path`` as a plain CSV and ``path.with_suffix('.json')`` with its provenance."""
+    sidecar = {"file": path.name, "columns": list(frame.columns), **extra, "provenance": attrs}
+    return {
+        path.stem: str(write_csv(path, frame)),
+        f"{path.stem}_provenance": str(write_json(path.with_suffix(".json"), sidecar)),
+    }

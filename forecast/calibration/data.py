@@ -377,19 +377,7 @@ def load_war_start_years(data_dir=None) -> pd.Series:
     return wars.groupby("warnum")["year"].min()
 
 
-# The case tables live in forecast.calibration.cases; their names stay importable from here.
-from forecast.calibration.cases import (  # noqa: E402
-    CASE_COLUMNS,
-    Tables,
-    cases_from_bf,
-    cases_from_la,
-    load_cases,
-    load_tables,
-    read_case_file,
-)
-
 __all__ = [
-    "CASE_COLUMNS",
     "COVARIATE_SOURCES",
     "DATA_DIR_ENV",
     "LA_COVARIATES",
@@ -398,12 +386,6 @@ __all__ = [
     "SOURCES",
     "TYPE_COLUMNS",
     "DataError",
-    "Tables",
-    "cases_from_bf",
-    "cases_from_la",
-    "load_cases",
-    "load_tables",
-    "read_case_file",
     "read_checked_csv",
     "read_source",
     "resolve_data_dir",

@@ -3,7 +3,7 @@
 Each defence alliance ``k`` has a latent reliability ``r_k ~ Normal(0, sigma_r)`` on the logit
 scale of honouring. It enters both records:
 
-- **honouring** (the ally x war cases of :func:`forecast.calibration.data.load_cases`)::
+- **honouring** (the ally x war cases of :func:`forecast.calibration.cases.load_cases`)::
 
       logit P(honour_j) = a_h + w_j . b_h + r[alliance(j)]
 

@@ -59,7 +59,7 @@ class Design:
 def design_from_cases(
     cases: pd.DataFrame, source: np.ndarray | None = None, w: np.ndarray | None = None
 ) -> Design:
-    """Arrays from a case table (:data:`forecast.calibration.data.CASE_COLUMNS`).
+    """Arrays from a case table (:data:`forecast.calibration.cases.CASE_COLUMNS`).
 
     ``w`` (n, k) are standardised extra covariates (:mod:`forecast.calibration.covariates`).
     """
@@ -335,8 +335,6 @@ def _add_pointwise_groups(tree, cases, extra, log_likelihood, posterior_predicti
     Computed with the numpy twin of the likelihood (the test suite checks the two agree), which
     takes a second where PyMC's per-draw functions took about a minute on 2 busy cores.
     """
-    from forecast.calibration.predict import _draws, _predict_probabilities
-
     post = tree["posterior"].to_dataset()
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
     draws = _draws(tree)
@@ -409,3 +407,44 @@ def check_convergence(tree: xr.DataTree, rhat_max: float, ess_min: float) -> dic
             divergences,
         )
     return result
+
+
+def _draws(tree: xr.DataTree) -> dict:
+    """Posterior draws flattened over (chain, draw): each array gets a leading (S,) axis."""
+    post = tree["posterior"].to_dataset()
+    stacked = post.stack(sample=("chain", "draw")).transpose("sample", ...)
+    out = {
+        name: stacked[name].to_numpy()
+        for name in ("alpha", "beta", "delta_source", "gamma", "sigma_war", "u_war", "log_pi")
+    }
+    out["war"] = post["war"].to_numpy().astype(str)
+    k = post.sizes.get("extra_covariate", 0)
+    out["theta"] = (
+        stacked["theta"].to_numpy() if "theta" in post else np.zeros((len(out["alpha"]), k))
+    )
+    effects = tuple(post["effect"].to_numpy().astype(str))
+    if effects != EFFECTS:
+        raise ValueError(f"posterior effects {effects} do not match this version's {EFFECTS}")
+    return out
+
+
+def _predict_probabilities(draws: dict, design: Design, war_effect: np.ndarray) -> np.ndarray:
+    """P(honour) per draw and case, (S, n), for draws (S,...) and war effects (S, n)."""
+    eta = (
+        draws["alpha"][:, None]
+        + draws["beta"] @ design.x.T
+        + draws["delta_source"][:, None] * design.source[None, :]
+        + war_effect
+        + draws["gamma"] @ design.z.T
+    )
+    if design.w is not None and design.w.shape[1]:
+        eta = eta + draws["theta"] @ design.w.T
+    out = np.empty_like(eta)
+    arrays = _mixture_arrays(design)
+    # Chunks over draws bound memory: the sum over unknown covariates is (S, n, combos).
+    for start in range(0, eta.shape[0], 256):
+        sl = slice(start, start + 256)
+        with np.errstate(invalid="ignore"):
+            logit = _logit(np, eta[sl], draws["gamma"][sl], draws["log_pi"][sl], arrays)
+        out[sl] = 1.0 / (1.0 + np.exp(-logit))
+    return out

@@ -15,7 +15,12 @@ import xarray as xr
 
 from forecast.calibration.covariates import EXTRA_COVARIATES
 from forecast.calibration.data import LA_COVARIATES, LA_LEVELS, TYPE_COLUMNS
-from forecast.calibration.model import EFFECTS, Design, _logit, _mixture_arrays, design_from_cases
+from forecast.calibration.model import (
+    EFFECTS,
+    _draws,
+    _predict_probabilities,
+    design_from_cases,
+)
 
 #: Commitment types of the scenario schema, as ATOP obligation dummies (see docs/calibration.md).
 COMMITMENT_TYPES = {
@@ -47,47 +52,6 @@ def load_posterior(posterior: str | os.PathLike | xr.DataTree) -> xr.DataTree:
         return posterior
     with xr.open_datatree(posterior, engine="h5netcdf") as tree:
         return tree.load()
-
-
-def _draws(tree: xr.DataTree) -> dict:
-    """Posterior draws flattened over (chain, draw): each array gets a leading (S,) axis."""
-    post = tree["posterior"].to_dataset()
-    stacked = post.stack(sample=("chain", "draw")).transpose("sample", ...)
-    out = {
-        name: stacked[name].to_numpy()
-        for name in ("alpha", "beta", "delta_source", "gamma", "sigma_war", "u_war", "log_pi")
-    }
-    out["war"] = post["war"].to_numpy().astype(str)
-    k = post.sizes.get("extra_covariate", 0)
-    out["theta"] = (
-        stacked["theta"].to_numpy() if "theta" in post else np.zeros((len(out["alpha"]), k))
-    )
-    effects = tuple(post["effect"].to_numpy().astype(str))
-    if effects != EFFECTS:
-        raise ValueError(f"posterior effects {effects} do not match this version's {EFFECTS}")
-    return out
-
-
-def _predict_probabilities(draws: dict, design: Design, war_effect: np.ndarray) -> np.ndarray:
-    """P(honour) per draw and case, (S, n), for draws (S,...) and war effects (S, n)."""
-    eta = (
-        draws["alpha"][:, None]
-        + draws["beta"] @ design.x.T
-        + draws["delta_source"][:, None] * design.source[None, :]
-        + war_effect
-        + draws["gamma"] @ design.z.T
-    )
-    if design.w is not None and design.w.shape[1]:
-        eta = eta + draws["theta"] @ design.w.T
-    out = np.empty_like(eta)
-    arrays = _mixture_arrays(design)
-    # Chunks over draws bound memory: the sum over unknown covariates is (S, n, combos).
-    for start in range(0, eta.shape[0], 256):
-        sl = slice(start, start + 256)
-        with np.errstate(invalid="ignore"):
-            logit = _logit(np, eta[sl], draws["gamma"][sl], draws["log_pi"][sl], arrays)
-        out[sl] = 1.0 / (1.0 + np.exp(-logit))
-    return out
 
 
 def predict_cases(

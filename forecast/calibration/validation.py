@@ -2,7 +2,7 @@
 logits, simulation-based calibration and PSIS-LOO (the CORP reliability diagram is in
 :mod:`forecast.calibration.reliability`).
 
-Every function takes a case table (:data:`forecast.calibration.data.CASE_COLUMNS`) and configs,
+Every function takes a case table (:data:`forecast.calibration.cases.CASE_COLUMNS`) and configs,
 and returns plain dicts / DataFrames; :mod:`forecast.jobs.honour` writes them out.
 """
 

@@ -166,7 +166,8 @@ def war_end_years(data_dir: str | None = None) -> pd.Series:
     War Data (``iwd<N>``) from the last year in their name (those without one are left out,
     so :func:`training_cases` excludes them).
     """
-    from forecast.calibration.data import load_cases, read_source
+    from forecast.calibration.cases import load_cases
+    from forecast.calibration.data import read_source
 
     cow = read_source("cow_wars", data_dir).groupby("warnum")["year"].max()
     years = {f"cow{int(k)}": int(v) for k, v in cow.items()}
@@ -195,7 +196,7 @@ def calibrated_forecasts(
 
     Cases whose training sets are equal share one fit. Returns case name -> event -> P.
     """
-    from forecast.calibration.data import load_cases
+    from forecast.calibration.cases import load_cases
     from forecast.calibration.fit import fit, predict_willingness
     from forecast.calibration.willingness import partner_covariates
 

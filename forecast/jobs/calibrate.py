@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from forecast.calibration.data import DataError, resolve_data_dir
 from forecast.config.calibration import validate_config
+from forecast.storage import write_csv, write_csv_with_sidecar, write_json
 
 log = logging.getLogger(__name__)
 
@@ -47,38 +46,6 @@ def provenance(cfg) -> dict:
         "package_versions": json.dumps(package_versions(_PACKAGES)),
         "git_revision": git_revision(),
         "config_yaml": OmegaConf.to_yaml(cfg) if isinstance(cfg, DictConfig) else str(cfg),
-    }
-
-
-def write_json(path: Path, obj: dict) -> Path:
-    from forecast.storage import replace_atomically
-
-    text = json.dumps(obj, indent=2, default=_jsonable)
-    return replace_atomically(path, lambda tmp: Path(tmp).write_text(text))
-
-
-def _jsonable(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
-def write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    """A plain CSV (header row, then data; no comment lines): every reader takes it as is.
-    Provenance goes into a ``.json`` sidecar of the same name."""
-    from forecast.storage import replace_atomically
-
-    return replace_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
-
-
-def write_csv_with_sidecar(path: Path, frame: pd.DataFrame, attrs: dict, **extra) -> dict:
-    """``path`` as a plain CSV and ``path.with_suffix('.json')`` with its provenance."""
-    sidecar = {"file": path.name, "columns": list(frame.columns), **extra, "provenance": attrs}
-    return {
-        path.stem: str(write_csv(path, frame)),
-        f"{path.stem}_provenance": str(write_json(path.with_suffix(".json"), sidecar)),
     }
 
 

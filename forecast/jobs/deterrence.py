@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.calibration.data import DataError
+from forecast.storage import write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +54,6 @@ def _provenance(cfg) -> dict:
         "git_revision": git_revision(),
         "config_yaml": OmegaConf.to_yaml(cfg) if isinstance(cfg, DictConfig) else str(cfg),
     }
-
-
-def _write_json(path: Path, obj: dict) -> Path:
-    from forecast.storage import replace_atomically
-
-    text = json.dumps(obj, indent=2, default=float)
-    return replace_atomically(path, lambda tmp: Path(tmp).write_text(text))
-
-
-def _write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    from forecast.storage import replace_atomically
-
-    return replace_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def _save_tree(tree, path: Path, attrs: dict) -> Path:
@@ -139,7 +127,7 @@ def _validate(frame, det, cfg, out_dir: Path, attrs: dict) -> tuple[dict, dict]:
     written["validation_png"] = val.plot_validation(
         report, tables, out_dir / "deterrence_validation.png", attrs
     )
-    written["validation_json"] = _write_json(
+    written["validation_json"] = write_json(
         out_dir / "deterrence_validation.json", report | {"provenance": attrs}
     )
     return report, written
@@ -157,7 +145,8 @@ def run_deterrence(cfg, out_dir: str | os.PathLike) -> dict:
     from omegaconf import DictConfig, OmegaConf
 
     from forecast.calibration import dyads, initiation, joint
-    from forecast.calibration.data import load_cases, resolve_data_dir
+    from forecast.calibration.cases import load_cases
+    from forecast.calibration.data import resolve_data_dir
     from forecast.config.deterrence import DeterrenceConfig, validate_deterrence
 
     validate_deterrence(cfg)
@@ -214,8 +203,8 @@ def run_deterrence(cfg, out_dir: str | os.PathLike) -> dict:
             ],
             axis=1,
         )
-        written["predictions"] = _write_csv(out_dir / "predictions.csv", table)
-        written["predictions_provenance"] = _write_json(
+        written["predictions"] = write_csv(out_dir / "predictions.csv", table)
+        written["predictions_provenance"] = write_json(
             out_dir / "predictions.json",
             attrs
             | {
@@ -242,7 +231,7 @@ def run_deterrence(cfg, out_dir: str | os.PathLike) -> dict:
     if cfg.validation.enabled:
         summary["validation"], more = _validate(frame, det, cfg, out_dir, attrs)
         written |= more
-    written["summary"] = _write_json(out_dir / "deterrence.json", summary | {"provenance": attrs})
+    written["summary"] = write_json(out_dir / "deterrence.json", summary | {"provenance": attrs})
     return {"written": {k: str(v) for k, v in written.items()}, "summary": summary}
 
 

@@ -172,7 +172,7 @@ def validate(cfg, inputs: Inputs, tree: xr.DataTree, out_dir: Path, attrs: dict,
     from forecast.calibration import comparison as cmp
     from forecast.calibration import validation as val
     from forecast.calibration.reliability import corp, plot_corp
-    from forecast.jobs.calibrate import write_csv_with_sidecar
+    from forecast.storage import write_csv_with_sidecar
 
     written = {}
     cases = inputs.cases

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from forecast.calibration.data import load_cases
+from forecast.calibration.cases import load_cases
 from forecast.config.calibration import register_configs
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast.calibration import cases as case_tables
 from forecast.calibration import data
 from forecast.calibration.data import DataError
 
@@ -19,12 +20,12 @@ DATA = Path(os.environ.get("FORECAST_DATA_DIR", HERE.parents[1] / "shared" / "da
 
 @pytest.fixture(scope="module")
 def cases_and_report():
-    return data.load_cases(DATA)
+    return case_tables.load_cases(DATA)
 
 
 @pytest.fixture(scope="module")
 def tables():
-    return data.load_tables(DATA)
+    return case_tables.load_tables(DATA)
 
 
 def test_case_table_keeps_every_row_in_its_own_coding(cases_and_report):
@@ -38,7 +39,7 @@ def test_case_table_keeps_every_row_in_its_own_coding(cases_and_report):
     assert report["n_cases"] == 110 + 122 == len(cases)
     assert set(cases["source"]) == {"LA", "BF"}
     assert cases["y"].isin([0.0, 1.0]).all()
-    assert list(cases.columns) == list(data.CASE_COLUMNS)
+    assert list(cases.columns) == list(case_tables.CASE_COLUMNS)
     both = cases[cases["event"].isin(cases.loc[cases["source"] == "BF", "event"])]
     assert set(both["source"]) == {"LA", "BF"}
     # every event lies within one war, so grouped folds keep its two codings together
@@ -49,7 +50,7 @@ def test_raw_honour_rates_match_the_published_figures(cases_and_report, tables):
     """Berkemeier & Fuhrmann (2018): 66.3% before 1945, 22.2% after; defence 41%, offence 74%,
     neutrality 78%, non-aggression 37%; Leeds & Anac: 67.9%. The copies here are training
     splits, so the rates agree within a few points, not exactly."""
-    bf = data.cases_from_bf(tables.bf, tables)
+    bf = case_tables.cases_from_bf(tables.bf, tables)
     bf = bf[bf["is_case"]]
     assert bf.groupby("post1945")["y"].mean().to_dict() == pytest.approx(
         {0.0: 0.663, 1.0: 0.222}, abs=0.03
@@ -74,7 +75,7 @@ def test_overlap_codings_mostly_agree(cases_and_report):
 
 def test_la_war_renumbering_matches_bf(tables):
     """LA's COW v3 war 154 is COW v4 war 156 (Soviet-Hungarian 1956): same alliances."""
-    la = data.cases_from_la(tables.la, tables)
+    la = case_tables.cases_from_la(tables.la, tables)
     hungary = la[tables.la["war"] == 154]
     assert set(hungary["war"]) == {"cow156"}
     assert set(hungary["war_name"]) == {"Soviet-Hungarian1956"}
@@ -119,7 +120,7 @@ def test_predict_every_row_even_without_a_cow_v4_war(tables, tmp_path):
     rows["year"] = ["", "1962", ""]
     path = tmp_path / "la_new.csv"
     rows.to_csv(path, index=False)
-    cases = data.read_case_file(path, tables)
+    cases = case_tables.read_case_file(path, tables)
     assert cases["war"].tolist() == ["cow155", "cow3_999", "cow3_998"]  # 157 -> Sinai (v4 155)
     assert cases["post1945"].iloc[:2].tolist() == [1.0, 1.0]
     assert np.isnan(cases["post1945"].iloc[2])
@@ -129,11 +130,11 @@ def test_predict_every_row_even_without_a_cow_v4_war(tables, tmp_path):
     ]
     rows["era"] = ["", "", "pre1945"]
     rows.to_csv(path, index=False)
-    assert data.read_case_file(path, tables)["post1945"].tolist() == [1.0, 1.0, 0.0]
+    assert case_tables.read_case_file(path, tables)["post1945"].tolist() == [1.0, 1.0, 0.0]
     rows["year"] = ["", "sometime", ""]
     rows.to_csv(path, index=False)
     with pytest.raises(DataError, match="line 3: year = 'sometime'"):
-        data.read_case_file(path, tables)
+        case_tables.read_case_file(path, tables)
 
 
 def test_atop_institutionalisation_agrees_with_leeds_anac(tables):
@@ -166,10 +167,10 @@ def test_bf_covariates_come_from_la_or_atop(cases_and_report):
 def test_missing_directory_names_the_files_and_their_source(tmp_path, monkeypatch):
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     with pytest.raises(DataError, match="no data directory.*FORECAST_DATA_DIR") as err:
-        data.load_cases()
+        case_tables.load_cases()
     assert "LeedsAnacIIrep.csv" in str(err.value) and "treaty-depth" in str(err.value)
     with pytest.raises(DataError, match="does not exist"):
-        data.load_cases(tmp_path / "nowhere")
+        case_tables.load_cases(tmp_path / "nowhere")
 
 
 def test_environment_variable_names_the_directory(monkeypatch):
@@ -181,7 +182,7 @@ def test_environment_variable_names_the_directory(monkeypatch):
 def test_missing_file_names_it_and_where_to_obtain_it(tmp_path):
     shutil.copy(DATA / "LeedsAnacIIrep.csv", tmp_path / "LeedsAnacIIrep.csv")
     with pytest.raises(DataError) as err:
-        data.load_cases(tmp_path)
+        case_tables.load_cases(tmp_path)
     msg = str(err.value)
     assert "BerkemeierFuhrmannRAP2018_0303.csv not found" in msg
     assert "Research & Politics" in msg
@@ -209,17 +210,17 @@ def test_contradictory_bf_outcomes_are_reported(tmp_path):
 
 
 def test_case_files_in_either_format(tables, tmp_path):
-    la = data.read_case_file(DATA / "LeedsAnacIIrep.csv", tables)
+    la = case_tables.read_case_file(DATA / "LeedsAnacIIrep.csv", tables)
     assert len(la) == 110 and la["is_case"].all()
-    bf = data.read_case_file(DATA / "BerkemeierFuhrmannRAP2018_0303.csv", tables)
+    bf = case_tables.read_case_file(DATA / "BerkemeierFuhrmannRAP2018_0303.csv", tables)
     assert len(bf) == 519 and bf["is_case"].sum() == 122
     # outcome columns are optional in a file to predict
     no_outcome = tmp_path / "la.csv"
     pd.read_csv(DATA / "LeedsAnacIIrep.csv").drop(columns=["honor3"]).head(3).to_csv(
         no_outcome, index=False
     )
-    assert data.read_case_file(no_outcome, tables)["y"].isna().all()
+    assert case_tables.read_case_file(no_outcome, tables)["y"].isna().all()
     with pytest.raises(DataError, match="neither known format"):
-        data.read_case_file(HERE / "data" / "unknown_format.csv", tables)
+        case_tables.read_case_file(HERE / "data" / "unknown_format.csv", tables)
     with pytest.raises(DataError, match="does not exist"):
-        data.read_case_file(tmp_path / "nope.csv", tables)
+        case_tables.read_case_file(tmp_path / "nope.csv", tables)

@@ -59,7 +59,7 @@ def test_scores_are_scoringrules_brier_and_log_score():
 
 
 def test_calibration_fits_exclude_wars_that_had_not_ended(data_dir):
-    from forecast.calibration.data import load_cases
+    from forecast.calibration.cases import load_cases
 
     record, _ = load_cases(data_dir)
     ends = bt.war_end_years(data_dir)
