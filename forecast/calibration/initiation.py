@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -150,20 +151,14 @@ def fit(
     seed = s.seed if seed is None else seed
     sample, offset = case_control_sample(frame, config.control_fraction, seed)
     model = build_model(sample, offset, config)
-    with single_threaded_blas(), model, warnings.catch_warnings():
-        # dense mass-matrix adaptation is marked experimental; it is what makes the fit fast
-        warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental")
-        tree = pm.sample(
-            draws=draws or s.draws,
-            tune=s.tune if tune is None else tune,
-            chains=s.chains,
-            cores=min(s.cores, s.chains),
-            target_accept=s.target_accept,
-            init="jitter+adapt_full",
-            random_seed=seed,
-            progressbar=bool(s.progress) if s.progress is not None else sys.stderr.isatty(),
-            compute_convergence_checks=False,
-        )
+    tree = nuts(
+        model,
+        s,
+        draws=draws or s.draws,
+        tune=s.tune if tune is None else tune,
+        seed=seed,
+        progress=bool(s.progress) if s.progress is not None else sys.stderr.isatty(),
+    )
     known = frame["y"].notna()
     tree.attrs.update(
         {
@@ -181,6 +176,46 @@ def fit(
     diag = check_convergence(tree, config.rhat_max, config.ess_min, pooled=config.pooling)
     tree.attrs.update({f"diagnostics_{k}": v for k, v in diag.items()})
     return tree
+
+
+def nuts(
+    model: pm.Model,
+    sampling: Any,
+    *,
+    draws: int,
+    tune: int,
+    seed: int,
+    chains: int | None = None,
+    progress: bool = False,
+) -> xr.DataTree:
+    """NUTS on ``model`` with the implementation ``sampling.sampler`` names.
+
+    ``nutpie`` (the default) runs the PyMC project's Rust NUTS on the model compiled by numba,
+    its chains in threads, with its own diagonal mass-matrix adaptation; ``pymc`` runs PyMC's
+    sampler with dense mass-matrix adaptation (``jitter+adapt_full``) in one process per chain.
+    On the initiation model the two agree within Monte Carlo error (tested); nutpie took about a
+    tenth of the CPU time (14 leapfrog steps per draw against about 40, each cheaper).
+    ``sampling`` is a :class:`forecast.config.deterrence.DeterrenceSampling`; ``chains``
+    overrides its number of chains.
+    """
+    chains = sampling.chains if chains is None else chains
+    common = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "cores": min(sampling.cores, chains),
+        "target_accept": sampling.target_accept,
+        "random_seed": seed,
+        "progressbar": progress,
+        "compute_convergence_checks": False,
+    }
+    with single_threaded_blas(), model, warnings.catch_warnings():
+        if sampling.sampler == "nutpie":
+            return pm.sample(nuts_sampler="nutpie", **common)
+        # dense mass-matrix adaptation is marked experimental; it is what makes pymc's NUTS
+        # fast here
+        warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental")
+        return pm.sample(nuts_sampler="pymc", init="jitter+adapt_full", **common)
 
 
 @contextlib.contextmanager

@@ -305,6 +305,8 @@ def simulation_based_calibration(
         y = (rng.random(len(rows)) < p).astype(np.int64)
         with model:
             pm.set_data({"y_obs": y})
+            # PyMC's own NUTS: the data change every simulation, and nutpie would compile
+            # the model again each time
             idata = pm.sample(
                 draws=validation.sbc_draws,
                 tune=validation.sbc_tune,
@@ -312,6 +314,7 @@ def simulation_based_calibration(
                 random_seed=validation.sbc_seed + s,
                 progressbar=False,
                 compute_convergence_checks=False,
+                nuts_sampler="pymc",
             )
         post = idata["posterior"]
         got = np.column_stack(

@@ -35,8 +35,6 @@ the judgement stays the explicit prior of the shift.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -198,19 +196,9 @@ def fit_joint(
     links = target_alliances(tables, sample)
     cases = cases[cases["y"].notna()]
     model = build_joint(sample, offset, links, cases, config)
-    with ini.single_threaded_blas(), model, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental")
-        tree = pm.sample(
-            draws=config.joint.draws,
-            tune=config.joint.tune,
-            chains=s.chains,
-            cores=min(s.cores, s.chains),
-            target_accept=0.9,
-            init="jitter+adapt_full",
-            random_seed=s.seed,
-            progressbar=False,
-            compute_convergence_checks=False,
-        )
+    tree = ini.nuts(
+        model, s, draws=config.joint.draws, tune=config.joint.tune, seed=s.seed, progress=False
+    )
     tree["prior"] = xr.DataTree(_prior_draws(config, len(HONOUR_COVARIATES), s.seed))
     n_linked = np.isin(cases["atopid"].to_numpy(), links["atopid"].to_numpy())
     tree.attrs.update(

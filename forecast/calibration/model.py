@@ -312,6 +312,9 @@ def fit(
             random_seed=s.seed if seed is None else seed,
             progressbar=progress,
             compute_convergence_checks=False,
+            # PyMC's own NUTS, named: PyMC would pick nutpie when it is installed (the
+            # deterrence model uses it), which would change this posterior's draws
+            nuts_sampler="pymc",
         )
     if log_likelihood or posterior_predictive:
         _add_pointwise_groups(
