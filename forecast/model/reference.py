@@ -326,7 +326,8 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c
 
 def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star):
     """pact (n, P) bool and the number of wins in the aggressor's perceived world;
-    world = (attributed, x, shift, cap_eff, inv_total) of the true one."""
+    world = (attributed, x, shift, cap_eff, inv_total) of that world: the true one's, with the
+    shifts and triggers of its perceived votes."""
     attributed, x, shift, cap_eff, inv_total = world
     pact = decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net)
     pact, _ = chain_ganging(net, u, chain_col, pact)

@@ -7,13 +7,13 @@ import sys
 
 import numpy as np
 import pytest
+from omegaconf import open_dict
 from scipy import special
 
 from forecast.calibration.fit import predict_willingness
 from forecast.calibration.willingness import partner_covariates
 from forecast.config import ConfigError
 from forecast.jobs.run import simulate
-from omegaconf import open_dict
 from tests.conftest import bare_scenario, quick_config
 
 # runs the console scripts / workers / notebooks as separate processes: out of the

@@ -105,7 +105,10 @@ def test_a_calibrated_willingness_takes_no_judged_shift():
         "scenario.institutions.NATO.mandate_shift=0",
         "scenario.institutions.NATO.no_mandate_shift=0",
     ]
-    assert beliefs.validate(load_config(["scenario=baltic", "beliefs.source=calibrated", *fixed])) == []
+    assert (
+        beliefs.validate(load_config(["scenario=baltic", "beliefs.source=calibrated", *fixed]))
+        == []
+    )
     assert beliefs.validate(load_config(["scenario=baltic"])) == []
 
 

@@ -144,7 +144,9 @@ def test_institutions(fn, seed, perceived, rho):
     ins = a.inputs.institutions._replace(rule=np.array([1, 2, 3, 4], dtype=np.int64))
     load = np.where(ins.load > 0, rho, 0.0)
     ins = ins._replace(load=load, noise=np.sqrt(1 - load**2))
-    thr = (ins.vote_thr_perc, ins.abstain_thr_perc) if perceived else (ins.vote_thr, ins.abstain_thr)
+    thr = (
+        (ins.vote_thr_perc, ins.abstain_thr_perc) if perceived else (ins.vote_thr, ins.abstain_thr)
+    )
     n_mandates, gate = np.zeros(a.J, dtype=np.int64), a.lanes(np.int64)
     fn(ins, thr, x, a.z, a.r0, a.w, a.cols, shift, gate, n_mandates,
        (a.lanes(np.int64), a.lanes(np.int64), a.lanes(np.int64)))  # fmt: skip
