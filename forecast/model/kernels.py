@@ -338,8 +338,8 @@ def misperception(
     its perceived thresholds thr_t and expected commitments expected_t (P,). ``world`` =
     (attributed, x, shift, cap_eff, inv_total) of the world it perceives: the true world's, with
     the shifts and triggers of its perceived votes (see :func:`institutions`); ``scratch`` =
-    (s (4, W), pact, pent (W,) int64, f, c2 (W,)). Writes who acts in that world to pact and returns how many of
-    the w crises the coalition wins there."""
+    (s (4, W), pact, pent (W,) int64, f, c2 (W,)). Writes who acts in that world to pact and
+    returns how many of the w crises the coalition wins there."""
     attributed, x, shift, cap_eff, inv_total = world
     s, pact, pent, f, c2 = scratch
     decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, pact)
