@@ -274,6 +274,7 @@ def _institution_rules(r: _Rules, sc: Any) -> None:
         if rule == "veto" and not inst.veto:
             r.add(f"{base}.veto must name the veto holders for rule veto, got none")
         r.closed_prob(f"{base}.abstain", inst.abstain)
+        r.closed_prob(f"{base}.vote_correlation", inst.vote_correlation)
 
 
 def _sampler_rules(r: _Rules, s: Any) -> None:

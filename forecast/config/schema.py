@@ -211,9 +211,13 @@ class InstitutionConfig:
     vote: dict[str, float] = field(default_factory=dict)
     # consensus: P(a member that does not vote yes stays silent rather than objecting)
     abstain: float = 0.0
-    # probit shift of members' willingness with a mandate, and without one
+    # probit shift of members' willingness with a mandate, and without one (not added to a
+    # member whose willingness is calibrated: for it only a mandate triggers the commitment)
     mandate_shift: float = 0.0
     no_mandate_shift: float = 0.0
+    # correlation in [0, 1] of a partner's vote with its own latent resolve (Gaussian copula):
+    # 1, the vote is its resolve against its vote threshold; 0, votes independent of resolve
+    vote_correlation: float = 1.0
 
 
 @dataclass

@@ -123,12 +123,13 @@ def _partners(cfg: Any) -> list[str]:
 
 # rule -> the institution's keys that the rule reads (besides its members)
 _SHIFTS = {"mandate_shift", "no_mandate_shift"}
+_VOTES = {"vote", "vote_correlation", *_SHIFTS}
 _READS = {
     "individual": set(),  # members decide alone: no vote, no mandate, so no shift either
-    "unanimity": {"vote", *_SHIFTS},
-    "consensus": {"vote", "abstain", *_SHIFTS},
-    "qualified_majority": {"vote", "k", *_SHIFTS},
-    "veto": {"vote", "k", "veto", "abstain", *_SHIFTS},
+    "unanimity": _VOTES,
+    "consensus": {"abstain", *_VOTES},
+    "qualified_majority": {"k", *_VOTES},
+    "veto": {"k", "veto", "abstain", *_VOTES},
 }
 
 
@@ -136,16 +137,80 @@ def _institutions(sc: Any) -> list[str]:
     out = []
     default = InstitutionConfig()
     for name, inst in sc.institutions.items():
+        base = f"scenario.institutions.{name}"
         rule = str(getattr(inst.rule, "value", inst.rule))
-        for key in ("vote", "abstain", "k", "veto", *sorted(_SHIFTS)):
+        for key in ("vote", "abstain", "k", "veto", "vote_correlation", *sorted(_SHIFTS)):
             value = inst[key]
             unset = not len(value) if key in ("vote", "veto") else value == getattr(default, key)
             if key in _READS[rule] or unset:
                 continue
             out.append(
-                f"scenario.institutions.{name}.{key} = {value} cannot take effect under rule "
+                f"{base}.{key} = {value} cannot take effect under rule "
                 f"{rule}; remove it, or choose a rule that uses it"
             )
+        rho = float(inst.vote_correlation)
+        if rule != "individual" and rho != default.vote_correlation:
+            if not any(m in sc.actors for m in inst.members):
+                out.append(
+                    f"{base}.vote_correlation = {rho} cannot take effect: no member of {name} "
+                    "is a partner, and only a partner's vote has a resolve to correlate with; "
+                    "remove it"
+                )
+    return out
+
+
+def _calibrated(cfg: Any) -> list[str]:
+    """With ``beliefs.source=calibrated`` a partner's willingness is P(honour | its commitment
+    is triggered): the probit shifts of a judged willingness cannot take effect on it (the
+    historical rate already averages over leaders, peers, other wars and collective decisions),
+    and a type multiplier is the probability that the type triggers the commitment (<= 1)."""
+    source = cfg.beliefs.source if "beliefs" in cfg else "config"
+    if str(getattr(source, "value", source)) != "calibrated":
+        return []
+    sc = cfg.scenario
+    why = (
+        "beliefs.source is calibrated, and a calibrated willingness is P(honour | the "
+        "commitment is triggered), which the historical record gives with every such "
+        "condition averaged in (see docs/calibration.md); "
+    )
+    out = []
+    for code, p in sc.actors.items():
+        base = f"scenario.actors.{code}"
+        for other, v in p.follows.items():
+            if float(v) != 0:
+                out.append(
+                    f"{base}.follows.{other} = {v} cannot take effect: {why}remove it "
+                    f"(~{base}.follows.{other}), or use {base}.willingness.calibrated_shift"
+                )
+        if float(p.buck_passing) != 0:
+            out.append(
+                f"{base}.buck_passing = {p.buck_passing} cannot take effect: {why}set it to 0 "
+                f"({base}.buck_passing=0), or use {base}.willingness.calibrated_shift"
+            )
+        shift = float(p.engaged.willingness_shift)
+        if shift != 0 and float(p.engaged.probability) > 0:
+            out.append(
+                f"{base}.engaged.willingness_shift = {shift} cannot take effect: {why}set it to "
+                f"0 ({base}.engaged.willingness_shift=0; the engagement still scales its power)"
+            )
+        for t, v in p.type_willingness.items():
+            if float(v) > 1:
+                out.append(
+                    f"{base}.type_willingness.{t} must be at most 1 with beliefs.source="
+                    f"calibrated, got {v}: it is then the probability that an attack of type "
+                    f"{t} triggers the commitment"
+                )
+    for name, inst in sc.institutions.items():
+        base = f"scenario.institutions.{name}"
+        rule = str(getattr(inst.rule, "value", inst.rule))
+        if rule == "individual" or not any(m in sc.actors for m in inst.members):
+            continue
+        for key in sorted(_SHIFTS):
+            if float(inst[key]) != 0:
+                out.append(
+                    f"{base}.{key} = {inst[key]} cannot take effect: {why}for a calibrated "
+                    f"member only a mandate triggers the commitment; set it to 0 ({base}.{key}=0)"
+                )
     return out
 
 
@@ -179,7 +244,14 @@ def _sampler(cfg: Any) -> list[str]:
 def silent_values(cfg: Any) -> list[str]:
     """Problems: values of ``cfg`` that differ from the schema's default but change nothing."""
     sc = cfg.scenario
-    return _aggressor(sc) + _partners(cfg) + _institutions(sc) + _factors(sc) + _sampler(cfg)
+    return (
+        _aggressor(sc)
+        + _partners(cfg)
+        + _institutions(sc)
+        + _calibrated(cfg)
+        + _factors(sc)
+        + _sampler(cfg)
+    )
 
 
 def _node(cfg: Any, path: str) -> Any:

@@ -67,7 +67,12 @@ def _partner_matrix(codes, actors, key: str, default: float) -> np.ndarray:
     return out
 
 
-def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _institution_arrays(
+    sc: Any, codes: tuple[str, ...], calibrated: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-institution arrays; ``calibrated`` (P,) bool marks partners whose willingness is a
+    calibrated P(honour): in an institution with a collective rule only a mandate triggers their
+    commitment (gated), and the mandate shifts are not added to them."""
     insts = list(sc.institutions.values())
     J = len(insts)
     V = max([len(i.members) for i in insts] + [1])
@@ -78,6 +83,8 @@ def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray
         "inst_rule": np.zeros((J, 3)),
         "inst_veto": np.zeros((J, V), dtype=np.bool_),
         "inst_shift": np.zeros((J, 2)),
+        "inst_gated": np.zeros((J, P), dtype=np.bool_),
+        "inst_load": np.zeros((J, V)),
         "vote_override": np.full((J, V), np.nan),
         "vote_partner": np.full((J, V), -1, dtype=np.int64),
     }
@@ -93,8 +100,12 @@ def _institution_arrays(sc: Any, codes: tuple[str, ...]) -> dict[str, np.ndarray
             if m in inst.vote:
                 out["vote_override"][j, v] = float(inst.vote[m])
             if m in codes:
-                out["vote_partner"][j, v] = codes.index(m)
-                out["inst_member"][j, codes.index(m)] = True
+                i = codes.index(m)
+                out["vote_partner"][j, v] = i
+                out["inst_member"][j, i] = True
+                # a partner votes on its own resolve; other states and the aggressor have none
+                out["inst_load"][j, v] = float(inst.vote_correlation)
+                out["inst_gated"][j, i] = bool(calibrated[i]) and _value(inst.rule) != "individual"
     return out
 
 
@@ -135,12 +146,12 @@ def _layout(
             (kernels.L_IDIO, P, True),
             (kernels.L_DELAY, P, any(float(a.delay.spread) > 0 for a in actors)),
             (kernels.L_FA, 1, float(sc.aggressor.fait_accompli.spread) > 0),
+            (kernels.L_VOTE, J * V, any_vote),
         ),
         (
             (kernels.L_CONTEST, 1, True),
             (kernels.L_ATTR, P, any_attr),
             (kernels.L_ENGAGED, P, any(float(a.engaged.probability) > 0 for a in actors)),
-            (kernels.L_VOTE, J * V, any_vote),
             (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
         ),
     ):
@@ -184,21 +195,28 @@ def drawn_columns(
     rule = static["inst_rule"]
     J, V = static["inst_abstain"].shape
     votes = (rule[:, :1] != kernels.RULE_INDIVIDUAL) & (np.arange(V) < rule[:, 2:3])
-    mark(u_drawn, kernels.L_VOTE, votes.reshape(J * V))
+    # a vote that is its member's resolve alone (correlation 1) needs no number of its own
+    mark(z_drawn, kernels.L_VOTE, (votes & (static["inst_load"] < 1.0)).reshape(J * V))
     return z_drawn, u_drawn
 
 
 def static_arrays(
-    sc: Any, codes: tuple[str, ...], attribution: np.ndarray, loadings: np.ndarray
+    sc: Any,
+    codes: tuple[str, ...],
+    attribution: np.ndarray,
+    loadings: np.ndarray,
+    calibrated: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The draw-independent arrays of a validated scenario ``sc`` (partners ``codes``;
-    attribution (T, P) and factor loadings (P, K)): the ``static`` dict of a model, its
+    attribution (T, P), factor loadings (P, K) and calibrated (P,) bool, the partners whose
+    willingness is a calibrated P(honour), default none): the ``static`` dict of a model, its
     :class:`Network`, :class:`Institutions`, :class:`Columns` and draw-independent
     :class:`Partners` included, and its random-number layout (the Model fields ``layout``,
     ``n_normals``, ``n_uniforms``, ``z_drawn``, ``u_drawn``, ``z_keys``, ``u_keys``)."""
     actors, agg = sc.actors, sc.aggressor
     P, K = loadings.shape
-    inst = _institution_arrays(sc, codes)
+    calibrated = np.zeros(P, dtype=bool) if calibrated is None else np.asarray(calibrated)
+    inst = _institution_arrays(sc, codes, calibrated)
     J, V = inst["inst_abstain"].shape
     layout, nz, nu, z_keys, u_keys = _layout(codes, J, V, sc)
     depends = [[o in actors[c].requires or o in actors[c].follows for o in codes] for c in codes]
@@ -242,16 +260,25 @@ def static_arrays(
         static["buck"],
     )
     rule = static["inst_rule"]
+    load = static["inst_load"]
+    unset = np.zeros_like(static["inst_abstain"])  # per draw: see inputs.vote_thresholds
     static["institutions"] = Institutions(
-        vote=np.zeros_like(static["inst_abstain"]),  # per draw: see inputs.voter_probabilities
-        abstain=static["inst_abstain"],
+        vote_thr=unset,
+        abstain_thr=unset,
+        vote_thr_perc=unset,
+        abstain_thr_perc=unset,
+        load=load,
+        noise=np.sqrt(1.0 - load**2),
+        vote_partner=np.maximum(inst["vote_partner"], 0),
         veto=static["inst_veto"],
         member=static["inst_member"],
+        gated=static["inst_gated"],
         rule=rule[:, 0].astype(np.int64),
         k=rule[:, 1].astype(np.int64),
         voters=rule[:, 2].astype(np.int64),
         mandate_shift=static["inst_shift"][:, 0].copy(),
         no_mandate_shift=static["inst_shift"][:, 1].copy(),
+        perceived=False,
     )
     static["columns"] = columns(layout)
     static["partners"] = static_partners(static)

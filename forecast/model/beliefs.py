@@ -51,6 +51,12 @@ def _value(x: Any) -> Any:
     return getattr(x, "value", x)
 
 
+def calibrated_source(cfg: Any) -> bool:
+    """Whether partners' willingness is a calibrated P(honour) (``beliefs.source=calibrated``)."""
+    source = cfg.beliefs.source if "beliefs" in cfg else "config"
+    return str(_value(source)) == "calibrated"
+
+
 # ----------------------------------------------------------------------------------------------
 # Marginal beliefs
 # ----------------------------------------------------------------------------------------------
@@ -292,7 +298,9 @@ def build_model(cfg: Any, validated: bool = False) -> Model:
     else:
         prob = np.ones(1)
 
-    static, rnd = arrays.static_arrays(sc, codes, attribution, loadings)
+    static, rnd = arrays.static_arrays(
+        sc, codes, attribution, loadings, np.full(P, calibrated_source(cfg))
+    )
     return Model(
         scenario=str(sc.name),
         codes=codes,

@@ -68,17 +68,31 @@ class Network(NamedTuple):
 
 
 class Institutions(NamedTuple):
-    """Institutions that vote on a mandate (rule RULE_INDIVIDUAL: no vote)."""
+    """Institutions that vote on a mandate (rule RULE_INDIVIDUAL: no vote).
 
-    vote: np.ndarray  # (J, V) P(yes) of each voter
-    abstain: np.ndarray  # (J, V) P(abstain | not yes)
+    Voter v of institution j votes yes iff load[j, v] x_i + noise[j, v] e_v < vote_thr[j, v]
+    (x_i the resolve of the partner i it is, e_v the vote's own standard normal), abstains iff
+    that is below abstain_thr[j, v] otherwise, else votes no. The thresholds are the probits of
+    P(yes) and P(yes) + (1 - P(yes)) P(abstain | not yes), per draw, in our world and in the
+    aggressor's (``*_perc``, from the willingness it perceives).
+    """
+
+    vote_thr: np.ndarray  # (J, V) Phi^-1(P(yes)) of each voter (-inf: never, inf: always)
+    abstain_thr: np.ndarray  # (J, V) Phi^-1(P(yes) + (1 - P(yes)) P(abstain | not yes))
+    vote_thr_perc: np.ndarray  # (J, V) ... as the aggressor perceives them
+    abstain_thr_perc: np.ndarray  # (J, V)
+    load: np.ndarray  # (J, V) weight of the partner's resolve: the vote correlation, 0 if none
+    noise: np.ndarray  # (J, V) sqrt(1 - load^2): weight of the vote's own normal
+    vote_partner: np.ndarray  # (J, V) int64 partner whose resolve drives the vote (load 0: any)
     veto: np.ndarray  # (J, V) bool: the voter holds a veto
     member: np.ndarray  # (J, P) bool: partner i is a member
+    gated: np.ndarray  # (J, P) bool: member whose commitment only a mandate triggers (no shift)
     rule: np.ndarray  # (J,) int64 rule code RULE_*
     k: np.ndarray  # (J,) int64 yes votes a qualified majority needs
     voters: np.ndarray  # (J,) int64 voters (the rest of the V columns is padding)
-    mandate_shift: np.ndarray  # (J,) members' probit shift with a mandate
+    mandate_shift: np.ndarray  # (J,) members' probit shift with a mandate (not gated ones)
     no_mandate_shift: np.ndarray  # (J,) ... without one
+    perceived: bool  # some collective vote threshold differs in the aggressor's world
 
 
 class Timing(NamedTuple):
@@ -103,7 +117,7 @@ class Columns(NamedTuple):
     contest: int  # u: 1 uniform, the fighting's outcome
     attribution: int  # u: P uniforms
     engaged: int  # u: P uniforms, engaged in another theatre
-    vote: int  # u: J * V uniforms, institutional votes
+    vote: int  # z: J * V normals, the own part of each institutional vote
     chain: int  # u: P uniforms, chain-ganging
 
 
@@ -125,6 +139,7 @@ class Tallies(NamedTuple):
     by_partner: np.ndarray  # (T, P, N_TP) counts P_*
     mandates: np.ndarray  # (J,) crises with a mandate
     hist: np.ndarray  # (T, N_BINS) histogram of log10(C / A)
+    mandates_perc: np.ndarray  # (J,) crises with a mandate in the world the aggressor perceives
 
 
 def links(a: np.ndarray, neutral: float) -> Links:
@@ -235,6 +250,33 @@ def voter_probabilities(model: Any, willingness: np.ndarray) -> np.ndarray:
     return np.where((model.vote_partner < 0) & np.isnan(model.vote_override), 0.0, votes)
 
 
+def vote_thresholds(model: Any, willingness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(J, V) probit thresholds of a yes and of an abstention (see :class:`Institutions`) of
+    each voter, from :func:`voter_probabilities` of willingness (P,)."""
+    p = voter_probabilities(model, willingness)
+    quiet = p + (1.0 - p) * model.static["inst_abstain"]
+    with np.errstate(divide="ignore"):  # P(yes) 0 or 1: a vote that is certain, -inf or inf
+        return special.ndtri(p), special.ndtri(np.minimum(quiet, 1.0))
+
+
+def _institutions(model: Any, draws: Any, d: int) -> Institutions:
+    """The draw's :class:`Institutions`: vote thresholds in our world and the aggressor's."""
+    ins = model.static["institutions"]
+    if not ins.rule.shape[0]:
+        return ins
+    vote, abstain = vote_thresholds(model, draws.willingness[d])
+    vote_p, abstain_p = vote_thresholds(model, draws.perceived[d])
+    collective = (ins.rule != kernels.RULE_INDIVIDUAL)[:, None]
+    differs = bool((collective & ((vote_p != vote) | (abstain_p != abstain))).any())
+    return ins._replace(
+        vote_thr=_c(vote),
+        abstain_thr=_c(abstain),
+        vote_thr_perc=_c(vote_p),
+        abstain_thr_perc=_c(abstain_p),
+        perceived=differs,
+    )
+
+
 def _c(a: Any) -> np.ndarray:
     # contiguous float64: one compiled kernel (and its entry point, see jit.specialise) for all
     return np.ascontiguousarray(a, dtype=np.float64)
@@ -278,11 +320,10 @@ def kernel_inputs(model: Any, draws: Any, d: int) -> Inputs:
         cap=_c(draws.capability[d]),
         log_delay=_c(_log(draws.delay[d])),
     )
-    inst = s["institutions"]._replace(vote=_c(voter_probabilities(model, draws.willingness[d])))
     return Inputs(
         partners=partners,
         network=s["network"],
-        institutions=inst,
+        institutions=_institutions(model, draws, d),
         timing=Timing(
             float(_log(draws.fait_accompli[d])), float(s["fa_spread"]), float(s["late_discount"])
         ),

@@ -74,7 +74,7 @@ L_FA = 3  # 1 normal of the fait-accompli time
 L_CONTEST = 4  # 1 uniform: the fighting's outcome
 L_ATTR = 5  # P uniforms: attribution
 L_ENGAGED = 6  # P uniforms: engaged in another theatre
-L_VOTE = 7  # J * V uniforms: institutional votes
+L_VOTE = 7  # J * V normals: the own part e_v of each institutional vote (see institutions)
 L_CHAIN = 8  # P uniforms: chain-ganging
 N_LAYOUT = 9
 
@@ -177,38 +177,71 @@ def mandate(rule, k, voters, yes, no, vetoed):
 
 
 @njit(inline="always", **JIT)
-def institutions(ins, u, r0, w, cols, shift, n_mandates):
-    """Votes -> mandate -> shift: each voter votes yes (uniform < vote), abstains or votes no;
-    the institution's rule gives a mandate or not, which shifts its members' thresholds
-    (shift (P, W), added to). n_mandates (J,) int64 counts the mandates."""
-    J, V = ins.vote.shape
+def institutions(ins, thr, x, z, r0, w, cols, shift, gate, n_mandates, s):
+    """Votes -> mandate -> shift or gate, in one world (true or perceived).
+
+    Voter v of institution j votes yes iff r = load[j, v] x_i + noise[j, v] e_v < vote_thr,
+    abstains iff r < abstain_thr otherwise, else votes no (x_i the resolve of the partner it is,
+    e_v its normal in z; load 0 for voters who are not partners): a Gaussian copula of the vote
+    and the member's own decision. ``thr`` = (vote_thr, abstain_thr) (J, V), this world's
+    probit thresholds. The rule gives a mandate or not; it shifts a member's threshold
+    (shift (P, W), added to), or, for a gated member, sets its bit in gate (W,) int64 when there
+    is no mandate (its commitment is not triggered). n_mandates (J,) int64 counts the mandates;
+    s = (yes, no, vetoed) (W,) int64 scratch.
+    """
+    vote_thr, abstain_thr = thr
+    yes, no, vetoed = s
+    J, V = vote_thr.shape
     P = shift.shape[0]
+    for ln in range(w):
+        gate[ln] = 0
     for j in range(J):
         rule = ins.rule[j]
         if rule == RULE_INDIVIDUAL:
             continue
         nv = ins.voters[j]
         for ln in range(w):
-            yes = 0
-            no = 0
-            vetoed = False
-            for v in range(nv):
-                uv = u[r0 + ln, cols.vote + j * V + v]
-                p = ins.vote[j, v]
-                if uv < p:
-                    yes += 1
-                elif uv < p + (1.0 - p) * ins.abstain[j, v]:
-                    pass
-                else:
-                    no += 1
-                    if ins.veto[j, v]:
-                        vetoed = True
-            ok = mandate(rule, ins.k[j], nv, yes, no, vetoed)
-            n_mandates[j] += ok
-            sh = ins.mandate_shift[j] if ok else ins.no_mandate_shift[j]
-            for i in range(P):
-                if ins.member[j, i]:
-                    shift[i, ln] += sh
+            yes[ln] = 0
+            no[ln] = 0
+            vetoed[ln] = 0
+        for v in range(nv):
+            ty, ta = vote_thr[j, v], abstain_thr[j, v]
+            rho, sig = ins.load[j, v], ins.noise[j, v]
+            xi = x[ins.vote_partner[j, v]]
+            zc = z[r0 : r0 + w, cols.vote + j * V + v]
+            veto = np.int64(ins.veto[j, v])
+            for ln in range(w):
+                r = rho * xi[ln] + sig * zc[ln]
+                nay = np.int64(not r < ta)  # ta >= ty: a yes is never a no
+                yes[ln] += r < ty
+                no[ln] += nay
+                vetoed[ln] |= veto & nay
+        k, cnt = ins.k[j], 0
+        for ln in range(w):
+            ok = mandate(rule, k, nv, yes[ln], no[ln], vetoed[ln] != 0)
+            yes[ln] = ok
+            cnt += ok
+        n_mandates[j] += cnt
+        ms, nms = ins.mandate_shift[j], ins.no_mandate_shift[j]
+        for i in range(P):
+            if not ins.member[j, i]:
+                continue
+            if ins.gated[j, i]:
+                bit = np.int64(1) << i
+                for ln in range(w):
+                    gate[ln] |= bit if yes[ln] == 0 else 0
+            else:
+                si = shift[i]
+                for ln in range(w):
+                    si[ln] += ms if yes[ln] != 0 else nms
+
+
+@njit(inline="always", **JIT)
+def triggered(gate, w, attributed):
+    """attributed (W,) &= ~gate: a gated member without its mandate is not triggered, as if
+    it did not recognise the attack."""
+    for ln in range(w):
+        attributed[ln] &= ~gate[ln]
 
 
 @njit(inline="always", **JIT)
@@ -303,9 +336,10 @@ def misperception(
 ):
     """The aggressor's perceived world: the same crisis (common random numbers) decided with
     its perceived thresholds thr_t and expected commitments expected_t (P,). ``world`` =
-    (attributed, x, shift, cap_eff, inv_total) of the true world; ``scratch`` = (s (4, W), pact,
-    pent (W,) int64, f, c2 (W,)). Writes who acts in that world to pact and returns how many of
-    the w crises the coalition wins there."""
+    (attributed, x, shift, cap_eff, inv_total) of the world it perceives: the true world's, with
+    the shifts and triggers of its perceived votes (see :func:`institutions`); ``scratch`` =
+    (s (4, W), pact, pent (W,) int64, f, c2 (W,)). Writes who acts in that world to pact and
+    returns how many of the w crises the coalition wins there."""
     attributed, x, shift, cap_eff, inv_total = world
     s, pact, pent, f, c2 = scratch
     decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, pact)
@@ -378,7 +412,8 @@ def simulate_block(inputs, z, u, out):
         The draw's partners, network, institutions, timing, power and random-number columns.
     z, u : (n, NZ), (n, NU) the block's normals and uniforms (columns at ``inputs.columns``).
     out : forecast.model.inputs.Tallies
-        by_type (T, N_T), by_partner (T, P, N_TP), mandates (J,), hist (T, N_BINS): added to.
+        by_type (T, N_T), by_partner (T, P, N_TP), mandates (J,), hist (T, N_BINS),
+        mandates_perc (J,): added to.
 
     The block is worked through in chunks of :data:`LANES` crises; within a chunk each mechanism
     is a loop over the crises, with the partner sets as bit masks, so that the loops compile to
@@ -388,7 +423,10 @@ def simulate_block(inputs, z, u, out):
     pa, net, cols, pw = inputs.partners, inputs.network, inputs.columns, inputs.power
     n = z.shape[0]
     T, P = pa.thr.shape
-    J = inputs.institutions.vote.shape[0]
+    ins = inputs.institutions
+    J = ins.vote_thr.shape[0]
+    # the aggressor's votes differ from ours: its world gets its own shifts and gates
+    perc = ins.perceived
     if P > MAX_PARTNERS:  # the one check: bit masks would silently drop partners
         raise ValueError("simulate_block: more than MAX_PARTNERS partners")
     W = LANES
@@ -402,28 +440,45 @@ def simulate_block(inputs, z, u, out):
     bits, bins = np.empty(W, dtype=np.int64), np.empty(W, dtype=np.int64)
     cnt_t = np.zeros((T, N_T), dtype=np.int64)
     cnt_tp = np.zeros((T, N_TP, P), dtype=np.int64)
-    cnt_j = np.zeros(J, dtype=np.int64)
+    cnt_j, cnt_jp = np.zeros(J, dtype=np.int64), np.zeros(J, dtype=np.int64)
+    gate, gate_p = np.empty(W, dtype=np.int64), np.empty(W, dtype=np.int64)
+    shift_p, attr_p = np.empty((P, W)) if perc else shift, np.empty(W, dtype=np.int64)
+    vote_scratch = (bits, bins, np.empty(W, dtype=np.int64))
     cnt_hist = np.zeros((T, 4, N_BINS), dtype=np.int64)
     world = (attributed, x, shift, cap_eff, inv_total)
+    pworld = (attr_p, x, shift_p, cap_eff, inv_total) if perc else world
     ain, aout, aent = np.empty(W, dtype=np.int64), np.empty(W, dtype=np.int64), pent
     piv_scratch = (s, np.empty(P), np.empty(P), ain, aout, aent, c2, np.empty(W), f)
     for r0 in range(0, n, W):
         w = min(W, n - r0)
         resolve(pa, z, r0, w, cols, x)
         other_theatres(pa, u, r0, w, cols, shift, cap_eff)
-        institutions(inputs.institutions, u, r0, w, cols, shift, cnt_j)
+        if perc:  # before the true votes shift it
+            for i in range(P):
+                for ln in range(w):
+                    shift_p[i, ln] = shift[i, ln]
+        institutions(ins, (ins.vote_thr, ins.abstain_thr), x, z, r0, w, cols, shift, gate, cnt_j,
+                     vote_scratch)  # fmt: skip
+        if perc:
+            institutions(ins, (ins.vote_thr_perc, ins.abstain_thr_perc), x, z, r0, w, cols,
+                         shift_p, gate_p, cnt_jp, vote_scratch)  # fmt: skip
         timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa)
         total_power_inverse(cap_eff, w, inv_total)
         contest(pw, u, r0, w, cols, c_star, y, bits)
         for t in range(T):
             attribution(pa.attribution[t], u, r0, w, cols, attributed)
+            if perc:
+                for ln in range(w):
+                    attr_p[ln] = attributed[ln]
+                triggered(gate_p, w, attr_p)
+            triggered(gate, w, attributed)
             decide(
                 pa.thr[t], pa.expected[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net,
                 w, s, act,
             )  # fmt: skip
             chain_ganging(net, u, r0, w, cols.chain, act, ent, s[0], 0)
             n_pwin = misperception(
-                pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, r0, w, cols.chain,
+                pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
                 pw.target, c_star, (s, pact, pent, f, c2),
             )  # fmt: skip
             coalition_power(act, 0, w, cap_eff, net.access, pw.target, f, c)
@@ -449,3 +504,4 @@ def simulate_block(inputs, z, u, out):
             )
     for j in range(J):
         out.mandates[j] += cnt_j[j]
+        out.mandates_perc[j] += cnt_jp[j] if perc else cnt_j[j]

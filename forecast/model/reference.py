@@ -13,8 +13,10 @@ One crisis, for each attack type t:
 2. :func:`other_theatres`: another theatre engages partner i with probability
    engaged_probability[i]; its power is scaled by engaged_factor[i], its threshold shifted by
    engaged_shift[i].
-3. :func:`institutions`: each institution votes; a mandate (or its absence) shifts members'
-   thresholds.
+3. :func:`institutions`: each institution votes, each partner's vote driven by its own resolve
+   (a Gaussian copula); a mandate (or its absence) shifts members' thresholds, or, for a member
+   whose willingness is a calibrated P(honour), decides whether its commitment is triggered
+   (:func:`triggered`). The aggressor's world votes on the willingness it perceives.
 4. :func:`timing`: arrival and fait-accompli times are log-normal around the draw's values
    (compared on the log scale); a partner arriving after the fait accompli counts at the late
    discount.
@@ -130,11 +132,19 @@ def mandate(rule, k, voters, yes, no, vetoed):
     return (yes >= k) & ~vetoed
 
 
-def institutions(ins, u, cols, shift, mandates):
-    """shift (n, P) after every institution's vote; adds the mandates to mandates (J,)."""
-    n = u.shape[0]
-    J, V = ins.vote.shape
+def institutions(ins, thr, x, z, cols, shift, mandates):
+    """shift (n, P) after every institution's vote in one world, and gate (n, P) bool: gated
+    members without a mandate (their commitment is not triggered); adds the mandates to
+    mandates (J,). ``thr`` = (vote_thr, abstain_thr) (J, V): the world's probit thresholds.
+
+    Voter v votes yes iff r = load x_i + noise e_v < vote_thr (a Gaussian copula with the
+    member's resolve x_i), abstains iff r < abstain_thr otherwise, else votes no.
+    """
+    vote_thr, abstain_thr = thr
+    n, P = x.shape
+    J, V = vote_thr.shape
     shift = shift.copy()
+    gate = np.zeros((n, P), dtype=bool)
     for j in range(J):
         rule = int(ins.rule[j])
         if rule == RULE_INDIVIDUAL:
@@ -144,23 +154,25 @@ def institutions(ins, u, cols, shift, mandates):
         no = np.zeros(n, dtype=np.int64)
         vetoed = np.zeros(n, dtype=bool)
         for v in range(nv):
-            uv = u[:, cols.vote + j * V + v]
-            p = ins.vote[j, v]
-            y = uv < p
-            abstain = ~y & (uv < p + (1.0 - p) * ins.abstain[j, v])
-            nay = ~y & ~abstain
-            yes += y
+            e = z[:, cols.vote + j * V + v]
+            r = ins.load[j, v] * x[:, ins.vote_partner[j, v]] + ins.noise[j, v] * e
+            nay = ~(r < abstain_thr[j, v])
+            yes += r < vote_thr[j, v]
             no += nay
             if ins.veto[j, v]:
                 vetoed |= nay
         ok = mandate(rule, ins.k[j], nv, yes, no, vetoed)
         mandates[j] += ok.sum()
-        for i in range(shift.shape[1]):
-            if ins.member[j, i]:
+        for i in range(P):
+            if not ins.member[j, i]:
+                continue
+            if ins.gated[j, i]:
+                gate[:, i] |= ~ok
+            else:
                 shift[:, i] = shift[:, i] + np.where(
                     ok, ins.mandate_shift[j], ins.no_mandate_shift[j]
                 )
-    return shift
+    return shift, gate
 
 
 def timing(pa, tim, z, cols, cap_eff):
@@ -197,6 +209,11 @@ def attribution(attr_t, u, cols):
     if cols.attribution < 0:
         return np.ones((n, P), dtype=bool)
     return u[:, cols.attribution : cols.attribution + P] < attr_t
+
+
+def triggered(gate, attributed):
+    """(n, P) bool: attributed, less the gated members without their mandate (gate (n, P))."""
+    return attributed & ~gate
 
 
 def decide(thr_t, expected_t, buck, attributed, x, shift, cap, inv_total, net):
@@ -309,7 +326,8 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c
 
 def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star):
     """pact (n, P) bool and the number of wins in the aggressor's perceived world;
-    world = (attributed, x, shift, cap_eff, inv_total) of the true one."""
+    world = (attributed, x, shift, cap_eff, inv_total) of that world: the true one's, with the
+    shifts and triggers of its perceived votes."""
     attributed, x, shift, cap_eff, inv_total = world
     pact = decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net)
     pact, _ = chain_ganging(net, u, chain_col, pact)
@@ -341,21 +359,33 @@ def histogram(c, inv_aggr, h):
 def simulate_block(inputs, z, u, out):
     """Vectorised twin of :func:`forecast.model.kernels.simulate_block` (same arguments)."""
     pa, net, cols, pw = inputs.partners, inputs.network, inputs.columns, inputs.power
+    ins = inputs.institutions
     x = resolve(pa, z, cols)
     shift, cap_eff = other_theatres(pa, u, cols)
-    shift = institutions(inputs.institutions, u, cols, shift, out.mandates)
+    theatres, m_true, m_perc = shift, np.zeros_like(out.mandates), np.zeros_like(out.mandates)
+    shift, gate = institutions(ins, (ins.vote_thr, ins.abstain_thr), x, z, cols, theatres,
+                               m_true)  # fmt: skip
+    if ins.perceived:  # the aggressor's votes: the same crises, its perceived thresholds
+        shift_p, gate_p = institutions(ins, (ins.vote_thr_perc, ins.abstain_thr_perc), x, z,
+                                       cols, theatres, m_perc)  # fmt: skip
+    else:
+        shift_p, gate_p, m_perc = shift, gate, m_true
+    out.mandates[:] += m_true
+    out.mandates_perc[:] += m_perc
     cap_eff, late = timing(pa, inputs.timing, z, cols, cap_eff)
     inv_total = total_power_inverse(cap_eff)
     c_star = contest(pw, u, cols)
     for t in range(pa.thr.shape[0]):
-        attributed = attribution(pa.attribution[t], u, cols)
+        recognised = attribution(pa.attribution[t], u, cols)
+        attributed = triggered(gate, recognised)
         act = decide(
             pa.thr[t], pa.expected[t], pa.buck, attributed, x, shift, cap_eff, inv_total, net
         )
         act, ent = chain_ganging(net, u, cols.chain, act)
         world = (attributed, x, shift, cap_eff, inv_total)
+        pworld = (triggered(gate_p, recognised), x, shift_p, cap_eff, inv_total)
         pact, n_pwin = misperception(
-            pa.thr_perc[t], pa.expected_perc[t], pa, world, net, u, cols.chain, pw.target, c_star
+            pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, cols.chain, pw.target, c_star
         )
         c = coalition_power(act, cap_eff, net.access, pw.target)
         m = min(u.shape[0], PIVOTAL_CRISES)  # the block's first crises (see kernels)

@@ -62,6 +62,10 @@ _DESCRIPTIONS = {
     "p_defense_success_by_type": "P(the coalition defeats the attack | attack of this type)",
     "p_join_by_type": "P(the partner joins | attack of this type)",
     "p_mandate": "P(the institution gives a mandate)",
+    "p_mandate_perceived": (
+        "P(the institution gives a mandate) in the world the aggressor perceives: votes from the "
+        "willingness it perceives, on the same crises"
+    ),
     "coalition_power": "quantiles of coalition power at the decisive time, capability units",
     "coalition_power_ratio": "quantiles of coalition power / the aggressor's power",
 }

@@ -221,6 +221,9 @@ def summarise(plan: Any, acc: Any) -> Stats:
         pm = acc.mandates / nt
         st.put("p_mandate", (D, J), pm)
         st.put("mcse_p_mandate", (D, J), _se(pm, nt))
+        pmp = acc.mandates_perc / nt
+        st.put("p_mandate_perceived", (D, J), pmp)
+        st.put("mcse_p_mandate_perceived", (D, J), _se(pmp, nt))
     hist = (w[..., None] * acc.hist).sum(axis=1)
     ratio = 10.0 ** _hist_quantiles(hist, QUANTILES)
     st.put("coalition_power_ratio", (D, Q), ratio)

@@ -59,7 +59,7 @@ class Accumulators:
     """Per-draw sums over realizations; the leading dim of every array is the draw.
 
     by_type (D, T, N_T), by_partner (D, T, P, N_TP), mandates (D, J), hist (D, T, N_BINS),
-    n (D,) realizations run.
+    n (D,) realizations run, mandates_perc (D, J) mandates in the aggressor's perceived world.
     """
 
     by_type: np.ndarray
@@ -67,6 +67,7 @@ class Accumulators:
     mandates: np.ndarray
     hist: np.ndarray
     n: np.ndarray
+    mandates_perc: np.ndarray
 
     @classmethod
     def zeros(cls, n_draws: int, model: Model) -> Accumulators:
@@ -77,16 +78,23 @@ class Accumulators:
             np.zeros((n_draws, J)),
             np.zeros((n_draws, T, kernels.N_BINS)),
             np.zeros(n_draws, dtype=np.int64),
+            np.zeros((n_draws, J)),
         )
 
     def add(self, other: Accumulators) -> None:
         """Add another run's sums (same draws) to these, in place."""
-        for name in ("by_type", "by_partner", "mandates", "hist", "n"):
+        for name in ("by_type", "by_partner", "mandates", "hist", "n", "mandates_perc"):
             getattr(self, name)[...] += getattr(other, name)
 
     def row(self, j: int) -> Tallies:
         """Views of draw-row ``j``'s accumulators, as the kernel takes them."""
-        return Tallies(self.by_type[j], self.by_partner[j], self.mandates[j], self.hist[j])
+        return Tallies(
+            self.by_type[j],
+            self.by_partner[j],
+            self.mandates[j],
+            self.hist[j],
+            self.mandates_perc[j],
+        )
 
 
 def default_threads() -> int:

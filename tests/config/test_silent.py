@@ -75,3 +75,55 @@ def test_buck_passing_with_no_one_to_pass_to_is_rejected(quick):
         "scenario.actors.A.buck_passing = 1.0 cannot take effect: there is no other partner to "
         "pass the buck to; remove it"
     ]
+
+
+# the judged-willingness shifts of the Baltic scenario, which a calibrated P(honour) cannot take
+BALTIC_SHIFTS = [
+    "scenario.actors.USA.engaged.willingness_shift",
+    "scenario.actors.GBR.follows.USA",
+    "scenario.actors.DEU.follows.USA",
+    "scenario.actors.DEU.buck_passing",
+    "scenario.actors.FRA.buck_passing",
+    "scenario.institutions.NATO.mandate_shift",
+    "scenario.institutions.NATO.no_mandate_shift",
+]
+
+
+def test_a_calibrated_willingness_takes_no_judged_shift():
+    cfg = load_config(["scenario=baltic", "beliefs.source=calibrated"])
+    problems = beliefs.validate(cfg)
+    assert sorted(p.split(" = ")[0] for p in problems) == sorted(BALTIC_SHIFTS)
+    assert all("cannot take effect: beliefs.source is calibrated" in p for p in problems)
+    assert "(~scenario.actors.GBR.follows.USA)" in " ".join(problems)
+    # the ways the messages give work; the same values with config beliefs are fine
+    fixed = [
+        "~scenario.actors.GBR.follows.USA",
+        "~scenario.actors.DEU.follows.USA",
+        "scenario.actors.USA.engaged.willingness_shift=0",
+        "scenario.actors.DEU.buck_passing=0",
+        "scenario.actors.FRA.buck_passing=0",
+        "scenario.institutions.NATO.mandate_shift=0",
+        "scenario.institutions.NATO.no_mandate_shift=0",
+    ]
+    assert (
+        beliefs.validate(load_config(["scenario=baltic", "beliefs.source=calibrated", *fixed]))
+        == []
+    )
+    assert beliefs.validate(load_config(["scenario=baltic"])) == []
+
+
+def test_a_calibrated_type_multiplier_is_a_trigger_probability():
+    cfg = load_config(
+        [
+            "scenario=taiwan",
+            "beliefs.source=calibrated",
+            "scenario.actors.USA.engaged.willingness_shift=0",
+            "scenario.actors.AUS.buck_passing=0",
+            "scenario.actors.USA.type_willingness.blockade=1.2",
+        ]
+    )
+    assert beliefs.validate(cfg) == [
+        "scenario.actors.USA.type_willingness.blockade must be at most 1 with beliefs.source="
+        "calibrated, got 1.2: it is then the probability that an attack of type blockade "
+        "triggers the commitment"
+    ]

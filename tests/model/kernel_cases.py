@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from forecast.model import arrays, inputs, kernels
 
@@ -16,13 +17,13 @@ def random_columns(P, K, J, V, mechanisms):
         ("idio", P, True),
         ("delay", P, mechanisms),
         ("fait_accompli", 1, mechanisms),
+        ("vote", J * V, mechanisms and J > 0),
     ):
         offsets[name], nz = (nz, nz + width) if on else (-1, nz)
     for name, width, on in (
         ("contest", 1, True),
         ("attribution", P, mechanisms),
         ("engaged", P, mechanisms),
-        ("vote", J * V, mechanisms and J > 0),
         ("chain", P, mechanisms),
     ):
         offsets[name], nu = (nu, nu + width) if on else (-1, nu)
@@ -51,23 +52,49 @@ def random_network(rng, P, mechanisms, buck, order=None):
     return inputs.network(order, levels, requires, follows, allies, access, buck)
 
 
-def random_institutions(rng, P, J, V, mechanisms):
+def random_institutions(rng, P, J, V, mechanisms, rho=None):
+    """Institutions with random rules, votes and members; each voter a partner (its vote
+    correlated with the partner's resolve, ``rho`` or a random correlation in {0, 0.5, 1} per
+    institution) or, with probability 0.3, another state (no resolve); some members gated."""
     voters = rng.integers(1, V + 1, J)
+    rho = rng.choice([0.0, 0.5, 1.0], J) if rho is None else np.full(J, float(rho))
+    partner = rng.integers(0, P, (J, V))
+    is_partner = rng.random((J, V)) >= 0.3
+    load = np.where(is_partner, rho[:, None], 0.0)
+
+    def thresholds():
+        p = rng.uniform(0, 1, (J, V))
+        p = np.where(rng.random((J, V)) < 0.1, rng.choice([0.0, 1.0], (J, V)), p)  # certain
+        quiet = p + (1 - p) * rng.uniform(0, 1, (J, V)) * (rng.random((J, V)) < 0.7)
+        with np.errstate(divide="ignore"):
+            return stats.norm.ppf(p), stats.norm.ppf(np.minimum(quiet, 1.0))
+
+    vote, abstain = thresholds()
+    vote_p, abstain_p = thresholds()
+    member = rng.random((J, P)) < 0.5
     return inputs.Institutions(
-        vote=rng.uniform(0, 1, (J, V)),
-        abstain=rng.uniform(0, 1, (J, V)),
+        vote_thr=vote,
+        abstain_thr=abstain,
+        vote_thr_perc=vote_p,
+        abstain_thr_perc=abstain_p,
+        load=load,
+        noise=np.sqrt(1 - load**2),
+        vote_partner=partner.astype(np.int64),
         veto=rng.random((J, V)) < 0.3,
-        member=rng.random((J, P)) < 0.5,
+        member=member,
+        gated=member & (rng.random((J, P)) < 0.3),
         rule=(rng.integers(0, 5, J) if mechanisms else np.zeros(J)).astype(np.int64),
         k=np.array([rng.integers(1, v + 1) for v in voters], dtype=np.int64),
         voters=voters.astype(np.int64),
         mandate_shift=rng.normal(0, 0.7, J),
         no_mandate_shift=rng.normal(0, 0.7, J),
+        perceived=bool(mechanisms and J > 0 and rng.random() < 0.7),
     )
 
 
-def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
-    """(Inputs, z, u): random but valid, every mechanism switched on when asked."""
+def random_inputs(rng, T, P, K, J, V, n, mechanisms=True, rho=None):
+    """(Inputs, z, u): random but valid, every mechanism switched on when asked; ``rho`` the
+    vote correlation of every institution (None: random, see :func:`random_institutions`)."""
     loadings = rng.uniform(-1, 1, (P, K)) / np.sqrt(max(K, 1) * 1.5)
     cols, nz, nu = random_columns(P, K, J, V, mechanisms)
     on = float(mechanisms)
@@ -92,7 +119,7 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True):
     args = inputs.Inputs(
         partners=partners,
         network=random_network(rng, P, mechanisms, buck),
-        institutions=random_institutions(rng, P, J, V, mechanisms),
+        institutions=random_institutions(rng, P, J, V, mechanisms, rho),
         timing=inputs.Timing(
             float(np.log(rng.uniform(5, 25))) if mechanisms else np.inf, 0.3 * on, 0.5
         ),
@@ -110,6 +137,7 @@ def tallies(T, P, J):
         np.zeros((T, P, kernels.N_TP)),
         np.zeros(J),
         np.zeros((T, kernels.N_BINS)),
+        np.zeros(J),
     )
 
 

@@ -42,6 +42,24 @@ def test_kernel_matches_reference_on_same_numbers(fn, mechanisms):
         assert a.mandates.sum() > 0
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.5, 1.0])
+def test_kernel_matches_reference_on_institutions(rho):
+    """Votes correlated rho with the members' resolve, perceived votes and gated members."""
+    rng = np.random.default_rng(11)
+    T, P, K, J, V, n = 2, 5, 2, 3, 4, 3000
+    inputs, z, u = random_inputs(rng, T, P, K, J, V, n, True, rho=rho)
+    ins = inputs.institutions._replace(
+        rule=np.array([1, 2, 3], dtype=np.int64),
+        gated=inputs.institutions.member & (np.arange(P) % 2 == 0),
+        perceived=True,
+    )
+    case = (inputs._replace(institutions=ins), z, u)
+    a, b = run_both(kernels.simulate_block, case, T, P, J)
+    assert_same_tallies(a, b, f"rho={rho}")
+    assert 0 < a.mandates.sum() < J * n
+    assert (a.mandates_perc != a.mandates).any()  # the aggressor's votes differ
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     T=st.integers(1, 3),

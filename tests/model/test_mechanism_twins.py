@@ -48,7 +48,12 @@ class Chunk:
         late, fa, inv, c_star = a.lanes(np.int64), a.lanes(), a.lanes(), a.lanes()
         kernels.resolve(a.pa, a.z, r0, w, a.cols, x)
         kernels.other_theatres(a.pa, a.u, r0, w, a.cols, shift, cap)
-        kernels.institutions(a.inputs.institutions, a.u, r0, w, a.cols, shift, a.lanes(np.int64))
+        ins = a.inputs.institutions
+        kernels.institutions(
+            ins, (ins.vote_thr, ins.abstain_thr), x, a.z, r0, w, a.cols, shift,
+            a.lanes(np.int64), np.zeros(a.J, np.int64),
+            (a.lanes(np.int64), a.lanes(np.int64), a.lanes(np.int64)),
+        )  # fmt: skip
         kernels.timing(a.pa, a.inputs.timing, a.z, r0, w, a.cols, cap, late, fa)
         kernels.total_power_inverse(cap, w, inv)
         kernels.contest(a.inputs.power, a.u, r0, w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
@@ -125,20 +130,47 @@ def test_mandate(rule, voters, k, yes, no, vetoed):
     assert kernels.mandate.py_func(rule, k, voters, yes, no, vetoed) == want
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("perceived", [False, True])
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("fn", twins(kernels.institutions))
-def test_institutions(fn, seed):
+def test_institutions(fn, seed, perceived, rho):
     a = Chunk(seed, J=4)
-    shift = np.random.default_rng(seed).normal(size=(a.P, W))
+    rng = np.random.default_rng(seed)
+    shift = rng.normal(size=(a.P, W))
     start = shift[:, : a.w].T.copy()
-    n_mandates = np.zeros(a.J, dtype=np.int64)
+    x = a.lanes(rows=a.P)
+    kernels.resolve(a.pa, a.z, a.r0, a.w, a.cols, x)
     ins = a.inputs.institutions._replace(rule=np.array([1, 2, 3, 4], dtype=np.int64))
-    fn(ins, a.u, a.r0, a.w, a.cols, shift, n_mandates)
-    mandates = np.zeros(a.J)
-    np.testing.assert_array_equal(
-        shift[:, : a.w].T, reference.institutions(ins, a.ur, a.cols, start, mandates)
+    load = np.where(ins.load > 0, rho, 0.0)
+    ins = ins._replace(load=load, noise=np.sqrt(1 - load**2))
+    thr = (
+        (ins.vote_thr_perc, ins.abstain_thr_perc) if perceived else (ins.vote_thr, ins.abstain_thr)
     )
+    n_mandates, gate = np.zeros(a.J, dtype=np.int64), a.lanes(np.int64)
+    fn(ins, thr, x, a.z, a.r0, a.w, a.cols, shift, gate, n_mandates,
+       (a.lanes(np.int64), a.lanes(np.int64), a.lanes(np.int64)))  # fmt: skip
+    mandates = np.zeros(a.J)
+    ref_shift, ref_gate = reference.institutions(
+        ins, thr, x[:, : a.w].T, a.zr, a.cols, start, mandates
+    )
+    np.testing.assert_array_equal(shift[:, : a.w].T, ref_shift)
+    np.testing.assert_array_equal(bools(gate[: a.w], a.P), ref_gate)
     np.testing.assert_array_equal(n_mandates, mandates)
+    assert 0 < mandates.sum() < a.J * a.w  # some mandates, not all
+    assert ref_gate.any() and (ref_shift != start).any()  # both kinds of member were exercised
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(kernels.triggered))
+def test_triggered(fn, seed):
+    rng = np.random.default_rng(seed)
+    w, P = 300, 5
+    attributed = rng.integers(0, 2**P, W).astype(np.int64)
+    gate = rng.integers(0, 2**P, W).astype(np.int64)
+    want = reference.triggered(bools(gate[:w], P), bools(attributed[:w], P))
+    fn(gate, w, attributed)
+    np.testing.assert_array_equal(bools(attributed[:w], P), want)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -205,7 +205,11 @@ def test_consensus_lets_silent_members_pass(quick):
     assert_binomial(ds.p_mandate.values, 0.4 + 0.6 * 0.5)
 
 
-def test_a_mandate_shifts_members_willingness(quick):
+@pytest.mark.parametrize("rho", [0.0, 1.0])
+def test_a_mandate_shifts_members_willingness(quick, rho):
+    """rho 0: the vote is independent of resolve, P(join) = 0.3 Phi(1) + 0.7 Phi(-1). rho 1
+    (the default): A votes yes iff x < Phi^-1(0.3), and then acts (x < 0 + 1); without a mandate
+    it would need x < -1, below its vote threshold: P(join) = 0.3."""
     actors = {"A": partner(0.5)}
     inst = _inst(
         members=["A"],
@@ -213,9 +217,11 @@ def test_a_mandate_shifts_members_willingness(quick):
         vote={"A": 0.3},
         mandate_shift=1.0,
         no_mandate_shift=-1.0,
+        vote_correlation=rho,
     )
     ds = run(quick, actors, **gate(0.5), **inst)
-    assert_binomial(ds.p_join.values, 0.3 * phi(1.0) + 0.7 * phi(-1.0))
+    p = 0.3 * phi(1.0) + 0.7 * phi(-1.0) if rho == 0 else 0.3
+    assert_binomial(ds.p_join.values, p)
 
 
 # --- capabilities, time and other theatres ----------------------------------------------------
