@@ -128,10 +128,18 @@ def standardise(
     return out, centre, scale
 
 
-#: COW state codes of the scenario actors' codes (ISO 3166 alpha-3; SUN the Soviet Union).
+#: COW state codes of the scenario actors' codes: ISO 3166 alpha-3, and SUN (the Soviet Union),
+#: AUH (Austria-Hungary) and CSK (Czechoslovakia) for states that no longer exist. Scenario
+#: codes are ISO, not COW abbreviations (ISO AUS is Australia, COW AUS is Austria), so a code
+#: absent here is an error, never a guess. DEU is COW 255 (Germany before 1945 and after 1990).
 COW_CODES = {
-    "USA": 2, "GBR": 200, "FRA": 220, "DEU": 255, "POL": 290, "SUN": 365, "RUS": 365,
-    "IRQ": 645, "EGY": 651, "SAU": 670, "CHN": 710, "JPN": 740, "PHL": 840, "AUS": 900,
+    "USA": 2, "CAN": 20, "ARG": 160, "GBR": 200, "NLD": 210, "BEL": 211, "FRA": 220,
+    "ESP": 230, "DEU": 255, "POL": 290, "AUH": 300, "AUT": 305, "HUN": 310, "CSK": 315,
+    "CZE": 316, "ITA": 325, "SRB": 345, "GRC": 350, "SUN": 365, "RUS": 365, "EST": 366,
+    "LVA": 367, "LTU": 368, "UKR": 369, "GEO": 372, "FIN": 375, "SWE": 380, "NOR": 385,
+    "DNK": 390, "ETH": 530, "IRN": 630, "TUR": 640, "IRQ": 645, "EGY": 651, "SYR": 652,
+    "ISR": 666, "SAU": 670, "KWT": 690, "CHN": 710, "TWN": 713, "PRK": 731, "KOR": 732,
+    "JPN": 740, "IND": 750, "PAK": 770, "VNM": 816, "PHL": 840, "AUS": 900,
 }  # fmt: skip
 # Last year each source codes (later rows of the threat file are zero placeholders).
 _LAST_YEAR = {"major": 2016, "capability": 2022, "threat": 2007, "rival": 2010}

@@ -10,7 +10,12 @@ from typing import Any
 
 from forecast.config import elicitation
 from forecast.config.executor import validate as executor_problems
-from forecast.config.silent import AGGRESSOR_BELIEFS, own_belief, silent_values
+from forecast.config.silent import (
+    AGGRESSOR_BELIEFS,
+    aggressor_calibrated,
+    own_belief,
+    silent_values,
+)
 
 ATTACK = "attack"  # the name of the single attack type when a scenario lists none
 MAX_PARTNERS = 64  # the same as forecast.model.kernels.MAX_PARTNERS (test_configs checks)
@@ -145,6 +150,7 @@ def validate(cfg: Any) -> list[str]:
     _actor_rules(r, cfg.scenario)
     _institution_rules(r, cfg.scenario)
     _sampler_rules(r, cfg.sampler)
+    _aggressor_source_rules(r, cfg)
     if "executor" in cfg:
         r.problems.extend(executor_problems(cfg.executor))
     return r.problems
@@ -295,3 +301,46 @@ def _sampler_rules(r: _Rules, s: Any) -> None:
             r.positive("sampler.max_seconds", s.max_seconds)
     if not 0 <= int(s.seed) < 2**63:
         r.add(f"sampler.seed must be a non-negative integer, got {s.seed}")
+
+
+def scenario_year(sc: Any) -> int | None:
+    """The year a scenario describes: ``scenario.year``, else the year of
+    ``scenario.backtest.crisis_date``, else None."""
+    if sc.get("year") is not None:
+        return int(sc.year)
+    date = str(sc.backtest.crisis_date or "") if "backtest" in sc else ""
+    return int(date[:4]) if date[:4].isdigit() else None
+
+
+def _aggressor_source_rules(r: _Rules, cfg: Any) -> None:
+    """beliefs.aggressor_source=calibrated: the posterior is named, the scenario has a year, and
+    the crisis-rate belief it replaces states no spread (no silent override)."""
+    if not aggressor_calibrated(cfg):
+        return
+    link = cfg.get("calibration")
+    if link is None or link.get("deterrence_posterior") is None:
+        r.add(
+            "calibration.deterrence_posterior must name a posterior.nc written by "
+            "forecast-calibrate calibration=deterrence when beliefs.aggressor_source=calibrated, "
+            "got null"
+        )
+    sc = cfg.scenario
+    if scenario_year(sc) is None:
+        r.add(
+            "scenario.year must give the year whose covariates the initiation posterior takes "
+            "when beliefs.aggressor_source=calibrated, got null (and no "
+            "scenario.backtest.crisis_date)"
+        )
+    rate = sc.horizon.opportunities_per_year
+    if elicitation.is_elicited(rate) or float(rate.sd) > 0:
+        stated = (
+            "elicited quantiles"
+            if elicitation.is_elicited(rate)
+            else f"{{mean: {rate.mean}, sd: {rate.sd}}}"
+        )
+        r.add(
+            f"scenario.horizon.opportunities_per_year = {stated} cannot take effect: "
+            "beliefs.aggressor_source is calibrated, so each draw's crisis rate comes from "
+            "calibration.deterrence_posterior; set scenario.horizon.opportunities_per_year.sd=0 "
+            "(the rate is then replaced, as documented), or set beliefs.aggressor_source=config"
+        )

@@ -43,10 +43,23 @@ class McseScope(Enum):
 
 
 class BeliefSource(Enum):
-    """Where partners' willingness comes from: the scenario's stated beliefs or a posterior."""
+    """Where partners' willingness (``beliefs.source``) or the aggressor's rate of crises
+    (``beliefs.aggressor_source``) comes from: the scenario's stated beliefs or a posterior."""
 
     config = "config"
     calibrated = "calibrated"
+
+
+class DeterrencePacts(Enum):
+    """The target's defence pacts in the calibrated crisis rate (``calibration.deterrence_pacts``).
+
+    ``none``: the rate the target would face without defence pacts, so that the coalition's
+    deterrence enters once, through the crisis model's partners; ``observed``: the dyad-year's
+    own pacts (their deterrent effect then enters twice).
+    """
+
+    none = "none"
+    observed = "observed"
 
 
 @dataclass
@@ -319,6 +332,9 @@ class ScenarioConfig:
     horizon: HorizonConfig = field(default_factory=HorizonConfig)
     # backtest cases only (configs/scenario/backtest_*.yaml); the model never reads it
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    # the year the scenario describes; beliefs.aggressor_source=calibrated takes the dyad's
+    # covariates from it (null: the year of backtest.crisis_date, if any)
+    year: int | None = None
 
 
 @dataclass
@@ -343,15 +359,26 @@ class SamplerConfig:
 
 @dataclass
 class BeliefsConfig:
+    # partners' willingness: the scenario's beliefs, or calibration.posterior
     source: BeliefSource = BeliefSource.config
+    # the aggressor's crises per year: scenario.horizon.opportunities_per_year, or each draw's
+    # annual dispute propensity from calibration.deterrence_posterior (docs/deterrence.md)
+    aggressor_source: BeliefSource = BeliefSource.config
 
 
 @dataclass
 class PosteriorLinkConfig:
-    """The calibration posterior that feeds willingness when ``beliefs.source=calibrated``."""
+    """The calibration posteriors: willingness with ``beliefs.source=calibrated``, the
+    aggressor's crisis rate with ``beliefs.aggressor_source=calibrated``."""
 
     # posterior.nc written by forecast-calibrate
     posterior: str | None = None
+    # posterior.nc written by forecast-calibrate calibration=deterrence (the initiation model)
+    deterrence_posterior: str | None = None
+    # the target's defence pacts in the calibrated crisis rate: none (default) or observed
+    deterrence_pacts: DeterrencePacts = DeterrencePacts.none
+    # the historical data the dyad's covariates are joined from (null: $FORECAST_DATA_DIR)
+    data_dir: str | None = None
 
 
 @dataclass

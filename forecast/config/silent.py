@@ -118,6 +118,31 @@ def _partners(cfg: Any) -> list[str]:
             f"calibration.posterior = {cfg.calibration.posterior} cannot take effect: "
             "beliefs.source is config; set beliefs.source=calibrated, or remove it"
         )
+    return out + _aggressor_link(cfg)
+
+
+def aggressor_calibrated(cfg: Any) -> bool:
+    """``beliefs.aggressor_source`` is ``calibrated``."""
+    source = cfg.beliefs.get("aggressor_source", "config") if "beliefs" in cfg else "config"
+    return str(getattr(source, "value", source)) == "calibrated"
+
+
+def _aggressor_link(cfg: Any) -> list[str]:
+    """The initiation posterior's settings, which only beliefs.aggressor_source=calibrated reads."""
+    if "calibration" not in cfg or aggressor_calibrated(cfg):
+        return []
+    from forecast.config.schema import PosteriorLinkConfig
+
+    default = PosteriorLinkConfig()
+    out = []
+    for key in ("deterrence_posterior", "deterrence_pacts", "data_dir"):
+        value = cfg.calibration.get(key)
+        plain = getattr(value, "value", value)
+        if plain != getattr(getattr(default, key), "value", getattr(default, key)):
+            out.append(
+                f"calibration.{key} = {plain} cannot take effect: beliefs.aggressor_source is "
+                "config; set beliefs.aggressor_source=calibrated, or remove it"
+            )
     return out
 
 

@@ -436,6 +436,7 @@ def draw_parameters(
     uniforms: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
     willingness: np.ndarray | None = None,
+    opportunities_per_year: np.ndarray | None = None,
 ) -> Draws:
     """Draw ``n_draws`` epistemic parameter sets, reproducibly from ``seed``.
 
@@ -448,11 +449,16 @@ def draw_parameters(
         0.9}``); the other parameters keep their draws, so comparisons share random numbers.
     willingness : (n_draws, P), optional
         Willingness draws from elsewhere (a calibration posterior), replacing the config's.
+    opportunities_per_year : (n_draws,), optional
+        The aggressor's crises per year from elsewhere (the initiation posterior), replacing
+        ``scenario.horizon.opportunities_per_year``.
     """
     u = copula_uniforms(model, n_draws, seed) if uniforms is None else np.asarray(uniforms, float)
     values = parameters_from_uniforms(model, u)
     if willingness is not None:
         values[:, model.columns["willingness"]] = np.clip(willingness, _EPS, 1 - _EPS)
+    if opportunities_per_year is not None:
+        values[:, parameter_index(model, aggressor.RATE)] = opportunities_per_year
     for name, value in (fixed or {}).items():
         values[:, parameter_index(model, name)] = value
     return draws_from_values(model, values)

@@ -10,7 +10,9 @@ work (never to threads), so that no source can change another's numbers:
 - :data:`CRISES`, key ``[seed, 1, draw, block, group, index]``: one column of random numbers of
   a realization block;
 - :data:`SENSITIVITY_BOOTSTRAP`, key ``[seed, 7]``: the bootstrap resamples of the first-order
-  sensitivity indices.
+  sensitivity indices;
+- :data:`INITIATION_POSTERIOR`, key ``[seed, 8]``: which initiation-posterior draw each
+  epistemic draw takes (``beliefs.aggressor_source=calibrated``).
 
 A crisis column's ``group`` is one of the ``L_*`` codes of :mod:`forecast.model.kernels` (factor
 normals, attribution uniforms, ...) and ``index`` the stable hash of the partner's state code, of
@@ -28,6 +30,9 @@ EPISTEMIC = 0
 CRISES = 1
 #: ``SeedSequence([seed, SENSITIVITY_BOOTSTRAP])``: the bootstrap of the first-order indices
 SENSITIVITY_BOOTSTRAP = 7
+#: ``SeedSequence([seed, INITIATION_POSTERIOR])``: the initiation-posterior draw of each
+#: epistemic draw
+INITIATION_POSTERIOR = 8
 
 
 def describe() -> str:

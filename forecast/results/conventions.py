@@ -68,7 +68,7 @@ LONG_NAMES = {
 
 _DAYS = {"delay", "fait_accompli"}
 # rates: the aggressor's crises per year (a belief of the time horizon)
-_PER_YEAR = {"opportunities_per_year"}
+_PER_YEAR = {"opportunities_per_year", "initiation_rate"}
 # variables holding values of the belief that the threshold search moves
 _THRESHOLD_VALUES = {"threshold", "threshold_se_draws", "threshold_draw", "threshold_quantile"}
 _PER_PARAMETER = {"parameter_value", "tornado_value_low", "tornado_value_high"}

@@ -106,6 +106,11 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
         data[name] = ((DRAW, ATTACK_TYPE), getattr(dr, name))
     data["opportunities_per_year"] = ((DRAW,), dr.opportunities_per_year)
     data["n_realizations"] = ((DRAW,), plan_realizations(plan, stats))
+    rate = getattr(plan, "crisis_rate", None)
+    if rate is not None:
+        for name, value in rate.values.items():
+            data[name] = ((DRAW,), value)
+        data["initiation_posterior_draw"] = ((DRAW,), rate.posterior_draw)
     ds = xr.Dataset(data, coords=coords)
     for name in [v for v in ds.data_vars if str(v).startswith("mcse_")]:
         # the aleatory MCSE of the mean over draws: independent draws, so variances add
@@ -129,6 +134,15 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     ds.attrs["realizations"] = int(plan.settings.realizations)
     ds.attrs["backend"] = plan.settings.backend
     ds.attrs["random_numbers"] = streams.describe()
+    if rate is not None:
+        from forecast.calibration.crisis_rate import OUTPUTS
+
+        for name, text in OUTPUTS.items():
+            ds[name].attrs["description"] = text
+        ds["initiation_posterior_draw"].attrs["description"] = (
+            "index of the (chain, draw)-flattened initiation posterior sample the draw took"
+        )
+        ds.attrs.update(rate.attrs)
     return forecast_attributes(ds)
 
 

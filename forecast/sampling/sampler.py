@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from forecast.config.silent import aggressor_calibrated
 from forecast.model import jit, kernels, random_numbers, reference, streams
 from forecast.model.beliefs import Draws, Model, build_model, draw_parameters
 from forecast.model.inputs import Tallies, kernel_inputs
@@ -44,6 +45,9 @@ class Plan:
     model: Model
     draws: Draws
     settings: Settings
+    # beliefs.aggressor_source=calibrated: the draws' crisis rates and their provenance
+    # (forecast.calibration.crisis_rate.CrisisRate), else None
+    crisis_rate: Any = None
 
     @property
     def n_draws(self) -> int:
@@ -140,10 +144,21 @@ def make_plan(
         from forecast.calibration.willingness import calibrated_willingness
 
         willingness = calibrated_willingness(cfg, model, n_draws, settings.seed)
+    crisis_rate = None
+    if aggressor_calibrated(cfg):
+        from forecast.calibration.crisis_rate import calibrated_crisis_rate
+
+        crisis_rate = calibrated_crisis_rate(cfg, n_draws, settings.seed)
     draws = draw_parameters(
-        model, n_draws, settings.seed, uniforms=uniforms, fixed=fixed, willingness=willingness
+        model,
+        n_draws,
+        settings.seed,
+        uniforms=uniforms,
+        fixed=fixed,
+        willingness=willingness,
+        opportunities_per_year=None if crisis_rate is None else crisis_rate.rate,
     )
-    return Plan(model=model, draws=draws, settings=settings)
+    return Plan(model=model, draws=draws, settings=settings, crisis_rate=crisis_rate)
 
 
 def later_blocks(plan: Plan, block_start: int, n_blocks: int) -> Plan:
