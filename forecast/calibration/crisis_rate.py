@@ -1,4 +1,5 @@
-"""The aggressor's crisis rate from the initiation posterior (``beliefs.aggressor_source=calibrated``).
+"""The aggressor's crisis rate from the initiation posterior
+(``beliefs.aggressor_source=calibrated``).
 
 A crisis in the model is an occasion on which the aggressor weighs an attack; a militarised
 dispute initiation is its dispute-level analogue. Each epistemic draw takes one posterior draw
@@ -53,8 +54,7 @@ OUTPUTS = {
         "(below 1: such a pact deters in the dispute data)"
     ),
     "initiation_observed_pact_ratio": (
-        "p_initiation with the target's observed pacts / without defence pacts (1 when it has "
-        "none)"
+        "p_initiation with the target's observed pacts / without defence pacts (1 when it has none)"
     ),
     "initiation_capability_ratio": (
         "p_initiation with the aggressor twice as strong (CINC) / as used"
@@ -120,7 +120,13 @@ def file_sha256(path: str | Path) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _posterior_propensities(
-    posterior: str, sha256: str, data_dir: str | None, ccode1: int, ccode2: int, year: int, pacts: str
+    posterior: str,
+    sha256: str,
+    data_dir: str | None,
+    ccode1: int,
+    ccode2: int,
+    year: int,
+    pacts: str,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Every posterior draw's outputs (S,) for one dyad-year, and the dyad's provenance.
 
@@ -134,8 +140,10 @@ def _posterior_propensities(
         tree = ini.load_posterior(posterior)
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            [f"calibration.deterrence_posterior = {posterior}: not a readable initiation posterior "
-             f"({exc})"]
+            [
+                f"calibration.deterrence_posterior = {posterior}: not a readable initiation "
+                f"posterior ({exc})"
+            ]
         ) from None
     try:
         tables = load_dyad_tables(data_dir)
@@ -205,7 +213,7 @@ def calibrated_crisis_rate(cfg: Any, n_draws: int, seed: int) -> CrisisRate:
     data_dir = None if link.get("data_dir") is None else str(link.data_dir)
     sha = file_sha256(path)
     every, extra = _posterior_propensities(
-        str(Path(path).resolve()), sha, data_dir, ccode1, ccode2, int(year), pacts
+        str(path), sha, data_dir, ccode1, ccode2, int(year), pacts
     )
     total = len(every["p_initiation"])
     rng = np.random.Generator(
