@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
@@ -137,6 +138,14 @@ def describe(ds: xr.Dataset, cfg: DictConfig) -> str:
             f"{ds.attrs['stopping_realizations_per_draw']} crises per draw; largest "
             f"{ds.attrs['stopping_scope']} MCSE {ds.attrs['stopping_max_mcse']:.2g} "
             f"(target {ds.attrs['stopping_target_mcse']:.2g})"
+        )
+    if "deterrence_dyad" in ds.attrs:
+        p = ds["p_initiation"].to_numpy()
+        out.append(
+            f"crisis rate from the initiation posterior: {ds.attrs['deterrence_dyad']} in "
+            f"{ds.attrs['deterrence_year']} (pacts: {ds.attrs['deterrence_pacts']}), annual "
+            f"P(dispute initiation) {p.mean():.3f} [{np.quantile(p, 0.05):.3f}, "
+            f"{np.quantile(p, 0.95):.3f}]"
         )
     out.append("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
     out.append(results.format_summary(results.summary_table(ds)))
