@@ -57,32 +57,3 @@ def calibration_run(tmp_path_factory) -> dict:
 def posterior(calibration_run) -> Path:
     """Path of the session's posterior.nc."""
     return Path(calibration_run["written"]["posterior"])
-
-
-def quick_deterrence(data_dir, *overrides):
-    """The composed ``calibrate`` config of the quick initiation model, validation off."""
-    from forecast.config.loading import load_config
-
-    return load_config(
-        [
-            f"data_dir={data_dir}",
-            "calibration=deterrence_quick",
-            "validation.enabled=false",
-            *overrides,
-        ],
-        config_name="calibrate",
-    )
-
-
-@pytest.fixture(scope="session")
-def deterrence_run(data_dir, tmp_path_factory):
-    """One quick real run (initiation fit, joint fit, predictions), shared by the initiation
-    model's tests, the calibrated aggressor's and the notebook test."""
-    from forecast.jobs.deterrence import run_deterrence
-
-    out = tmp_path_factory.mktemp("deterrence_run")
-    dyad_file = out / "dyads.csv"
-    dyad_file.write_text("ccode1,ccode2,year\n710,713,1995\n365,366,2005\n20,900,1990\n")
-    cfg = quick_deterrence(data_dir, f"predict={dyad_file}")
-    result = run_deterrence(cfg, out)
-    return out, result

@@ -29,8 +29,27 @@ RATE_VARIABLES = {
 
 
 @pytest.fixture(scope="module")
-def initiation_posterior(deterrence_run):
-    out, _ = deterrence_run
+def initiation_posterior(data_dir, tmp_path_factory):
+    """One small real initiation fit (the job's code, NUTS on the real files), without the joint
+    model, which these tests do not read: 0.5% of the non-events, 2 chains x (100 + 150)."""
+    from forecast.config.loading import load_config
+    from forecast.jobs.deterrence import run_deterrence
+
+    out = tmp_path_factory.mktemp("crisis_rate_posterior")
+    cfg = load_config(
+        [
+            f"data_dir={data_dir}",
+            "calibration=deterrence_quick",
+            "validation.enabled=false",
+            "calibration.deterrence.joint.enabled=false",
+            "calibration.deterrence.control_fraction=0.005",
+            "calibration.deterrence.sampling.draws=100",
+            "calibration.deterrence.sampling.tune=150",
+            "calibration.deterrence.sampling.progress=false",
+        ],
+        config_name="calibrate",
+    )
+    run_deterrence(cfg, out)
     return out / "posterior.nc"
 
 

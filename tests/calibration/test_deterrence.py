@@ -19,9 +19,35 @@ from forecast.calibration import initiation_validation as val
 from forecast.calibration import joint
 from forecast.config.deterrence import DeterrenceConfig, validate_deterrence
 from forecast.config.errors import ConfigError
-from tests.calibration.conftest import quick_deterrence
+from forecast.config.loading import load_config
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def quick_deterrence(data_dir, *overrides):
+    return load_config(
+        [
+            f"data_dir={data_dir}",
+            "calibration=deterrence_quick",
+            "validation.enabled=false",
+            *overrides,
+        ],
+        config_name="calibrate",
+    )
+
+
+@pytest.fixture(scope="session")
+def deterrence_run(data_dir, tmp_path_factory):
+    """One quick real run (initiation fit, joint fit, predictions), shared by the tests and
+    the notebook test."""
+    from forecast.jobs.deterrence import run_deterrence
+
+    out = tmp_path_factory.mktemp("deterrence_run")
+    dyad_file = out / "dyads.csv"
+    dyad_file.write_text("ccode1,ccode2,year\n710,713,1995\n365,366,2005\n20,900,1990\n")
+    cfg = quick_deterrence(data_dir, f"predict={dyad_file}")
+    result = run_deterrence(cfg, out)
+    return out, result
 
 
 # ---------------------------------------------------------------------------------------------
