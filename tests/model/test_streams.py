@@ -10,7 +10,7 @@ from forecast.sampling import sampler
 
 
 def test_stream_ids_are_distinct_and_keep_their_values():
-    ids = {"EPISTEMIC": 0, "CRISES": 1, "SENSITIVITY_BOOTSTRAP": 7}
+    ids = {"EPISTEMIC": 0, "CRISES": 1, "SENSITIVITY_BOOTSTRAP": 7, "INITIATION_POSTERIOR": 8}
     assert {k: getattr(streams, k) for k in ids} == ids
 
 
