@@ -2,9 +2,10 @@
 code only from the files of :data:`forecast.model.jit.JITTED` (one compile-cache stamp).
 
 The decision pass (:func:`decide`), chain-ganging (:func:`chain_ganging`), a partner's and the
-coalition's power (:func:`partner_power`, :func:`coalition_power`) and :func:`pivotality`, each
-with a twin of the same name in :mod:`forecast.model.reference`. Partner sets are int64 bit
-masks per lane, bit i for partner i; W lanes, of which ``0 .. w-1`` are in use.
+coalition's power (:func:`partner_power`, :func:`coalition_power`), :func:`pivotality` and
+:func:`pivotality_deterrence`, each with a twin of the same name in
+:mod:`forecast.model.reference`. Partner sets are int64 bit masks per lane, bit i for partner i;
+W lanes, of which ``0 .. w-1`` are in use.
 """
 
 import numpy as np
@@ -186,7 +187,7 @@ def coalition_power(act, flip, w, cap_eff, access, cap_target, f, out):
 
 @njit(inline="always", **JIT)
 def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col, act, c, c_star,
-               cap_target, scratch, piv, flips):  # fmt: skip
+               cap_target, scratch, piv, flips, outs):  # fmt: skip
     """Total effect of each partner: the crises won with partner i forced in minus those won
     with it forced out, every other partner deciding again (requires, follows, buck-passing,
     chain-ganging, access), on the same random numbers; added to piv (P,) int64, and the crises
@@ -197,10 +198,14 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col,
     unwilling and cannot be drawn in, and its peers expect nothing. When nobody's decision can
     depend on i (``net.rerun[i]`` false) only i's own power changes. ``world`` = (attributed,
     x, shift, cap, inv_total); ``scratch`` = (s (4, W), thr, exp (P,), ain, aout, ent (W,)
-    int64, c_in, c_out, f (W,)); act, c (W,): who acts and the coalition's power.
+    int64, c_in, c_out, f (W,)); act, c (W,): who acts and the coalition's power. Copies the
+    forced-out worlds to ``outs`` = (aouts (P, >= w) int64, couts (P, >= w)): row i, who acts
+    and the coalition's power with i forced out (:func:`pivotality_deterrence` reuses them when
+    the aggressor perceives the world as it is).
     """
     attributed, x, shift, cap, inv_total = world
     s, thr, exp, ain, aout, ent, c_in, c_out, f = scratch
+    aouts, couts = outs
     P = cap.shape[0]
     for i in range(P):
         thr[i], exp[i] = thr_t[i], expected_t[i]
@@ -229,6 +234,7 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col,
                 acting, able = _bit(act, ln, i), _bit(attributed, ln, i)
                 c_in[ln] = c[ln] + f[ln] if (able & (1 - acting)) == 1 else c[ln]
                 c_out[ln] = c[ln] - f[ln] if acting == 1 else c[ln]
+                aout[ln] = act[ln] & ~bit
         k_net = k_flip = 0
         for ln in range(w):
             win_in, win_out = c_in[ln] > c_star[ln], c_out[ln] > c_star[ln]
@@ -236,3 +242,93 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col,
             k_flip += win_in != win_out
         piv[i] += k_net
         flips[i] += k_flip
+        ao, co = aouts[i], couts[i]  # copied: the loops above keep their own 1-D arrays
+        for ln in range(w):
+            ao[ln] = aout[ln]
+            co[ln] = c_out[ln]
+
+
+@njit(inline="always", **JIT)
+def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, r0, w, chain_col, pact, c_perc,
+                          c_star, cap_target, scratch, counts, exact, outs):  # fmt: skip
+    """The aggressor's perceived world with each partner i known to stay out, on the same random
+    numbers: i is unwilling and cannot be drawn in, its peers expect nothing of it, and every
+    other partner decides again on the perceived thresholds (requires, follows, buck-passing,
+    chain-ganging, access). Returns the crises the coalition wins in the perceived world as it
+    is (pact, c_perc (W,): who acts there and the coalition's power) and adds to ``counts`` =
+    (pjoin (P,), pwin_out, pwin_flips (P,), pjoin_out, pjoin_flips (P, P)), all int64:
+
+    - pjoin[j]: crises in which j joins in the perceived world as it is;
+    - pwin_out[i]: crises the coalition wins with i out; pwin_flips[i]: ... whose outcome differs
+      from the perceived world's as it is;
+    - pjoin_out[i, j]: crises in which j joins with i out; pjoin_flips[i, j]: ... in which j's
+      choice differs from its choice in the perceived world as it is.
+
+    thr_t, expected_t (P,): the perceived thresholds and expected commitments; ``world`` =
+    (attributed, x, shift, cap, inv_total) of the perceived world (see :func:`decide`);
+    ``scratch`` = (s (4, W), thr, exp (P,), aout, ent (W,) int64, c_out, f (W,), base (P,) int64).
+    The branches are :func:`pivotality`'s forced-out ones, in the same arithmetic: so when the
+    aggressor perceives the world as it is (``exact``: its thresholds and expected commitments
+    are the true ones, pact and c_perc those of the true world) the forced-out worlds are
+    pivotality's, read from ``outs`` = (aouts, couts) (:func:`pivotality`) instead of decided
+    again.
+    """
+    attributed, x, shift, cap, inv_total = world
+    s, thr, exp, aout0, ent, c_out0, f, base = scratch
+    pjoin, pwin_out, pwin_flips, pjoin_out, pjoin_flips = counts
+    P = cap.shape[0]
+    n_win = 0
+    for ln in range(w):
+        n_win += c_perc[ln] > c_star[ln]
+    for j in range(P):
+        k = 0
+        for ln in range(w):
+            k += _bit(pact, ln, j)
+        base[j] = k
+        pjoin[j] += k
+    aouts, couts = outs
+    for i in range(P):
+        thr[i], exp[i] = thr_t[i], expected_t[i]
+    for i in range(P):
+        bit = np.int64(1) << i
+        if exact:
+            aout, c_out = aouts[i], couts[i]
+        elif net.rerun[i]:
+            aout, c_out = aout0, c_out0
+            thr[i], exp[i] = -np.inf, 0.0
+            decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net, w, s, aout)
+            chain_ganging(net, u, r0, w, chain_col, aout, ent, s[0], bit)
+            thr[i], exp[i] = thr_t[i], expected_t[i]
+            coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+        else:
+            aout, c_out = aout0, c_out0
+            for ln in range(w):
+                aout[ln] = pact[ln] & ~bit
+            if net.host[i]:  # others' power depends on i: the coalition's, recomputed
+                coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+            else:  # only i's own power is removed
+                partner_power(i, pact, 0, w, cap, net.access, f)
+                for ln in range(w):
+                    c_out[ln] = c_perc[ln] - f[ln] if _bit(pact, ln, i) == 1 else c_perc[ln]
+        k_win = k_flip = 0
+        for ln in range(w):
+            won = c_out[ln] > c_star[ln]
+            k_win += won
+            k_flip += won != (c_perc[ln] > c_star[ln])
+        pwin_out[i] += k_win
+        pwin_flips[i] += k_flip
+        changed = np.int64(0)  # partners whose choice differs in some crisis
+        for ln in range(w):
+            changed |= aout[ln] ^ pact[ln]
+        jo, jf = pjoin_out[i], pjoin_flips[i]
+        for j in range(P):
+            if not (changed >> j) & 1:  # the same choices: the counts of the world as it is
+                jo[j] += base[j]
+                continue
+            k1 = k2 = 0
+            for ln in range(w):
+                k1 += _bit(aout, ln, j)
+                k2 += ((aout[ln] ^ pact[ln]) >> j) & 1
+            jo[j] += k1
+            jf[j] += k2
+    return n_win

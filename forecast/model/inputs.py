@@ -140,6 +140,7 @@ class Tallies(NamedTuple):
     mandates: np.ndarray  # (J,) crises with a mandate
     hist: np.ndarray  # (T, N_BINS) histogram of log10(C / A)
     mandates_perc: np.ndarray  # (J,) crises with a mandate in the world the aggressor perceives
+    by_pair: np.ndarray  # (T, P, P, N_PP) counts PP_* of partner j with partner i forced out
 
 
 def links(a: np.ndarray, neutral: float) -> Links:

@@ -43,6 +43,7 @@ from forecast.model.coalition import (
     coalition_power,
     decide,
     pivotality,
+    pivotality_deterrence,
 )
 from forecast.model.jit import JIT
 from forecast.model.lanes import INV_LN10, exp_lanes, log_lanes
@@ -53,7 +54,8 @@ T_PWIN = 1  # ... in the world the aggressor perceives
 T_CAME = 2  # at least one partner joins
 T_CAME_WON = 3  # a partner joins and the coalition wins
 T_PIVOTAL_N = 4  # crises on which pivotality is evaluated (see PIVOTAL_CRISES)
-N_T = 5
+T_PWIN_PIV = 5  # ... of them, those the coalition wins in the world the aggressor perceives
+N_T = 6
 
 # Per-type, per-partner accumulators, by_partner[t, i, .]
 P_JOIN = 0  # partner joins (directly or drawn in)
@@ -62,7 +64,18 @@ P_ENTANGLED = 2  # ... drawn in through an ally, not by its own commitment
 P_PIVOTAL = 3  # won with the partner forced in minus won with it forced out (total effect)
 P_PJOIN = 4  # joins in the world the aggressor perceives
 P_FLIPS = 5  # the outcome with the partner forced in differs from that with it forced out
-N_TP = 6
+# pivotality_deterrence, on the T_PIVOTAL_N crises: the aggressor's perceived world as it is, and
+# with the partner known to stay out
+P_PJOIN_PIV = 6  # joins in the perceived world
+P_PWIN_OUT = 7  # the coalition wins in the perceived world with the partner forced out
+P_PWIN_FLIPS = 8  # ... and that outcome differs from the perceived world's as it is
+N_TP = 9
+
+# Per-type, per-pair accumulators, by_pair[t, i, j, .]: partner j in the perceived world with
+# partner i forced out (pivotality_deterrence, on the T_PIVOTAL_N crises)
+PP_PJOIN_OUT = 0  # j joins
+PP_PJOIN_FLIPS = 1  # j's choice differs from its choice in the perceived world as it is
+N_PP = 2
 
 # Random-number groups of the normal block z and the uniform block u (their offsets are the
 # fields of forecast.model.inputs.Columns). The codes also key each column's generator
@@ -102,6 +115,9 @@ LANES = 512
 # about 2.7 times the rest of the model. It is evaluated on the first PIVOTAL_CRISES crises of
 # each block only (counted in T_PIVOTAL_N), which keeps its cost near 7 % of the model with the
 # default blocks of 10 000 and its estimate unbiased (those crises are like any other).
+# pivotality_deterrence runs on the same crises (common random numbers between its two worlds):
+# one more decision pass per partner in the world the aggressor perceives, or none when it
+# perceives the world as it is (then the forced-out worlds are pivotality's).
 PIVOTAL_CRISES = 256
 
 
@@ -413,7 +429,7 @@ def simulate_block(inputs, z, u, out):
     z, u : (n, NZ), (n, NU) the block's normals and uniforms (columns at ``inputs.columns``).
     out : forecast.model.inputs.Tallies
         by_type (T, N_T), by_partner (T, P, N_TP), mandates (J,), hist (T, N_BINS),
-        mandates_perc (J,): added to.
+        mandates_perc (J,), by_pair (T, P, P, N_PP): added to.
 
     The block is worked through in chunks of :data:`LANES` crises; within a chunk each mechanism
     is a loop over the crises, with the partner sets as bit masks, so that the loops compile to
@@ -445,10 +461,18 @@ def simulate_block(inputs, z, u, out):
     shift_p, attr_p = np.empty((P, W)) if perc else shift, np.empty(W, dtype=np.int64)
     vote_scratch = (bits, bins, np.empty(W, dtype=np.int64))
     cnt_hist = np.zeros((T, 4, N_BINS), dtype=np.int64)
+    cnt_pp = np.zeros((T, N_PP, P, P), dtype=np.int64)
     world = (attributed, x, shift, cap_eff, inv_total)
     pworld = (attr_p, x, shift_p, cap_eff, inv_total) if perc else world
     ain, aout, aent = np.empty(W, dtype=np.int64), np.empty(W, dtype=np.int64), pent
-    piv_scratch = (s, np.empty(P), np.empty(P), ain, aout, aent, c2, np.empty(W), f)
+    thr_f, exp_f, c_in, c_out = np.empty(P), np.empty(P), np.empty(W), np.empty(W)
+    piv_scratch = (s, thr_f, exp_f, ain, aout, aent, c_in, c_out, f)
+    det_scratch = (s, thr_f, exp_f, aout, aent, c_out, f, np.empty(P, dtype=np.int64))
+    # the forced-out worlds of pivotality, which pivotality_deterrence reuses
+    forced_out = (
+        np.empty((P, PIVOTAL_CRISES), dtype=np.int64),
+        np.empty((P, PIVOTAL_CRISES)),
+    )
     for r0 in range(0, n, W):
         w = min(W, n - r0)
         resolve(pa, z, r0, w, cols, x)
@@ -487,7 +511,20 @@ def simulate_block(inputs, z, u, out):
                 pivotality(
                     pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, world, net, u, r0, wp,
                     cols.chain, act, c, c_star, pw.target, piv_scratch, cnt_tp[t, P_PIVOTAL],
-                    cnt_tp[t, P_FLIPS],
+                    cnt_tp[t, P_FLIPS], forced_out,
+                )  # fmt: skip
+                # the aggressor sees the world as it is (its thresholds, expectations and votes):
+                # pivotality's forced-out worlds are its
+                exact = not perc
+                for i in range(P):
+                    exact &= pa.thr_perc[t, i] == pa.thr[t, i]
+                    exact &= pa.expected_perc[t, i] == pa.expected[t, i]
+                # in the world misperception decided in (pact, and c2 its power)
+                cnt_t[t, T_PWIN_PIV] += pivotality_deterrence(
+                    pa.thr_perc[t], pa.expected_perc[t], pa.buck, pworld, net, u, r0, wp,
+                    cols.chain, pact, c2, c_star, pw.target, det_scratch,
+                    (cnt_tp[t, P_PJOIN_PIV], cnt_tp[t, P_PWIN_OUT], cnt_tp[t, P_PWIN_FLIPS],
+                     cnt_pp[t, PP_PJOIN_OUT], cnt_pp[t, PP_PJOIN_FLIPS]), exact, forced_out,
                 )  # fmt: skip
                 cnt_t[t, T_PIVOTAL_N] += wp
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
@@ -498,6 +535,10 @@ def simulate_block(inputs, z, u, out):
         for k in range(N_TP):
             for i in range(P):
                 out.by_partner[t, i, k] += cnt_tp[t, k, i]
+        for k in range(N_PP):
+            for i in range(P):
+                for j in range(P):
+                    out.by_pair[t, i, j, k] += cnt_pp[t, k, i, j]
         for b in range(N_BINS):
             out.hist[t, b] += (
                 cnt_hist[t, 0, b] + cnt_hist[t, 1, b] + cnt_hist[t, 2, b] + cnt_hist[t, 3, b]

@@ -35,7 +35,9 @@ One crisis, for each attack type t:
 10. :func:`misperception`: the same crisis replayed with the aggressor's perceived thresholds.
 11. :func:`pivotality`: the total effect of each partner, the crises won with it forced in
     minus those won with it forced out, every other partner deciding again.
-12. :func:`tally`, :func:`histogram`: the counts.
+12. :func:`pivotality_deterrence`: the aggressor's perceived world with each partner known to
+    stay out, every other partner deciding again on the perceived thresholds.
+13. :func:`tally`, :func:`histogram`: the counts.
 """
 
 import numpy as np
@@ -52,7 +54,12 @@ from forecast.model.kernels import (
     P_JOIN,
     P_PIVOTAL,
     P_PJOIN,
+    P_PJOIN_PIV,
+    P_PWIN_FLIPS,
+    P_PWIN_OUT,
     PIVOTAL_CRISES,
+    PP_PJOIN_FLIPS,
+    PP_PJOIN_OUT,
     RULE_CONSENSUS,
     RULE_INDIVIDUAL,
     RULE_MAJORITY,
@@ -61,6 +68,7 @@ from forecast.model.kernels import (
     T_CAME_WON,
     T_PIVOTAL_N,
     T_PWIN,
+    T_PWIN_PIV,
     T_WIN,
 )
 
@@ -324,6 +332,43 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c
     return piv, flips
 
 
+def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, chain_col, pact, c_perc, c_star,
+                          target):  # fmt: skip
+    """The perceived world (thresholds thr_t, expected commitments expected_t (P,); who acts
+    there, pact (n, P) bool, and the coalition's power c_perc (n,)) with each partner i forced
+    out: unwilling, not drawn in, expected to commit nothing, every other partner deciding again.
+
+    Returns n_win, the crises the coalition wins in the perceived world as it is; pjoin (P,),
+    who joins there; pwin_out, pwin_flips (P,): wins with i out, and crises whose outcome
+    differs from the perceived world's; pjoin_out, pjoin_flips (P, P): row i, who joins with i
+    out, and whose choice differs from the perceived world's.
+    """
+    attributed, x, shift, cap, inv_total = world
+    P = cap.shape[1]
+    base = c_perc > c_star
+    pwin_out, pwin_flips = np.zeros(P, dtype=np.int64), np.zeros(P, dtype=np.int64)
+    pjoin_out, pjoin_flips = np.zeros((P, P), dtype=np.int64), np.zeros((P, P), dtype=np.int64)
+    for i in range(P):
+        if net.rerun[i]:
+            thr, exp = thr_t.copy(), expected_t.copy()
+            thr[i], exp[i] = -np.inf, 0.0
+            a = decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net)
+            a, _ = chain_ganging(net, u, chain_col, a, (i,))
+            c_out = coalition_power(a, cap, net.access, target)
+        else:
+            a = pact.copy()
+            a[:, i] = False
+            if net.host[i]:
+                c_out = coalition_power(a, cap, net.access, target)
+            else:
+                f = partner_power(i, pact, cap, net.access)
+                c_out = np.where(pact[:, i], c_perc - f, c_perc)
+        won = c_out > c_star
+        pwin_out[i], pwin_flips[i] = won.sum(), (won != base).sum()
+        pjoin_out[i], pjoin_flips[i] = a.sum(axis=0), (a != pact).sum(axis=0)
+    return int(base.sum()), pact.sum(axis=0), pwin_out, pwin_flips, pjoin_out, pjoin_flips
+
+
 def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star):
     """pact (n, P) bool and the number of wins in the aggressor's perceived world;
     world = (attributed, x, shift, cap_eff, inv_total) of that world: the true one's, with the
@@ -396,5 +441,17 @@ def simulate_block(inputs, z, u, out):
         out.by_type[t, T_PIVOTAL_N] += m
         out.by_partner[t, :, P_PIVOTAL] += piv
         out.by_partner[t, :, P_FLIPS] += flips
+        # the perceived world's power: coalition_power in the kernel's misperception
+        c_perc = coalition_power(pact[:m], cap_eff[:m], net.access, pw.target)
+        n_win, pjoin, pwin_out, pwin_flips, pjoin_out, pjoin_flips = pivotality_deterrence(
+            pa.thr_perc[t], pa.expected_perc[t], pa.buck, tuple(a[:m] for a in pworld), net,
+            u[:m], cols.chain, pact[:m], c_perc, c_star[:m], pw.target,
+        )  # fmt: skip
+        out.by_type[t, T_PWIN_PIV] += n_win
+        out.by_partner[t, :, P_PJOIN_PIV] += pjoin
+        out.by_partner[t, :, P_PWIN_OUT] += pwin_out
+        out.by_partner[t, :, P_PWIN_FLIPS] += pwin_flips
+        out.by_pair[t, :, :, PP_PJOIN_OUT] += pjoin_out
+        out.by_pair[t, :, :, PP_PJOIN_FLIPS] += pjoin_flips
         tally(act, ent, pact, late, c, c_star, n_pwin, out.by_type[t], out.by_partner[t])
         histogram(c, 1.0 / pw.aggressor, out.hist[t])

@@ -35,7 +35,16 @@ _DESCRIPTIONS = {
     "fait_accompli": "the draw's fait-accompli time, days (inf: no time limit)",
     "p_join_in_time": "P(the partner joins and arrives before the fait accompli | attack)",
     "p_entangled": "P(the partner is drawn in through an ally, not its own commitment | attack)",
-    "pivotality": "P(this partner's choice alone flips the outcome | attack), others held fixed",
+    "pivotality": (
+        "P(the coalition defeats the attack | attack, the partner forced in) - P(... | forced "
+        "out), every other partner deciding again on the same crises (total effect)"
+    ),
+    "pivotality_deterrence": (
+        "P(attack | the aggressor knows the partner stays out) - P(attack): in the aggressor's "
+        "perceived world the partner is forced out (unwilling, not drawn in, expected to commit "
+        "nothing) and every other partner decides again on the same crises; positive: the "
+        "partner deters"
+    ),
     "p_miscalculation": (
         "P(the aggressor attacks in a crisis in which it would not have attacked had it shared "
         "our beliefs): max(0, p_attack - p_attack_true_beliefs) per attack type on the table, "
@@ -168,6 +177,7 @@ SUMMARY_VARIABLES = (
     "p_join_in_time",
     "p_entangled",
     "pivotality",
+    "pivotality_deterrence",
     "p_attack_type",
     "p_mandate",
 )

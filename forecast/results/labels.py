@@ -30,8 +30,8 @@ _LABELS = {
     "p_miscalculation": "P(miscalculation: an attack it would not make with our beliefs)",
     "p_entangled": "P(partner drawn in through an ally)",
     "pivotality": "pivotality: P(partner's choice alone flips defence success)",
-    "pivotality_deterrence": "pivotality for deterrence: P(partner's resolve alone flips the "
-    "aggressor's decision)",
+    "pivotality_deterrence": "pivotality for deterrence: rise in P(attack) if the aggressor "
+    "knew the partner stays out",
     "p_attack_within_horizon": "P(attack within the horizon)",
     "p_attack_true_beliefs": "P(attack) if the aggressor knew the coalition's true resolve",
     "p_attack_repelled": "P(attack, and it is repelled)",

@@ -78,7 +78,11 @@ def _footer(fig: Figure, ds: xr.Dataset) -> None:
     )
 
 
-def _actor_panel(ax: Any, ds: xr.Dataset, name: str, title: str) -> None:
+def _actor_panel(
+    ax: Any, ds: xr.Dataset, name: str, title: str, limits: tuple | None = (0, 1)
+) -> None:
+    """Each partner's mean and interval of ``name``; ``limits`` None: a difference of
+    probabilities, scaled to the data around 0."""
     var = name
     by_type = ds.get(f"{name}_by_type")
     if by_type is not None and by_type.sizes.get(results.ATTACK_TYPE, 1) > 1:
@@ -111,8 +115,12 @@ def _actor_panel(ax: Any, ds: xr.Dataset, name: str, title: str) -> None:
             )
     ax.set_yticks(y, labels or [str(v) for v in da[ACTOR].values])
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"{quantity_label(name)} (probability)")
+    if limits is None:
+        ax.axvline(0.0, color="0.5", lw=0.8)
+        ax.set_xlabel(f"{quantity_label(name)} (difference of probabilities)")
+    else:
+        ax.set_xlim(*limits)
+        ax.set_xlabel(f"{quantity_label(name)} (probability)")
     se = _mcse_of_mean(ds, var)
     note = f"; MCSE of means <= {float(se.max()):.1g}" if se is not None else ""
     ax.set_title(f"{title}\n(mean, {LEVEL:.0%} interval across draws{note})", fontsize=10)
@@ -150,15 +158,20 @@ def _distribution_panel(ax: Any, ds: xr.Dataset, name: str) -> None:
 
 
 def plot_report(ds: xr.Dataset) -> Figure:
-    """report.png: partners' P(join) with intervals, P(deterrence) across draws, pivotality."""
-    panels = [p for p in ("p_join", "p_deterrence", "pivotality") if p in ds]
+    """report.png: partners' P(join) with intervals, P(deterrence) across draws, pivotality for
+    defence and, beside it, for deterrence."""
+    names = ("p_join", "p_deterrence", "pivotality", "pivotality_deterrence")
+    panels = [p for p in names if p in ds]
     fig = _figure(5.6 * len(panels), 5.0)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, name in zip(axes, panels, strict=True):
         if name == "p_join":
             _actor_panel(ax, ds, name, "Who comes? P(partner joins | attack)")
         elif name == "pivotality":
-            _actor_panel(ax, ds, name, "Pivotality: P(its choice alone flips the outcome)")
+            _actor_panel(ax, ds, name, "Pivotality: P(defence succeeds), partner in - out")
+        elif name == "pivotality_deterrence":
+            title = "Pivotality for deterrence: P(attack) if known out - P(attack)"
+            _actor_panel(ax, ds, name, title, limits=None)
         else:
             _distribution_panel(ax, ds, name)
     fig.suptitle(_title(ds), fontsize=12)

@@ -130,6 +130,59 @@ def pivotality(by_type: np.ndarray, by_partner: np.ndarray) -> tuple[np.ndarray,
     return piv, np.sqrt(np.clip(flips - piv**2, 0.0, None) / n)
 
 
+def pivotality_deterrence(
+    model: Any, draws: Any, by_type: np.ndarray, by_partner: np.ndarray, by_pair: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(attack | the aggressor knows partner i stays out) - P(attack), (D, P), and its MCSE.
+
+    Both from the aggressor's perceived world on the same crises (the T_PIVOTAL_N crises of
+    by_type (D, T, N_T)): as it is (T_PWIN_PIV, P_PJOIN_PIV of by_partner (D, T, P, N_TP)) and
+    with i forced out (P_PWIN_OUT of by_partner, PP_PJOIN_OUT of by_pair (D, T, P, P, N_PP)),
+    each through :func:`attack_decision` (so the aggressor picks its best type in each world
+    when it chooses). Positive: the partner deters.
+
+    MCSE, first-order delta method. Per type t on the table with the same weight in both worlds,
+    g(v_out) - g(v) with g = expit(. / noise) has the error g'(v_out) (e_out - e) + (g'(v_out) -
+    g'(v)) e; e_out - e is the error of the mean of a per-crisis difference of the value, a sum
+    of terms prize dW - sum_j cost_j dJ_j with dW, dJ_j in {-1, 0, 1} (sd sqrt(P(d != 0) -
+    mean^2), counted in P_PWIN_FLIPS and PP_PJOIN_FLIPS), whose sd is at most the sum of theirs
+    (Minkowski), so common random numbers are credited without the covariances. A type weighted
+    differently in the two worlds (the aggressor's best type changes) adds both worlds' errors.
+    Absolute contributions are summed over types (conservative, as elsewhere). A partner that
+    nobody depends on, with no power and no cost to the aggressor, gets exactly 0 with error 0.
+    """
+    n = np.maximum(by_type[..., kernels.T_PIVOTAL_N], 1.0)  # (D, T)
+    nn = n[..., None]
+    cost = np.abs(np.asarray(model.partner_cost, dtype=float))
+    prize, noise = np.abs(draws.prize), draws.decision_noise
+
+    def world(p_win: np.ndarray, p_join: np.ndarray) -> tuple:
+        _, p_type, sig, prior = attack_decision(model, draws, p_win, p_join)
+        se_value = prize * _se(p_win, n) + (_se(p_join, nn) * cost).sum(axis=-1)
+        return p_type.sum(axis=1), prior, sig * (1.0 - sig) / noise, se_value
+
+    pw = 1.0 - by_type[..., kernels.T_PWIN_PIV] / n
+    pj = by_partner[..., kernels.P_PJOIN_PIV] / nn
+    p_base, prior, slope, se_base = world(pw, pj)
+    P = by_partner.shape[2]
+    out, err = np.zeros((len(n), P)), np.zeros((len(n), P))
+    for i in range(P):
+        pw_i = 1.0 - by_partner[..., i, kernels.P_PWIN_OUT] / n
+        pj_i = by_pair[..., i, :, kernels.PP_PJOIN_OUT] / nn
+        p_i, prior_i, slope_i, se_i = world(pw_i, pj_i)
+        sd_w = np.sqrt(np.clip(by_partner[..., i, kernels.P_PWIN_FLIPS] / n - (pw_i - pw) ** 2,
+                               0.0, None))  # fmt: skip
+        sd_j = np.sqrt(
+            np.clip(by_pair[..., i, :, kernels.PP_PJOIN_FLIPS] / nn - (pj_i - pj) ** 2, 0.0, None)
+        )
+        se_diff = (prize * sd_w + (sd_j * cost).sum(axis=-1)) / np.sqrt(n)
+        paired = prior_i * (slope_i * se_diff + np.abs(slope_i - slope) * se_base)
+        apart = prior_i * slope_i * se_i + prior * slope * se_base
+        out[:, i] = p_i - p_base
+        err[:, i] = np.where(prior_i == prior, paired, apart).sum(axis=1)
+    return out, err
+
+
 def summarise(plan: Any, acc: Any) -> Stats:
     """Per-draw probabilities and their MCSEs from the accumulators of every draw."""
     m = plan.model
@@ -207,6 +260,9 @@ def summarise(plan: Any, acc: Any) -> Stats:
     piv, se_piv = pivotality(bt, bp)
     st.put("pivotality", (D, A), (w[..., None] * piv).sum(axis=1))
     st.put("mcse_pivotality", (D, A), (w[..., None] * se_piv).sum(axis=1))
+    det, se_det = pivotality_deterrence(m, dr, bt, bp, acc.by_pair)
+    st.put("pivotality_deterrence", (D, A), det)
+    st.put("mcse_pivotality_deterrence", (D, A), se_det)
 
     st.put("p_attack_by_type", (D, T), p_type_attack)
     st.put("mcse_p_attack_by_type", (D, T), se_type_attack)

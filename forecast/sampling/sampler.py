@@ -63,7 +63,8 @@ class Accumulators:
     """Per-draw sums over realizations; the leading dim of every array is the draw.
 
     by_type (D, T, N_T), by_partner (D, T, P, N_TP), mandates (D, J), hist (D, T, N_BINS),
-    n (D,) realizations run, mandates_perc (D, J) mandates in the aggressor's perceived world.
+    n (D,) realizations run, mandates_perc (D, J) mandates in the aggressor's perceived world,
+    by_pair (D, T, P, P, N_PP).
     """
 
     by_type: np.ndarray
@@ -72,6 +73,7 @@ class Accumulators:
     hist: np.ndarray
     n: np.ndarray
     mandates_perc: np.ndarray
+    by_pair: np.ndarray
 
     @classmethod
     def zeros(cls, n_draws: int, model: Model) -> Accumulators:
@@ -83,11 +85,12 @@ class Accumulators:
             np.zeros((n_draws, T, kernels.N_BINS)),
             np.zeros(n_draws, dtype=np.int64),
             np.zeros((n_draws, J)),
+            np.zeros((n_draws, T, P, P, kernels.N_PP)),
         )
 
     def add(self, other: Accumulators) -> None:
         """Add another run's sums (same draws) to these, in place."""
-        for name in ("by_type", "by_partner", "mandates", "hist", "n", "mandates_perc"):
+        for name in ("by_type", "by_partner", "mandates", "hist", "n", "mandates_perc", "by_pair"):
             getattr(self, name)[...] += getattr(other, name)
 
     def row(self, j: int) -> Tallies:
@@ -98,6 +101,7 @@ class Accumulators:
             self.mandates[j],
             self.hist[j],
             self.mandates_perc[j],
+            self.by_pair[j],
         )
 
 

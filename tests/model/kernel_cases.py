@@ -138,6 +138,7 @@ def tallies(T, P, J):
         np.zeros(J),
         np.zeros((T, kernels.N_BINS)),
         np.zeros(J),
+        np.zeros((T, P, P, kernels.N_PP)),
     )
 
 

@@ -40,6 +40,33 @@ def test_kernel_matches_reference_on_same_numbers(fn, mechanisms):
         assert a.by_partner[..., kernels.P_ENTANGLED].sum() > 0
         assert a.by_partner[..., kernels.P_IN_TIME].sum() < joins
         assert a.mandates.sum() > 0
+        assert a.by_pair[..., kernels.PP_PJOIN_FLIPS].sum() > 0
+        assert a.by_partner[..., kernels.P_PWIN_FLIPS].sum() > 0
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_kernel_matches_reference_when_the_aggressor_sees_the_world_as_it_is(seed):
+    """No misperception (thresholds, expectations and votes): the kernel's pivotality_deterrence
+    reads pivotality's forced-out worlds (one attack type perceived exactly, the other not); the
+    reference decides them again."""
+    rng = np.random.default_rng(seed)
+    T, P, K, J, V, n = 2, 6, 2, 1, 3, 3000
+    args, z, u = random_inputs(rng, T, P, K, J, V, n, mechanisms=True)
+    pa = args.partners
+    thr_perc, expected_perc = pa.thr_perc.copy(), pa.expected_perc.copy()
+    thr_perc[0], expected_perc[0] = pa.thr[0], pa.expected[0]
+    pa = pa._replace(thr_perc=thr_perc, expected_perc=expected_perc)
+    ins = args.institutions._replace(perceived=False)  # its votes are the true ones
+    case = (args._replace(partners=pa, institutions=ins), z, u)
+    a, b = run_both(kernels.simulate_block, case, T, P, J)
+    assert_same_tallies(a, b)
+    assert a.by_pair[0, ..., kernels.PP_PJOIN_FLIPS].sum() > 0
+    assert a.by_partner[0, :, kernels.P_PWIN_FLIPS].sum() > 0
+    # exact perception: the perceived world is the true one crisis by crisis
+    np.testing.assert_array_equal(
+        a.by_partner[0, :, kernels.P_PJOIN], a.by_partner[0, :, kernels.P_JOIN]
+    )
+    assert a.by_type[0, kernels.T_PWIN] == a.by_type[0, kernels.T_WIN]
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 1.0])

@@ -279,12 +279,7 @@ def test_pivotality(fn, seed, dependent):
     """Every partner re-decided (dependent), or only access between them: the shortcuts."""
     a = Chunk(seed, P=6)
     if not dependent:
-        net, P = a.net, a.P
-        no = np.zeros((P, P))
-        a.net = inputs.network(
-            np.arange(P), np.array([0, P]), no > 0, no, no, net.access.value, np.zeros(P)
-        )
-        a.pa = a.pa._replace(buck=np.zeros(P))
+        _independent(a)
     x, shift, cap, _, inv, c_star = a.world()
     attributed, _, act, _ = a.decisions()
     pa, target, w = a.pa, a.inputs.power.target, a.w
@@ -294,8 +289,9 @@ def test_pivotality(fn, seed, dependent):
     scratch = (a.lanes(rows=4), np.empty(a.P), np.empty(a.P), a.lanes(np.int64),
                a.lanes(np.int64), a.lanes(np.int64), a.lanes(), a.lanes(), a.lanes())  # fmt: skip
     world = (attributed, x, shift, cap, inv)
+    outs = (a.lanes(np.int64, rows=a.P), a.lanes(rows=a.P))
     fn(pa.thr[0], pa.expected[0], pa.attribution[0], pa.buck, world, a.net, a.u, a.r0, w,
-       a.cols.chain, act, c, c_star, target, scratch, piv, flips)  # fmt: skip
+       a.cols.chain, act, c, c_star, target, scratch, piv, flips, outs)  # fmt: skip
     rows = (bools(attributed[:w], a.P), *_world_rows(a, x, shift, cap, inv))
     ref_piv, ref_flips = reference.pivotality(
         pa.thr[0], pa.expected[0], pa.attribution[0], pa.buck, rows, a.net, a.ur, a.cols.chain,
@@ -303,10 +299,76 @@ def test_pivotality(fn, seed, dependent):
     )  # fmt: skip
     np.testing.assert_array_equal(piv, ref_piv)
     np.testing.assert_array_equal(flips, ref_flips)
+    # the forced-out worlds: the reference's perceived world with each partner forced out, when
+    # the aggressor perceives the true thresholds
+    ref = reference.pivotality_deterrence(
+        pa.thr[0], pa.expected[0], pa.buck, rows, a.net, a.ur, a.cols.chain, bools(act[:w], a.P),
+        c[:w], c_star[:w], target,
+    )  # fmt: skip
+    won = outs[1][:, :w] > c_star[:w]
+    np.testing.assert_array_equal(won.sum(axis=1), ref[2])
+    np.testing.assert_array_equal(
+        np.stack([bools(outs[0][i, :w], a.P).sum(axis=0) for i in range(a.P)]), ref[4]
+    )
     assert a.net.rerun.all() if dependent else not a.net.rerun.any()
     assert flips.sum() > 0 and (np.abs(piv) <= flips).all()
     if not dependent:
         assert a.net.host.any()
+
+
+def _independent(a):
+    """The chunk's network with access only (nobody's decision depends on another's)."""
+    net, P = a.net, a.P
+    no = np.zeros((P, P))
+    a.net = inputs.network(
+        np.arange(P), np.array([0, P]), no > 0, no, no, net.access.value, np.zeros(P)
+    )
+    a.pa = a.pa._replace(buck=np.zeros(P))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fn", twins(coalition.pivotality_deterrence))
+@pytest.mark.parametrize("dependent", [True, False])
+def test_pivotality_deterrence(fn, seed, dependent):
+    """The perceived world with each partner forced out: every partner re-decided (dependent),
+    or only access between them (the shortcuts); counts equal to the reference's."""
+    a = Chunk(seed, P=6)
+    if not dependent:
+        _independent(a)
+    x, shift, cap, _, inv, c_star = a.world()
+    attributed = a.lanes(np.int64)
+    kernels.attribution(a.pa.attribution[0], a.u, a.r0, a.w, a.cols, attributed)
+    pa, target, w, P = a.pa, a.inputs.power.target, a.w, a.P
+    world = (attributed, x, shift, cap, inv)
+    pact, c_perc = a.lanes(np.int64), a.lanes()
+    perc_scratch = (a.lanes(rows=4), pact, a.lanes(np.int64), a.lanes(), c_perc)
+    kernels.misperception(pa.thr_perc[0], pa.expected_perc[0], pa, world, a.net, a.u, a.r0, w,
+                          a.cols.chain, target, c_star, perc_scratch)  # fmt: skip
+    counts = (np.zeros(P, dtype=np.int64), np.zeros(P, dtype=np.int64),
+              np.zeros(P, dtype=np.int64), np.zeros((P, P), dtype=np.int64),
+              np.zeros((P, P), dtype=np.int64))  # fmt: skip
+    scratch = (a.lanes(rows=4), np.empty(P), np.empty(P), a.lanes(np.int64), a.lanes(np.int64),
+               a.lanes(), a.lanes(), np.empty(P, dtype=np.int64))  # fmt: skip
+    outs = (a.lanes(np.int64, rows=P), a.lanes(rows=P))  # not read: perception is not exact
+    n_win = fn(pa.thr_perc[0], pa.expected_perc[0], pa.buck, world, a.net, a.u, a.r0, w,
+               a.cols.chain, pact, c_perc, c_star, target, scratch, counts, False,
+               outs)  # fmt: skip
+    rows = (bools(attributed[:w], P), *_world_rows(a, x, shift, cap, inv))
+    ref = reference.pivotality_deterrence(
+        pa.thr_perc[0], pa.expected_perc[0], pa.buck, rows, a.net, a.ur, a.cols.chain,
+        bools(pact[:w], P), c_perc[:w], c_star[:w], target,
+    )  # fmt: skip
+    assert n_win == ref[0]
+    for got, want in zip(counts, ref[1:], strict=True):
+        np.testing.assert_array_equal(got, want)
+    pjoin, _, pwin_flips, pjoin_out, pjoin_flips = counts
+    assert (np.diag(pjoin_out) == 0).all() and (np.diag(pjoin_flips) == pjoin).all()
+    assert pwin_flips.sum() > 0
+    off = ~np.eye(P, dtype=bool)
+    if dependent:
+        assert a.net.rerun.any() and pjoin_flips[off].sum() > 0
+    else:  # only i's own choice changes
+        assert not a.net.rerun.any() and pjoin_flips[off].sum() == 0
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -17,7 +17,7 @@ import pytest
 from omegaconf import open_dict
 
 from forecast.jobs.run import simulate
-from forecast.model import random_numbers
+from forecast.model import kernels, random_numbers
 from forecast.sampling import sampler
 from tests.conftest import REPO, quick_config
 
@@ -96,4 +96,10 @@ def test_adding_a_partner_leaves_the_others_random_numbers_and_results_unchanged
     a, b = sampler.run_draws(p0, range(5)), sampler.run_draws(p1, range(5))
     np.testing.assert_array_equal(a.by_partner, b.by_partner[:, :, 1:])
     np.testing.assert_array_equal(a.by_type, b.by_type)
-    assert b.by_partner[:, :, 0].sum() == 0
+    np.testing.assert_array_equal(a.by_pair, b.by_pair[:, :, 1:, 1:])
+    # AAA never acts: its counts are 0, but for the perceived wins with it known out (all of them)
+    aaa = np.delete(b.by_partner[:, :, 0], kernels.P_PWIN_OUT, axis=-1)
+    assert aaa.sum() == 0 and b.by_pair[:, :, 1:, 0].sum() == 0
+    np.testing.assert_array_equal(
+        b.by_partner[:, :, 0, kernels.P_PWIN_OUT], b.by_type[..., kernels.T_PWIN_PIV]
+    )

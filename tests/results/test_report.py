@@ -65,13 +65,15 @@ def test_summary_csv_is_the_summary_table_with_names_and_the_threshold(full_run)
 def test_report_panels_follow_the_variables_present(quick):
     ds = simulate(quick(draws=30, realizations=500))
     titles = [ax.get_title() for ax in report.plot_report(ds).axes]
-    assert len(titles) == 3 and "Pivotality" in titles[2]
+    assert len(titles) == 4 and "Pivotality" in titles[2] and "deterrence" in titles[3]
     # partners' answers by attack type when the model has several types
     assert "by attack type" in titles[0]
     legend = [t.get_text() for t in report.plot_report(ds).axes[0].get_legend().get_texts()]
     assert legend == list(ds.attack_type.values)
     # a forecast without pivotality (an older model) draws the other panels only
-    assert len(report.plot_report(ds.drop_vars("pivotality")).axes) == 2
+    older = ds.drop_vars(["pivotality", "pivotality_deterrence"])
+    assert len(report.plot_report(older).axes) == 2
+    assert len(report.plot_report(ds.drop_vars("pivotality_deterrence")).axes) == 3
     labels = [t.get_text() for t in report.plot_report(ds).axes[0].get_yticklabels()]
     assert labels == list(ds.actor_name.values)
 
