@@ -117,7 +117,7 @@ def _actor_panel(
     ax.invert_yaxis()
     if limits is None:
         ax.axvline(0.0, color="0.5", lw=0.8)
-        ax.set_xlabel(f"{quantity_label(name)} (difference of probabilities)")
+        ax.set_xlabel("difference of probabilities")
     else:
         ax.set_xlim(*limits)
         ax.set_xlabel(f"{quantity_label(name)} (probability)")
