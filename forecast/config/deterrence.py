@@ -40,7 +40,7 @@ class DeterrencePriors:
 
 @dataclass
 class DeterrenceSampling:
-    draws: int = 1000
+    draws: int = 1500
     tune: int = 1000
     chains: int = 2
     cores: int = 2

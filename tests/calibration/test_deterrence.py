@@ -350,3 +350,36 @@ def test_deterrence_notebook_executes(deterrence_run, data_dir, tmp_path, monkey
     assert "selection shift to use: N(" in text
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2  # pact effects, prior vs posterior
+
+
+@pytest.mark.slow
+def test_nutpie_and_pymc_agree(deterrence_run, data_dir):
+    """Refit the quick run's model with PyMC's NUTS on the same case-control sample and compare
+    each coefficient's posterior mean with nutpie's: |difference| / sqrt(MCSE_1^2 + MCSE_2^2)
+    under 4.5 for every one of the ~20 coefficients (a false alarm about 1 in 10^4 per
+    coefficient if both are right; the MCSEs are estimated, so the bound is loose)."""
+    import arviz_stats as azs
+    import xarray as xr
+
+    from forecast.calibration.dyads import dyad_years, load_dyad_tables
+    from forecast.config.deterrence import DeterrenceConfig
+
+    out, _ = deterrence_run
+    nut = ini.load_posterior(out / "posterior.nc")
+    assert nut.attrs["control_fraction"] == 0.01
+    det = DeterrenceConfig(control_fraction=0.01)
+    det.sampling.draws, det.sampling.tune, det.sampling.cores = 300, 300, 2
+    det.sampling.sampler = "pymc"
+    det.sampling.seed = 20261201  # the quick config's seed: the same case-control sample
+    frame, _ = dyad_years(load_dyad_tables(data_dir))
+    ref = ini.fit(frame[frame["y"].notna()], det)
+    assert ref.attrs["n_fitted_rows"] == nut.attrs["n_fitted_rows"]
+    z = []
+    for name in ("alpha", "beta"):
+        a = xr.DataArray(nut["posterior"][name])
+        b = xr.DataArray(ref["posterior"][name])
+        diff = a.mean(("chain", "draw")) - b.mean(("chain", "draw"))
+        se = np.sqrt(azs.mcse(a) ** 2 + azs.mcse(b) ** 2)
+        z.append(np.abs(np.atleast_1d((diff / se).to_numpy())))
+    z = np.concatenate(z)
+    assert np.all(z < 4.5), z
