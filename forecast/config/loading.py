@@ -60,17 +60,43 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "run") -> Dict
 
     register_configs()
     register_calibration()
-    from forecast.config.silent import empty_mapping_overrides
+    from forecast.config.silent import empty_mapping_overrides, number_for_belief_overrides
 
+    problems = number_for_belief_overrides(overrides)  # as the console scripts check first
+    if problems:
+        raise ConfigError(problems)
     try:
         with initialize_config_dir(str(config_dir()), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError([hydra_message(exc)]) from None
+        text = hydra_message(exc)
+        raise ConfigError(_belief_numbers_in_file(text, overrides) or [text]) from None
     problems = empty_mapping_overrides(cfg, overrides)
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _belief_numbers_in_file(text: str, overrides: Sequence[str]) -> list[str]:
+    """Hydra's error for a number where a group option's file has a belief names no key: find
+    the file (in the shipped configs or a ``hydra.searchpath`` directory) and name each one."""
+    import re
+
+    from forecast.config.silent import numbers_for_beliefs
+
+    found = re.match(r"In '([\w\-]+)/([\w\-]+)'", text)
+    if not found or "is not a subclass of CapabilityBelief" not in text:
+        return []
+    group, option = found.groups()
+    dirs = [config_dir()]
+    for ov in overrides:
+        if ov.startswith("hydra.searchpath="):
+            dirs += [Path(d.strip()[len("file://") :]) for d in re.findall(r"file://[^,\]]+", ov)]
+    for d in dirs:
+        path = d / group / f"{option}.yaml"
+        if path.is_file():
+            return numbers_for_beliefs(OmegaConf.load(path), group)
+    return []
 
 
 def merge(cfg: DictConfig, extra: dict | DictConfig) -> DictConfig:

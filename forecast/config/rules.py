@@ -6,7 +6,10 @@ rejected unknown keys and wrong types; these are the rules a type cannot express
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from omegaconf import OmegaConf
 
 from forecast.config import elicitation
 from forecast.config.executor import validate as executor_problems
@@ -45,10 +48,19 @@ class _Rules:
     def positive(self, path: str, x: Any) -> None:
         if x is None or not float(x) > 0:
             self.add(f"{path} must be > 0, got {x}")
+        else:
+            self.finite(path, x)
 
     def non_negative(self, path: str, x: Any) -> None:
         if x is None or not float(x) >= 0:
             self.add(f"{path} must be >= 0, got {x}")
+        else:
+            self.finite(path, x)
+
+    def finite(self, path: str, x: Any) -> None:
+        """A number without bounds (a shift, a bias) must still be a number: not nan or inf."""
+        if x is not None and not math.isfinite(float(x)):
+            self.add(f"{path} must be a finite number, got {x}")
 
     def partner(self, path: str, code: str, partners: set[str], self_code: str) -> None:
         if code == self_code:
@@ -143,6 +155,9 @@ def validate(cfg: Any) -> list[str]:
         One message per problem, each naming its config path and the value it got. Empty when
         the config is valid.
     """
+    missing = missing_values(cfg)
+    if missing:  # the other rules read these values: report them alone
+        return missing
     r = _Rules()
     _scenario_rules(r, cfg)
     r.problems.extend(silent_values(cfg))
@@ -154,6 +169,23 @@ def validate(cfg: Any) -> list[str]:
     if "executor" in cfg:
         r.problems.extend(executor_problems(cfg.executor))
     return r.problems
+
+
+def missing_values(cfg: Any) -> list[str]:
+    """Problems: required values that were never given (``???`` in the composed config).
+
+    An attack type's prize, cost or decision noise without a mean is not missing: the type uses
+    the aggressor's. Nor is the mean of a belief given by quantiles or experts.
+    """
+    out = []
+    for key in sorted(OmegaConf.missing_keys(cfg)):
+        parts = key.split(".")
+        if parts[-1] == "mean":
+            node = OmegaConf.select(cfg, ".".join(parts[:-1]))
+            if parts[:2] == ["scenario", "attack_types"] or elicitation.is_elicited(node):
+                continue
+        out.append(f"{key} is required, got ??? (missing)")
+    return out
 
 
 def _scenario_rules(r: _Rules, cfg: Any) -> None:
@@ -209,6 +241,9 @@ def _actor_rules(r: _Rules, sc: Any) -> None:
         r.capability(f"{base}.capability", p.capability)
         _loading_rules(r, base, p.loadings, factors)
         r.non_negative(f"{base}.perceived.noise", p.perceived.noise)
+        r.finite(f"{base}.perceived.bias", p.perceived.bias)
+        r.finite(f"{base}.engaged.willingness_shift", p.engaged.willingness_shift)
+        r.finite(f"{base}.willingness.calibrated_shift", p.willingness.calibrated_shift)
         for key in ("type_willingness", "attribution"):
             for t, v in p[key].items():
                 if t not in types:
@@ -219,8 +254,9 @@ def _actor_rules(r: _Rules, sc: Any) -> None:
                     r.positive(f"{base}.{key}.{t}", v)
         for other in p.requires:
             r.partner(f"{base}.requires", other, partners, code)
-        for other in p.follows:
+        for other, v in p.follows.items():
             r.partner(f"{base}.follows.{other}", other, partners, code)
+            r.finite(f"{base}.follows.{other}", v)
         for key in ("allies", "access"):
             for other, v in p[key].items():
                 r.partner(f"{base}.{key}.{other}", other, partners, code)
@@ -230,7 +266,8 @@ def _actor_rules(r: _Rules, sc: Any) -> None:
         r.closed_prob(f"{base}.engaged.probability", p.engaged.probability)
         r.closed_prob(f"{base}.engaged.capability_factor", p.engaged.capability_factor)
         r.non_negative(f"{base}.cost_to_aggressor", p.cost_to_aggressor)
-        edges[code] = [o for o in [*p.requires, *p.follows.keys()] if o in partners]
+        # a partner naming itself is reported above, not again as a cycle
+        edges[code] = [o for o in [*p.requires, *p.follows.keys()] if o in partners and o != code]
     cycle = dependency_cycle(edges)
     if cycle:
         r.add("scenario.actors: requires/follows dependencies form a cycle: " + " -> ".join(cycle))
@@ -262,8 +299,9 @@ def _institution_rules(r: _Rules, sc: Any) -> None:
         rule = getattr(inst.rule, "value", inst.rule)
         if not members:
             r.add(f"{base}.members must name at least one state, got none")
+        votes = rule != "individual"  # under individual, members decide alone: nobody votes
         for m in members:
-            if m not in partners and m != sc.aggressor.code and m not in inst.vote:
+            if votes and m not in partners and m != sc.aggressor.code and m not in inst.vote:
                 r.add(
                     f"{base}.members: '{m}' is neither a partner nor the aggressor, so "
                     f"{base}.vote.{m} must give its P(yes)"
@@ -281,6 +319,8 @@ def _institution_rules(r: _Rules, sc: Any) -> None:
             r.add(f"{base}.veto must name the veto holders for rule veto, got none")
         r.closed_prob(f"{base}.abstain", inst.abstain)
         r.closed_prob(f"{base}.vote_correlation", inst.vote_correlation)
+        r.finite(f"{base}.mandate_shift", inst.mandate_shift)
+        r.finite(f"{base}.no_mandate_shift", inst.no_mandate_shift)
 
 
 def _sampler_rules(r: _Rules, s: Any) -> None:

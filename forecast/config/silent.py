@@ -14,6 +14,7 @@ the command line, before Hydra composes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -295,6 +296,7 @@ def _empty_problem(path: str, node: Any) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _schema_type(path: str) -> Any:
     """The schema's type at a dotted path of a run config (a dict's keys are any key), or None."""
     import dataclasses
@@ -335,7 +337,29 @@ def number_for_belief_overrides(overrides: Sequence[str]) -> list[str]:
         value = ov.value()
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if _schema_type(ov.key_or_group) is CapabilityBelief:
-                out.append(belief_hint(ov.key_or_group))
+                out.append(belief_hint(ov.key_or_group, value))
+    return out
+
+
+def numbers_for_beliefs(tree: Any, prefix: str) -> list[str]:
+    """Problems: plain numbers in a config file's ``tree`` (merged at ``prefix``, such as
+    ``scenario``) where the schema has a belief ``{mean, sd}``.
+
+    Hydra's own message for one names the value but not the key when the file is a config
+    group's option; this finds the key.
+    """
+    from forecast.config.schema import CapabilityBelief
+
+    out = []
+    if not isinstance(tree, (Mapping, DictConfig)):
+        return out
+    for key, value in tree.items():
+        path = f"{prefix}.{key}"
+        if isinstance(value, (Mapping, DictConfig)):
+            out.extend(numbers_for_beliefs(value, path))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if _schema_type(path) is CapabilityBelief:
+                out.append(belief_hint(path, value))
     return out
 
 
@@ -356,12 +380,19 @@ def empty_mapping_overrides(cfg: Any, overrides: Sequence[str]) -> list[str]:
     return out
 
 
-def belief_hint(path: str) -> str:
-    """How to write the belief at ``path`` that was given as a plain number."""
+def belief_hint(path: str, value: Any = None) -> str:
+    """How to write the belief at ``path`` that was given as a plain number (``value``)."""
+    got = "" if value is None else f", got the number {value}"
     return (
-        f"{path} is a belief {{mean, sd}} (sd 0: known): write {path}.mean=VALUE on the "
+        f"{path} is a belief {{mean, sd}} (sd 0: known){got}: write {path}.mean=VALUE on the "
         f"command line, or {path.rsplit('.', 1)[-1]}: {{mean: VALUE, sd: 0}} in a file"
     )
+
+
+def _belief_type() -> type:
+    from forecast.config.schema import CapabilityBelief
+
+    return CapabilityBelief
 
 
 def _is_belief(node: Any) -> bool:
@@ -377,11 +408,12 @@ def empty_mappings(cfg: Any, extra: Any, prefix: str = "") -> list[str]:
     for key, value in extra.items():
         path = f"{prefix}{key}"
         node = _node(cfg, path)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_belief(node):
-            out.append(belief_hint(path))
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and (_is_belief(node) or _schema_type(path) is _belief_type()):
+            out.append(belief_hint(path, value))
         elif isinstance(value, (Mapping, DictConfig)) and not len(value):
             if isinstance(node, (Mapping, DictConfig)) and len(node):
                 out.append(_empty_problem(path, node))
-        elif isinstance(value, (Mapping, DictConfig)) and node is not None:
+        elif isinstance(value, (Mapping, DictConfig)):  # new keys too: a new partner's numbers
             out.extend(empty_mappings(cfg, value, f"{path}."))
     return out

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from numba import typeof
+from numba import typeof, types
 from numba.core import caching
 
 JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -78,12 +78,20 @@ def share_cache_stamp(files: tuple[str, ...]) -> None:
 share_cache_stamp(JITTED)
 
 
+# A block of random numbers (n, columns) in Fortran order. numba types a 2-d array that is both
+# C- and F-contiguous (one column, or one row) as C: without this type a scenario with a single
+# uniform column (or a block of one crisis) would compile the whole kernel a second time.
+FORTRAN_BLOCK = types.Array(types.float64, 2, "F")
+
+
 def specialise(dispatcher: Any, *args: Any) -> Callable[..., Any]:
-    """The compiled entry point of a jitted function for the types of ``args``.
+    """The compiled entry point of a jitted function for the types of ``args`` (a numba type
+    given in place of an argument is taken as its type).
 
     A dispatcher works out the types of its arguments at every call; for the kernels' nested
     named tuples of arrays that costs about 50 us a call, several times a short block's run.
     The entry point skips it (about 15 us): the sampler resolves it once per worker and calls it
-    for every block, whose argument types do not change.
+    for every block, whose argument types do not change. It does not check them either: an
+    argument must have the layout of its type.
     """
-    return dispatcher.compile(tuple(typeof(a) for a in args))
+    return dispatcher.compile(tuple(a if isinstance(a, types.Type) else typeof(a) for a in args))

@@ -228,7 +228,10 @@ class Scratch:
         if self.backend != "numba":
             return reference.simulate_block
         if self._kernel is None:
-            self._kernel = jit.specialise(kernels.simulate_block, *args)
+            inputs, z, u, out = args
+            assert z.flags.f_contiguous and u.flags.f_contiguous  # as block() gives them
+            block = jit.FORTRAN_BLOCK
+            self._kernel = jit.specialise(kernels.simulate_block, inputs, block, block, out)
         return self._kernel
 
     def block(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:

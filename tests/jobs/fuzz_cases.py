@@ -1,0 +1,578 @@
+"""Hypothesis strategies for whole scenarios, valid or with deliberate faults (see test_fuzz.py).
+
+:func:`scenarios` draws a :class:`Case`: a scenario tree (plain dicts, as a YAML file would hold
+it) that is valid by construction, the overrides merged over it afterwards (as
+``key=value`` on the command line would be), and the faults injected into either, each with the
+config path and the value a message must name. A case without faults must run; a case with
+faults must be rejected, with a message for each fault and no message about anything else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+PARTNERS = (
+    "USA JPN AUS GBR FRA DEU KOR PHL IND CAN ITA POL NLD TUR ESP NOR SWE FIN EST LVA LTU NZL SGP"
+).split()
+AGGRESSORS = ("CHN", "RUS", "PRK", "IRN")
+TARGETS = ("TWN", "UKR", "KWT", "CSK")
+OTHERS = ("BRA", "ZAF", "EGY")  # institution members that are neither partner nor aggressor
+RULES = ("individual", "unanimity", "consensus", "qualified_majority", "veto")
+COMMITMENTS = ("defense", "offense", "neutrality", "consultation", "ambiguous", "none")
+TYPES = ("invasion", "blockade", "quarantine")
+NON_FINITE = (math.nan, math.inf, -math.inf)
+
+
+# The stage that reports a fault: Hydra's type check of the file, the check of the overrides (a
+# number for a belief, then an empty mapping), missing values, the domain rules. A stage runs only
+# when the ones before it found nothing (the override checks may report together).
+TYPED, NUMBER, EMPTY, MISSING, DOMAIN = 0, 1, 2, 3, 4
+
+
+@dataclass
+class Fault:
+    """One deliberate mistake: a message must contain ``path`` and ``shown`` (the value); messages
+    about paths under ``scope`` (default: ``path``; ``=path``: that path only) belong to it.
+    ``claims``: the paths it changes, which no other fault of the case may touch."""
+
+    path: str
+    shown: str
+    stage: int = DOMAIN
+    scope: str = ""
+    claims: tuple[str, ...] = ()
+    kind: str = ""  # the FAULTS function that made it
+
+    def __post_init__(self) -> None:
+        self.scope = self.scope or self.path
+
+
+@dataclass
+class Case:
+    tree: dict[str, Any]  # the scenario, as a file
+    overrides: dict[str, Any] = field(default_factory=dict)  # merged over the run config
+    faults: list[Fault] = field(default_factory=list)
+    seed: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return not self.faults
+
+
+# ----------------------------------------------------------------------------------------------
+# Valid values
+# ----------------------------------------------------------------------------------------------
+
+prob = st.floats(0.02, 0.98)
+unit = st.floats(0.0, 1.0)
+shift = st.floats(-2.0, 2.0)
+
+
+@st.composite
+def belief(draw, lo: float = 0.05, hi: float = 20.0, zero: bool = False) -> dict:
+    """A log-normal belief {mean, sd} (with ``zero``, sometimes a known 0)."""
+    if zero and draw(st.booleans()) and draw(st.booleans()):
+        return {"mean": 0.0, "sd": 0.0}
+    mean = draw(st.floats(lo, hi))
+    sd = draw(st.sampled_from([0.0, 0.0, mean * draw(st.floats(0.01, 2.0))]))
+    return {"mean": mean, "sd": sd}
+
+
+@st.composite
+def willingness(draw) -> dict:
+    w: dict[str, Any] = {"mean": draw(prob)}
+    spread = draw(st.sampled_from(["none", "concentration", "interval"]))
+    if spread == "concentration":
+        w["concentration"] = draw(st.floats(0.5, 200.0))
+    elif spread == "interval":
+        lo = draw(st.floats(0.01, 0.9))
+        w["interval"] = [lo, draw(st.floats(lo + 0.01, 0.99))]
+    return w
+
+
+@st.composite
+def delay(draw) -> dict:
+    if draw(st.booleans()):
+        return {"mean": 0.0, "sd": 0.0, "spread": 0.0}
+    mean = draw(st.floats(0.5, 60.0))
+    return {"mean": mean, "sd": draw(st.floats(0.0, mean)), "spread": draw(st.floats(0.0, 1.0))}
+
+
+def _maybe(draw, p_items, keys, value) -> dict:
+    """A mapping over a random subset of ``keys``."""
+    chosen = draw(st.lists(st.sampled_from(keys), unique=True, max_size=p_items)) if keys else []
+    return {k: draw(value) for k in chosen}
+
+
+@st.composite
+def partner(draw, code: str, earlier: list[str], others: list[str], types, factors) -> dict:
+    """Partner ``code``; it may depend (requires, follows) only on ``earlier`` partners, so the
+    dependency graph is acyclic; ``others`` are all the other partners."""
+    p: dict[str, Any] = {
+        "name": f"partner {code}",
+        "commitment": draw(st.sampled_from(COMMITMENTS)),
+        "willingness": draw(willingness()),
+        "capability": draw(belief(0.1, 10.0)),
+    }
+    if factors and draw(st.booleans()):
+        n = len(factors)
+        p["loadings"] = {f: draw(st.floats(-1.0, 1.0)) / math.sqrt(n) * 0.99 for f in factors}
+    if draw(st.booleans()):
+        p["perceived"] = {"bias": draw(shift), "noise": draw(st.floats(0.0, 1.5))}
+    if draw(st.booleans()):
+        p["type_willingness"] = _maybe(draw, 2, types, st.floats(0.2, 2.0))
+        p["attribution"] = _maybe(draw, 2, types, unit)
+    if earlier and draw(st.booleans()):
+        p["requires"] = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=2))
+        follows = [c for c in earlier if c not in p["requires"]]
+        p["follows"] = _maybe(draw, 2, follows, shift)
+    if len(others) and draw(st.booleans()):
+        p["buck_passing"] = draw(st.floats(0.0, 3.0))
+    if draw(st.booleans()):
+        p["delay"] = draw(delay())
+    if draw(st.booleans()):
+        p["engaged"] = {
+            "probability": draw(st.floats(0.01, 1.0)),
+            "capability_factor": draw(unit),
+            "willingness_shift": draw(shift),
+        }
+    if draw(st.booleans()):
+        p["allies"] = _maybe(draw, 2, others, unit)
+        p["access"] = _maybe(draw, 2, others, unit)
+    if draw(st.booleans()):
+        p["cost_to_aggressor"] = draw(st.floats(0.0, 1.0))
+    return p
+
+
+@st.composite
+def institution(draw, partners: list[str], aggressor: str) -> dict:
+    pool = partners + [aggressor] + list(OTHERS)
+    members = draw(st.lists(st.sampled_from(pool), unique=True, min_size=1, max_size=6))
+    rule = draw(st.sampled_from(RULES))
+    inst: dict[str, Any] = {"name": "an institution", "members": members, "rule": rule}
+    if rule == "individual":
+        return inst
+    outsiders = [m for m in members if m not in partners and m != aggressor]
+    voters = [m for m in members if m != aggressor]
+    given = draw(st.lists(st.sampled_from(voters), unique=True)) if voters else []
+    inst["vote"] = {m: draw(unit) for m in {*outsiders, *given}}
+    inst["mandate_shift"] = draw(shift)
+    inst["no_mandate_shift"] = draw(shift)
+    if rule in ("consensus", "veto"):
+        inst["abstain"] = draw(unit)
+    if rule in ("qualified_majority", "veto"):
+        inst["k"] = draw(st.integers(1, len(members)))
+    if rule == "veto":
+        inst["veto"] = draw(st.lists(st.sampled_from(members), unique=True, min_size=1))
+    return inst
+
+
+@st.composite
+def aggressor_part(draw, code: str, types: list[str]) -> tuple[dict, dict]:
+    """The aggressor and the attack types (prize, cost, decision noise at either level)."""
+    agg: dict[str, Any] = {"code": code, "name": "the aggressor", "capability": draw(belief())}
+    choose = bool(types) and draw(st.booleans())
+    agg["choose_type"] = choose
+    attack_types: dict[str, Any] = {}
+    weights = [draw(st.floats(0.05, 1.0)) for _ in types]
+    for t, w in zip(types, weights, strict=True):
+        at: dict[str, Any] = {"description": f"a {t}"}
+        if not choose:
+            at["probability"] = w / sum(weights)
+        for key in ("prize", "cost", "decision_noise"):
+            if draw(st.booleans()):
+                at[key] = draw(belief(0.02, 3.0, zero=key == "cost"))
+        attack_types[t] = at
+    # the aggressor's own value, when some type uses it (else it could not take effect)
+    for key in ("prize", "cost", "decision_noise"):
+        if not types or any(key not in at for at in attack_types.values()):
+            agg[key] = draw(belief(0.02, 3.0, zero=key == "cost"))
+    if draw(st.booleans()):
+        agg["fait_accompli"] = draw(delay())
+    return agg, attack_types
+
+
+@st.composite
+def valid_scenario(draw) -> dict:
+    codes = draw(st.lists(st.sampled_from(PARTNERS), unique=True, min_size=1, max_size=16))
+    order = draw(st.permutations(codes))  # the dependency order, not the listing order
+    aggressor = draw(st.sampled_from(AGGRESSORS))
+    types = draw(st.lists(st.sampled_from(TYPES), unique=True, max_size=3))
+    factors = draw(st.lists(st.sampled_from(["trade", "values", "threat"]), unique=True))
+    agg, attack_types = draw(aggressor_part(aggressor, types))
+    actors = {}
+    for code in codes:
+        earlier = list(order[: order.index(code)])
+        others = [c for c in codes if c != code]
+        actors[code] = draw(partner(code, earlier, others, types, factors))
+    # a factor no partner loads on could not take effect: declare only the loaded ones
+    loaded = [
+        f for f in factors if any(a.get("loadings", {}).get(f, 0) != 0 for a in actors.values())
+    ]
+    tree: dict[str, Any] = {
+        "name": "fuzz",
+        "aggressor": agg,
+        "target": {"code": draw(st.sampled_from(TARGETS)), "capability": draw(belief())},
+        "actors": actors,
+        "factors": {f: {"description": f} for f in loaded},
+        "attack_types": attack_types,
+        "contest": {"exponent": draw(st.floats(0.3, 4.0))},
+        "horizon": {"years": draw(st.floats(0.1, 20.0)), "opportunities_per_year": draw(belief())},
+    }
+    for a in actors.values():
+        for f in list(a.get("loadings", {})):
+            if f not in loaded:
+                del a["loadings"][f]
+    if float(agg.get("fait_accompli", {}).get("mean", 0.0)) > 0 and draw(st.booleans()):
+        tree["late_discount"] = draw(unit)
+    n_inst = draw(st.integers(0, 3))
+    tree["institutions"] = {f"inst{j}": draw(institution(codes, aggressor)) for j in range(n_inst)}
+    return tree
+
+
+# ----------------------------------------------------------------------------------------------
+# Faults: each mutates a case and says what a message must name
+# ----------------------------------------------------------------------------------------------
+
+UNKNOWN = "ZZZ"  # a state code no scenario uses
+
+
+def _node(tree: dict, parts: list[str]) -> Any:
+    for p in parts:
+        tree = tree[p]
+    return tree
+
+
+def _leaves(node: Any, prefix: str) -> list[tuple[str, Any]]:
+    """(path, value) of every number in ``node``, lists excluded."""
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out.extend(_leaves(v, f"{prefix}.{k}"))
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        out.append((prefix, node))
+    return out
+
+
+def _range(path: str) -> str:
+    """The rule a number at ``path`` obeys: open01, closed01, pos, nonneg, pm1, int or free."""
+    parts = path.split(".")
+    last, parent = parts[-1], parts[-2]
+    if parent == "willingness" and last == "mean":
+        return "open01"
+    if last in ("sd", "spread", "buck_passing", "cost_to_aggressor") or path.endswith(
+        "perceived.noise"
+    ):
+        return "nonneg"
+    if last == "mean":
+        return "nonneg" if parent in ("cost", "delay", "fait_accompli") else "pos"
+    if last in ("concentration", "exponent", "years") or parent == "type_willingness":
+        return "pos"
+    if parent in ("attribution", "access", "allies", "vote") or last in (
+        "late_discount",
+        "abstain",
+        "probability",
+        "capability_factor",
+    ):
+        return "closed01"
+    if parent == "loadings":
+        return "pm1"
+    return "int" if last == "k" else "free"
+
+
+_BAD = {
+    "open01": lambda x: [0.0, 1.0, -x, 1.0 + x],
+    "closed01": lambda x: [-x, 1.0 + x],
+    "pos": lambda x: [0.0, -x],
+    "nonneg": lambda x: [-x],
+    "pm1": lambda x: [1.0 + x, -1.0 - x],
+}
+
+
+def _set(case: Case, path: str, value: Any) -> None:
+    """Set ``path`` (``scenario.`` in the tree, else in the overrides) to ``value``."""
+    parts = path.split(".")
+    root, parts = (case.tree, parts[1:]) if parts[0] == "scenario" else (case.overrides, parts)
+    node = root
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def _shown(x: Any) -> str:
+    return str(float(x)) if isinstance(x, float) else str(x)
+
+
+def out_of_range(draw, case: Case) -> Fault | None:
+    leaves = [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) in _BAD]
+    leaves += [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) == "int"]
+    if not leaves:
+        return None
+    path, value = draw(st.sampled_from(leaves))
+    kind = _range(path)
+    parent = path.rsplit(".", 1)[0]
+    if kind == "int":  # an institution's k
+        n = len(_node(case.tree, parent.split(".")[1:])["members"])
+        bad = draw(st.sampled_from([0, n + 1]))
+    else:
+        bad = draw(st.sampled_from(_BAD[kind](draw(st.floats(0.01, 10.0)))))
+    scope = "scenario.attack_types" if path.endswith(".probability") else parent
+    if path.split(".")[-2] in ("loadings", "attribution", "access", "allies", "vote"):
+        scope = parent
+    _set(case, path, bad)
+    return Fault(path, _shown(bad), scope=scope, claims=(parent,))
+
+
+def non_finite(draw, case: Case) -> Fault | None:
+    leaves = [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) != "int"]
+    if not leaves:
+        return None
+    path, _ = draw(st.sampled_from(leaves))
+    bad = draw(st.sampled_from(NON_FINITE))
+    parent = path.rsplit(".", 1)[0]
+    scope = "scenario.attack_types" if path.endswith(".probability") else parent
+    _set(case, path, bad)
+    return Fault(path, _shown(bad), scope=scope, claims=(parent,))
+
+
+def _partner_codes(case: Case) -> list[str]:
+    return list(case.tree["actors"])
+
+
+def wrong_type(draw, case: Case) -> Fault | None:
+    options = [(p, "abc") for p, _ in _leaves(case.tree, "scenario") if _range(p) != "int"]
+    options += [(f"scenario.actors.{c}.commitment", "sometimes") for c in _partner_codes(case)]
+    options += [(f"scenario.institutions.{i}.rule", "sometimes") for i in case.tree["institutions"]]
+    options += [("scenario.aggressor.choose_type", "maybe")]
+    path, bad = draw(st.sampled_from(options))
+    _set(case, path, bad)
+    return Fault(path, bad, stage=TYPED, claims=(path.rsplit(".", 1)[0],))
+
+
+def belief_as_number(draw, case: Case) -> Fault | None:
+    options = ["scenario.aggressor.capability", "scenario.target.capability"]
+    options += [f"scenario.actors.{c}.capability" for c in _partner_codes(case)]
+    path = draw(st.sampled_from(options))
+    value = draw(st.floats(0.1, 5.0))
+    _set(case, path, value)
+    return Fault(path, _shown(value), stage=TYPED, claims=(path,))
+
+
+def unknown_key(draw, case: Case) -> Fault | None:
+    nodes = ["scenario", "scenario.aggressor", "scenario.target", "scenario.horizon"]
+    for c in _partner_codes(case):
+        nodes += [f"scenario.actors.{c}", f"scenario.actors.{c}.willingness"]
+    nodes += [f"scenario.institutions.{i}" for i in case.tree["institutions"]]
+    nodes += [f"scenario.attack_types.{t}" for t in case.tree["attack_types"]]
+    node = draw(st.sampled_from(nodes))
+    path = f"{node}.colour"
+    _set(case, path, 1.0)
+    return Fault(path, "colour", stage=TYPED, claims=(path,))
+
+
+def unknown_reference(draw, case: Case) -> Fault | None:
+    """A partner, attack type, factor or member that does not exist."""
+    sc = case.tree
+    options = []
+    for c in sc["actors"]:
+        base = f"scenario.actors.{c}"
+        options += [(f"{base}.requires", "list", UNKNOWN), (f"{base}.requires", "list", c)]
+        options += [(f"{base}.{k}.{UNKNOWN}", "map", UNKNOWN) for k in ("follows", "allies")]
+        options += [(f"{base}.access.{UNKNOWN}", "map", UNKNOWN)]
+        options += [(f"{base}.attribution.ZZT", "map", "ZZT")]
+        options += [(f"{base}.loadings.zzf", "map", "zzf")]
+    for name, inst in sc["institutions"].items():
+        base = f"scenario.institutions.{name}"
+        options += [(f"{base}.members", "list", UNKNOWN)]
+        if inst["rule"] == "veto":
+            options += [(f"{base}.veto", "list", UNKNOWN)]
+        if inst["rule"] != "individual":
+            options += [(f"{base}.vote.{UNKNOWN}", "map", UNKNOWN)]
+    path, how, name = draw(st.sampled_from(options))
+    if how == "list":
+        node = _node(sc, path.split(".")[1:-1])
+        node.setdefault(path.rsplit(".", 1)[1], [])
+        if name in node[path.rsplit(".", 1)[1]]:
+            return None
+        node[path.rsplit(".", 1)[1]].append(name)
+        claim = path
+    else:
+        _set(case, path, 0.0 if ".loadings." in path else 0.5)
+        claim = path.rsplit(".", 1)[0]
+    return Fault(path, name, claims=(claim,))
+
+
+def cycle(draw, case: Case) -> Fault | None:
+    codes = _partner_codes(case)
+    if len(codes) < 2:
+        return None
+    x, y = draw(st.permutations(codes))[:2]
+    px, py = case.tree["actors"][x], case.tree["actors"][y]
+    if y not in px.get("requires", []):
+        px.setdefault("requires", []).append(y)
+    px.get("follows", {}).pop(y, None)
+    if x not in py.get("requires", []):
+        py.setdefault("follows", {})[x] = draw(shift)
+    base = "scenario.actors"
+    claims = (f"{base}.{x}.requires", f"{base}.{x}.follows", f"{base}.{y}.follows")
+    return Fault(base, x, scope="=scenario.actors", claims=claims)
+
+
+def partner_is_target(draw, case: Case) -> Fault | None:
+    code = case.tree["target"]["code"]
+    case.tree["actors"][code] = {"willingness": {"mean": 0.5}, "capability": {"mean": 1.0}}
+    return Fault(f"scenario.actors.{code}", code, claims=(f"scenario.actors.{code}",))
+
+
+def missing(draw, case: Case) -> Fault | None:
+    options = ["scenario.aggressor.code", "scenario.target.code", "scenario.name"]
+    for c in case.tree["actors"]:
+        options += [f"scenario.actors.{c}.willingness.mean", f"scenario.actors.{c}.capability.mean"]
+    path = draw(st.sampled_from(options))
+    parts = path.split(".")[1:]
+    del _node(case.tree, parts[:-1])[parts[-1]]
+    return Fault(path, "???", stage=MISSING, claims=(path,))
+
+
+def empty(draw, case: Case) -> Fault | None:
+    options = ["actors"] + [f"institutions.{i}.members" for i in case.tree["institutions"]]
+    where = draw(st.sampled_from(options))
+    if where == "actors":
+        case.tree["actors"] = {}
+        case.tree.pop("factors", None)
+        case.tree["institutions"] = {}
+        return Fault("scenario.actors", "none", scope="scenario", claims=("scenario",))
+    inst = case.tree["institutions"][where.split(".")[1]]
+    inst["members"] = []
+    base = f"scenario.{where.rsplit('.', 1)[0]}"
+    return Fault(f"scenario.{where}", "none", scope=base, claims=(base,))
+
+
+def empty_override(draw, case: Case) -> Fault | None:
+    """``path={}`` over a non-empty mapping: it would clear nothing."""
+    options = []
+    for c, p in case.tree["actors"].items():
+        for key in ("access", "allies", "follows", "loadings", "attribution", "type_willingness"):
+            if p.get(key):
+                options.append(f"scenario.actors.{c}.{key}")
+    for name, inst in case.tree["institutions"].items():
+        if inst.get("vote"):
+            options.append(f"scenario.institutions.{name}.vote")
+    for key in ("attack_types", "institutions", "factors"):
+        if case.tree.get(key):
+            options.append(f"scenario.{key}")
+    if not options:
+        return None
+    path = draw(st.sampled_from(options))
+    node = case.overrides
+    for p in path.split(".")[:-1]:
+        node = node.setdefault(p, {})
+    node[path.rsplit(".", 1)[1]] = {}
+    return Fault(path, f"~{path}", stage=EMPTY, claims=(path,))
+
+
+def number_override(draw, case: Case) -> Fault | None:
+    options = ["scenario.aggressor.prize", "scenario.horizon.opportunities_per_year"]
+    options += [f"scenario.actors.{c}.capability" for c in _partner_codes(case)]
+    path = draw(st.sampled_from(options))
+    value = draw(st.floats(0.1, 5.0))
+    node = case.overrides
+    for p in path.split(".")[:-1]:
+        node = node.setdefault(p, {})
+    node[path.rsplit(".", 1)[1]] = value
+    return Fault(path, _shown(value), stage=NUMBER, claims=(path,))
+
+
+def silent(draw, case: Case) -> Fault | None:
+    """A value that cannot take effect."""
+    sc = case.tree
+    codes = _partner_codes(case)
+    options = [f"engaged:{c}" for c in codes if "engaged" not in sc["actors"][c]]
+    options += [f"shift:{c}" for c in codes]
+    if len(codes) == 1:
+        options.append(f"buck:{codes[0]}")
+    if float(sc["aggressor"].get("fait_accompli", {}).get("mean", 0.0)) == 0:
+        options.append("late")
+    options += [f"inst:{i}" for i, inst in sc["institutions"].items() if inst["rule"] != "veto"]
+    options.append("factor")
+    if sc["aggressor"]["choose_type"]:
+        options += [f"probability:{t}" for t in sc["attack_types"]]
+    options += [f"sd:{t}" for t, at in sc["attack_types"].items() if "prize" not in at]
+    what, _, who = draw(st.sampled_from(options)).partition(":")
+    value = draw(st.floats(0.05, 0.95).filter(lambda v: v != 0.5))  # 0.5: a default
+    if what == "engaged":
+        path = f"scenario.actors.{who}.engaged.capability_factor"
+        _set(case, f"scenario.actors.{who}.engaged.probability", 0.0)
+    elif what == "shift":
+        path = f"scenario.actors.{who}.willingness.calibrated_shift"
+    elif what == "buck":
+        path = f"scenario.actors.{who}.buck_passing"
+    elif what == "late":
+        path = "scenario.late_discount"
+    elif what == "inst":
+        rule = sc["institutions"][who]["rule"]
+        key = {"individual": "mandate_shift", "consensus": "k"}.get(rule, "abstain")
+        value = 1 if key == "k" else value
+        path = f"scenario.institutions.{who}.{key}"
+    elif what == "factor":
+        path, value = "scenario.factors.unused", None
+        sc.setdefault("factors", {})["unused"] = {"description": "no partner loads on it"}
+        return Fault(path, "unused", claims=(path,))
+    elif what == "probability":
+        path = f"scenario.attack_types.{who}.probability"
+    else:
+        path = f"scenario.attack_types.{who}.prize.sd"
+    _set(case, path, value)
+    return Fault(path, _shown(value), claims=(path.rsplit(".", 1)[0],))
+
+
+def sampler_fault(draw, case: Case) -> Fault | None:
+    key, bad = draw(st.sampled_from([("draws", 0), ("block_size", 0), ("seed", -1)]))
+    case.overrides.setdefault("sampler", {})[key] = bad
+    return Fault(f"sampler.{key}", str(bad), claims=(f"sampler.{key}",))
+
+
+FAULTS = (
+    out_of_range,
+    non_finite,
+    wrong_type,
+    belief_as_number,
+    unknown_key,
+    unknown_reference,
+    cycle,
+    partner_is_target,
+    missing,
+    empty,
+    empty_override,
+    number_override,
+    silent,
+    sampler_fault,
+)
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+@st.composite
+def scenarios(draw) -> Case:
+    """A case: valid (about 40%) or with one to three faults on separate paths."""
+    import copy
+
+    case = Case(tree=draw(valid_scenario()), seed=draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))
+    for fault in draw(st.lists(st.sampled_from(FAULTS), min_size=n, max_size=n)):
+        trial = copy.deepcopy(case)
+        found = fault(draw, trial)
+        if found is None:
+            continue
+        found.kind = fault.__name__
+        taken = [c for f in case.faults for c in f.claims]
+        if any(_overlaps(c, t) for c in found.claims for t in taken):
+            continue
+        trial.faults.append(found)
+        case = trial
+    return case

@@ -1,0 +1,264 @@
+"""Fuzzed scenarios: each is rejected with messages naming its faults, or runs exactly.
+
+A case (tests/jobs/fuzz_cases.py) is a scenario as a file would hold it, valid by construction,
+plus overrides merged over it afterwards, with zero to three faults injected. It is composed
+through the config layer's own merge (``forecast.config.loading.merge``: the schema's type and key
+checks, the empty-mapping and number-for-a-belief checks), then checked as ``forecast.jobs.run.run``
+checks it before any work. A sample also goes through Hydra itself (the scenario written to a
+config group, composed by :func:`forecast.config.loading.load_config`) and through
+``run.run`` into a directory.
+
+- With faults: :class:`ConfigError`, each fault named by a message with its path and its value,
+  every message about one of the faults (of the first stage that reports: Hydra's types, the
+  overrides, missing values, the domain rules), and nothing written.
+- Without: the numba kernel's counts equal the numpy reference's on the same random numbers,
+  and no per-draw statistic or ``forecast.nc`` variable is NaN.
+
+Reproducible: ``derandomize=True`` and no example database, so every run tries the same 1000
+cases; a failure prints its case (``Case(tree=..., overrides=..., faults=...)``), which goes into
+``REGRESSIONS`` below as a plain parametrised test.
+"""
+
+from __future__ import annotations
+
+import copy
+import faulthandler
+import functools
+import os
+import re
+import tempfile
+import time
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+from hypothesis import HealthCheck, find, given, settings
+from omegaconf import DictConfig, OmegaConf
+
+from forecast.analysis import sensitivity
+from forecast.config import ConfigError
+from forecast.config.loading import load_config, merge
+from forecast.config.schema import ScenarioConfig
+from forecast.jobs import run
+from forecast.sampling import sampler
+from tests.jobs import fuzz_cases
+from tests.jobs.fuzz_cases import TYPED, Case, Fault
+
+N_EXAMPLES = int(os.environ.get("FORECAST_FUZZ_EXAMPLES", 1000))
+SAMPLER = [
+    "sampler.draws=2",
+    "sampler.realizations=512",
+    "sampler.block_size=256",  # two blocks: the block loop is exercised too
+    "sampler.threads=1",
+    "sampler.progress=false",
+    "analysis.report=false",
+]
+HANG_SECONDS = 60  # one case (of 2 x 512 crises) taking this long is a hang
+PATH = re.compile(r"\b(?:scenario|sampler|analysis|executor|beliefs|calibration)(?:\.[\w-]+)*")
+
+
+@functools.cache
+def _base() -> DictConfig:
+    """The run config with a blank scenario, as a new scenario file starts (composed once)."""
+    cfg = load_config(SAMPLER)
+    cfg.scenario = OmegaConf.structured(ScenarioConfig)
+    # Hydra merges a scenario file before it closes the config (set_struct): the file may add
+    # partners, institutions, ...; the schema's dataclasses still reject unknown keys
+    OmegaConf.set_struct(cfg, False)
+    sampler.run_draws(sampler.make_plan(load_config(SAMPLER)), range(1))  # compile the kernel
+    return cfg
+
+
+def _file(case: Case) -> DictConfig:
+    """The case's scenario merged as Hydra merges a file, then closed as Hydra closes it."""
+    cfg = merge(_base(), {"scenario": case.tree})  # a new config: the base is not changed
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def compose(case: Case) -> DictConfig:
+    """The case's run config, through the config layer's merge and ``run.run``'s first check."""
+    cfg = _file(case)
+    if case.overrides:
+        cfg = merge(cfg, case.overrides)
+    sensitivity.check(cfg)
+    return cfg
+
+
+def _flat(tree: dict, prefix: str = "") -> list[str]:
+    """The overrides as command-line ``key=value`` strings."""
+    out = []
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out += _flat(value, f"{path}.")
+        else:
+            out.append(f"{path}={{}}" if isinstance(value, dict) else f"{path}={value}")
+    return out
+
+
+def compose_with_hydra(case: Case, where: Path) -> DictConfig:
+    """The same case as a scenario file in a config group, composed by Hydra."""
+    (where / "scenario").mkdir(parents=True, exist_ok=True)
+    (where / "scenario" / "fuzz.yaml").write_text(yaml.safe_dump(case.tree))
+    overrides = [*SAMPLER, f"hydra.searchpath=[file://{where}]", "scenario=fuzz"]
+    cfg = load_config(overrides + _flat(case.overrides))
+    sensitivity.check(cfg)
+    return cfg
+
+
+def _relates(token: str, fault: Fault) -> bool:
+    if fault.scope.startswith("="):
+        return token == fault.scope[1:]
+    return token == fault.scope or token.startswith(fault.scope + ".")
+
+
+def assert_faults_named(case: Case, problems: list[str]) -> None:
+    """Every fault of the first reporting stage is named, with its value, by a message; every
+    message names a config path of one of the faults."""
+    stage = min(f.stage for f in case.faults)
+    faults = [f for f in case.faults if f.stage == stage]
+    assert problems
+    for msg in problems:
+        tokens = PATH.findall(msg)
+        assert tokens, f"a message names no config path: {msg}"
+        assert any(_relates(t, f) for t in tokens for f in case.faults), (msg, case.faults)
+
+    def named(f: Fault) -> bool:
+        return any(f.path in msg and f.shown in msg for msg in problems)
+
+    if stage == TYPED:  # Hydra stops at the first type error
+        assert any(named(f) for f in faults), (faults, problems)
+    else:
+        for f in faults:
+            assert named(f), (f, problems)
+
+
+def _assert_no_nan(arrays: dict, label: str) -> None:
+    bad = [name for name, a in arrays.items() if np.isnan(np.asarray(a, dtype=float)).any()]
+    assert not bad, f"NaN in {label}: {bad}"
+
+
+def check_runs_exactly(cfg: DictConfig, write: bool) -> None:
+    plan = sampler.make_plan(cfg, validated=True)
+    draws = range(plan.n_draws)
+    fast = sampler.run_draws(plan, draws)
+    slow = sampler.run_draws(replace(plan, settings=replace(plan.settings, backend="numpy")), draws)
+    for name in ("by_type", "by_partner", "mandates", "hist", "n"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    stats = sampler.summarise(plan, fast)
+    _assert_no_nan(stats, "the per-draw statistics")
+    if write:  # the dataset and the file: the same numbers, with the draws' parameters added
+        with tempfile.TemporaryDirectory() as out:
+            run.run(cfg, out, progress=False)
+            with xr.open_dataset(Path(out) / cfg.output.filename) as nc:
+                floats = {k: v.values for k, v in nc.data_vars.items() if v.dtype.kind == "f"}
+            _assert_no_nan(floats, "forecast.nc")
+
+
+def check_case(case: Case) -> None:
+    """Rejected with named faults and nothing written, or run with kernel == reference.
+
+    A case that takes longer than HANG_SECONDS (the kernel compiled already) fails; one that
+    never ends gets every thread's stack dumped into the test's output, for the CI job's own
+    time limit to stop.
+    """
+    _base()
+    faulthandler.dump_traceback_later(HANG_SECONDS)
+    t0 = time.perf_counter()
+    try:
+        _check_case(case)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert time.perf_counter() - t0 < HANG_SECONDS, "the case took too long (a hang?)"
+
+
+def _check_case(case: Case) -> None:
+    key = zlib.crc32(repr(case).encode())  # the same in every run (str hashes are salted)
+    sample = key % 16 == 0
+    if key % 64 == 1:  # the same outcome through Hydra's own composition
+        with tempfile.TemporaryDirectory() as where:
+            try:
+                compose_with_hydra(case, Path(where))
+                assert case.valid, f"accepted through Hydra with faults {case.faults}"
+            except ConfigError as exc:
+                assert not case.valid, f"valid case rejected through Hydra: {exc}"
+                assert_faults_named(case, exc.problems)
+    try:
+        cfg = compose(case)
+    except ConfigError as exc:
+        assert not case.valid, f"valid case rejected: {exc}"
+        assert_faults_named(case, exc.problems)
+        if sample and min(f.stage for f in case.faults) > fuzz_cases.EMPTY:
+            cfg = merge(_file(case), case.overrides)
+            with tempfile.TemporaryDirectory() as out:
+                with pytest.raises(ConfigError):
+                    run.run(cfg, out, progress=False)
+                assert not list(Path(out).iterdir()), "a rejected run wrote files"
+        return
+    assert case.valid, f"accepted with faults {case.faults}"
+    check_runs_exactly(cfg, write=sample)
+
+
+@settings(
+    max_examples=N_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(case=fuzz_cases.scenarios())
+def test_fuzzed_scenarios(case):
+    check_case(case)
+
+
+# Failing cases the fuzz test found, minimal, kept as regressions (see docs/development.md).
+REGRESSIONS: dict[str, Case] = {}
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_fuzz_regression(name):
+    check_case(copy.deepcopy(REGRESSIONS[name]))
+
+
+def _found(condition) -> Case:
+    return find(
+        fuzz_cases.scenarios(),
+        condition,
+        settings=settings(database=None, derandomize=True, max_examples=3000),
+    )
+
+
+@pytest.mark.parametrize("kind", [f.__name__ for f in fuzz_cases.FAULTS])
+def test_the_fuzz_cases_inject_every_kind_of_fault(kind):
+    case = _found(lambda c: any(f.kind == kind for f in c.faults))
+    assert any(f.kind == kind for f in case.faults)
+
+
+@pytest.mark.parametrize(
+    "what,condition",
+    [
+        ("16 partners", lambda c: c.valid and len(c.tree["actors"]) == 16),
+        (
+            "a dependency",
+            lambda c: c.valid and any(a.get("requires") for a in c.tree["actors"].values()),
+        ),
+        ("three attack types", lambda c: c.valid and len(c.tree["attack_types"]) == 3),
+        ("a chosen type", lambda c: c.valid and c.tree["aggressor"]["choose_type"]),
+        *[
+            (
+                rule,
+                lambda c, r=rule: (
+                    c.valid and any(i["rule"] == r for i in c.tree["institutions"].values())
+                ),
+            )
+            for rule in fuzz_cases.RULES
+        ],
+    ],
+)
+def test_the_fuzz_cases_draw_valid_scenarios_with(what, condition):
+    assert condition(_found(condition))
