@@ -220,6 +220,15 @@ class Scratch:
         self._u = np.empty(self.n * self.nu)
         self.backend = plan.settings.backend
         self._kernel: Callable[..., None] | None = None
+        self._fill: Callable[..., None] | None = None
+
+    def fill_block(self, key: np.ndarray, z: np.ndarray, u: np.ndarray, *columns: Any) -> None:
+        """:func:`random_numbers.fill_block` into this worker's blocks, its entry point resolved
+        once for Fortran-ordered blocks (see :data:`jit.FORTRAN_BLOCK`)."""
+        if self._fill is None:
+            block = jit.FORTRAN_BLOCK
+            self._fill = jit.specialise(random_numbers.fill_block, key, block, block, *columns)
+        self._fill(key, z, u, *columns)
 
     def simulate_block(self, *args: Any) -> Callable[..., None]:
         """The block function of the plan's backend for these arguments' types (the same for
@@ -255,7 +264,7 @@ def run_draw(plan: Plan, d: int, acc: Accumulators, j: int, scratch: Scratch) ->
     for b in range(st.block_start, st.block_start + plan.n_blocks):
         n = min(st.block_size, st.realizations - done)
         z, u = scratch.block(n)
-        random_numbers.fill_block(block_key(st.seed, d, b), z, u, *columns)
+        scratch.fill_block(block_key(st.seed, d, b), z, u, *columns)
         scratch.simulate_block(inputs, z, u, out)(inputs, z, u, out)
         done += n
     return done
