@@ -106,6 +106,11 @@ HIST_CLIP = (1e-3, 1e3)  # C / A is clipped to this before its logarithm (beyond
 
 MAX_PARTNERS = 64  # partner sets are int64 bit masks
 
+# Partners' summed power below the smallest normal float counts as none: 1 / a subnormal total
+# overflows to inf, and buck-passing's share committed * inf is inf, or nan when nothing is
+# committed (a capability factor of 5e-324 reaches it)
+MIN_TOTAL_POWER = 2.2250738585072014e-308
+
 # crises processed side by side: each step is a loop over lanes the compiler vectorises. 512 was
 # fastest on Taiwan (128: +31 %, 256: +13 %, 384: +8 %, 768: +7 %) and with 16 and 64 partners;
 # every loop over partners and lanes pays a fixed cost (alias checks, remainders, calls), and
@@ -293,7 +298,8 @@ def timing(pa, tim, z, r0, w, cols, cap_eff, late, fa):
 def total_power_inverse(cap_eff, w, inv_total):
     """inv_total (W,): 1 / the partners' summed power (0 when it is 0), for buck-passing's share
     committed * (1 / total): a multiplication in each decision pass rather than a division; with
-    no partner power at all (all late at discount 0, all engaged at factor 0) the share is 0."""
+    no partner power at all (all late at discount 0, all engaged at factor 0, or a total below
+    MIN_TOTAL_POWER) the share is 0."""
     for ln in range(w):
         inv_total[ln] = 0.0
     for i in range(cap_eff.shape[0]):
@@ -301,7 +307,7 @@ def total_power_inverse(cap_eff, w, inv_total):
         for ln in range(w):
             inv_total[ln] += ci[ln]
     for ln in range(w):
-        inv_total[ln] = 1.0 / inv_total[ln] if inv_total[ln] > 0.0 else 0.0
+        inv_total[ln] = 1.0 / inv_total[ln] if inv_total[ln] >= MIN_TOTAL_POWER else 0.0
 
 
 @njit(inline="always", **JIT)

@@ -47,6 +47,7 @@ from forecast.model.kernels import (
     HIST_CLIP,
     HIST_HI,
     HIST_LO,
+    MIN_TOTAL_POWER,
     N_BINS,
     P_ENTANGLED,
     P_FLIPS,
@@ -199,11 +200,12 @@ def timing(pa, tim, z, cols, cap_eff):
 
 
 def total_power_inverse(cap_eff):
-    """(n,) 1 / the partners' summed power, 0 where it is 0 (buck-passing's share is then 0)."""
+    """(n,) 1 / the partners' summed power, 0 where it is below MIN_TOTAL_POWER (buck-passing's
+    share is then 0)."""
     total = np.zeros(cap_eff.shape[0])
     for i in range(cap_eff.shape[1]):
         total = total + cap_eff[:, i]
-    return np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+    return np.divide(1.0, total, out=np.zeros_like(total), where=total >= MIN_TOTAL_POWER)
 
 
 def contest(power, u, cols):
