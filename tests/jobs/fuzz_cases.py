@@ -283,6 +283,11 @@ def _range(path: str) -> str:
     return "int" if last == "k" else "free"
 
 
+def _type_probability(path: str) -> bool:
+    """An attack type's probability: a fault in it also breaks their sum's rule."""
+    return path.startswith("scenario.attack_types.") and path.endswith(".probability")
+
+
 _BAD = {
     "open01": lambda x: [0.0, 1.0, -x, 1.0 + x],
     "closed01": lambda x: [-x, 1.0 + x],
@@ -319,7 +324,7 @@ def out_of_range(draw, case: Case) -> Fault | None:
         bad = draw(st.sampled_from([0, n + 1]))
     else:
         bad = draw(st.sampled_from(_BAD[kind](draw(st.floats(0.01, 10.0)))))
-    scope = "scenario.attack_types" if path.endswith(".probability") else parent
+    scope = "scenario.attack_types" if _type_probability(path) else parent
     if path.split(".")[-2] in ("loadings", "attribution", "access", "allies", "vote"):
         scope = parent
     _set(case, path, bad)
@@ -333,7 +338,7 @@ def non_finite(draw, case: Case) -> Fault | None:
     path, _ = draw(st.sampled_from(leaves))
     bad = draw(st.sampled_from(NON_FINITE))
     parent = path.rsplit(".", 1)[0]
-    scope = "scenario.attack_types" if path.endswith(".probability") else parent
+    scope = "scenario.attack_types" if _type_probability(path) else parent
     _set(case, path, bad)
     return Fault(path, _shown(bad), scope=scope, claims=(parent,))
 
