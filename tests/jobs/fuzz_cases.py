@@ -161,6 +161,8 @@ def institution(draw, partners: list[str], aggressor: str) -> dict:
     inst["vote"] = {m: draw(unit) for m in {*outsiders, *given}}
     inst["mandate_shift"] = draw(shift)
     inst["no_mandate_shift"] = draw(shift)
+    if any(m in partners for m in members) and draw(st.booleans()):
+        inst["vote_correlation"] = draw(unit)  # of a partner's vote with its own resolve
     if rule in ("consensus", "veto"):
         inst["abstain"] = draw(unit)
     if rule in ("qualified_majority", "veto"):
@@ -274,6 +276,7 @@ def _range(path: str) -> str:
     if parent in ("attribution", "access", "allies", "vote") or last in (
         "late_discount",
         "abstain",
+        "vote_correlation",
         "probability",
         "capability_factor",
     ):
