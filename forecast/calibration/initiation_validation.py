@@ -216,43 +216,34 @@ def reliability(p: np.ndarray, y: np.ndarray, n_bins: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _effect(name: str, b: np.ndarray) -> dict:
+    """Summary of one log-odds effect's draws b: mean, 90% interval, the same as a percent
+    change in the odds, and P(effect < 0)."""
+    pct = 100.0 * (np.exp(b) - 1.0)
+    return {
+        "covariate": name,
+        "beta_mean": float(b.mean()),
+        "beta_q05": float(np.quantile(b, 0.05)),
+        "beta_q95": float(np.quantile(b, 0.95)),
+        "percent_mean": float(pct.mean()),
+        "percent_q05": float(np.quantile(pct, 0.05)),
+        "percent_q95": float(np.quantile(pct, 0.95)),
+        "p_negative": float(np.mean(b < 0)),
+    }
+
+
 def pact_effects(tree) -> list[dict]:
     """Percent change in the odds of initiation (about the risk: events are rare) for each
     defence-pact covariate, with 90% intervals and P(effect < 0)."""
     beta = tree["posterior"]["beta"]
-    out = []
-    for name in ("def_any", "def_major", "def_contingent", "def_shared"):
-        b = beta.sel(covariate=name).to_numpy().ravel()
-        pct = 100.0 * (np.exp(b) - 1.0)
-        out.append(
-            {
-                "covariate": name,
-                "beta_mean": float(b.mean()),
-                "beta_q05": float(np.quantile(b, 0.05)),
-                "beta_q95": float(np.quantile(b, 0.95)),
-                "percent_mean": float(pct.mean()),
-                "percent_q05": float(np.quantile(pct, 0.05)),
-                "percent_q95": float(np.quantile(pct, 0.95)),
-                "p_negative": float(np.mean(b < 0)),
-            }
-        )
+
+    def draws(name: str) -> np.ndarray:
+        return beta.sel(covariate=name).to_numpy().ravel()
+
+    out = [_effect(n, draws(n)) for n in ("def_any", "def_major", "def_contingent", "def_shared")]
     # A target with a contingent pact with a major power, against one with no pact at all.
-    b = sum(
-        beta.sel(covariate=c).to_numpy().ravel() for c in ("def_any", "def_major", "def_contingent")
-    )
-    pct = 100.0 * (np.exp(b) - 1.0)
-    out.append(
-        {
-            "covariate": "def_any + def_major + def_contingent",
-            "beta_mean": float(b.mean()),
-            "beta_q05": float(np.quantile(b, 0.05)),
-            "beta_q95": float(np.quantile(b, 0.95)),
-            "percent_mean": float(pct.mean()),
-            "percent_q05": float(np.quantile(pct, 0.05)),
-            "percent_q95": float(np.quantile(pct, 0.95)),
-            "p_negative": float(np.mean(b < 0)),
-        }
-    )
+    combined = ("def_any", "def_major", "def_contingent")
+    out.append(_effect(" + ".join(combined), sum(draws(c) for c in combined)))
     return out
 
 
