@@ -164,6 +164,7 @@ def validate(cfg: Any) -> list[str]:
     _attack_type_sum_rule(r, cfg.scenario)
     _actor_rules(r, cfg.scenario)
     _institution_rules(r, cfg.scenario)
+    _war_rules(r, cfg.scenario)
     _sampler_rules(r, cfg.sampler)
     _aggressor_source_rules(r, cfg)
     if "executor" in cfg:
@@ -183,6 +184,8 @@ def missing_values(cfg: Any) -> list[str]:
         if parts[-1] == "mean":
             node = OmegaConf.select(cfg, ".".join(parts[:-1]))
             if parts[:2] == ["scenario", "attack_types"] or elicitation.is_elicited(node):
+                continue
+            if key in OPTIONAL_BELIEFS:  # no mean: the mechanism is off
                 continue
         out.append(f"{key} is required, got ??? (missing)")
     return out
@@ -321,6 +324,89 @@ def _institution_rules(r: _Rules, sc: Any) -> None:
         r.closed_prob(f"{base}.vote_correlation", inst.vote_correlation)
         r.finite(f"{base}.mandate_shift", inst.mandate_shift)
         r.finite(f"{base}.no_mandate_shift", inst.no_mandate_shift)
+
+
+KINDS = ("access", "arms", "sanctions")  # kinds of help besides troops (docs/war.md)
+# beliefs whose missing mean turns their mechanism off
+OPTIONAL_BELIEFS = (
+    "scenario.target.resolve.probability.mean",
+    "scenario.escalation.probability.mean",
+)
+
+
+def is_set(belief: Any) -> bool:
+    """Whether an optional willingness belief (the target's resolve, escalation) is given."""
+    return elicitation.is_elicited(belief) or not OmegaConf.is_missing(belief, "mean")
+
+
+def phases_of(sc: Any, attack_type: str | None = None) -> list[Any]:
+    """The phases of an attack type (its own, else ``war.phases``); [] is the single phase."""
+    at = sc.attack_types.get(attack_type) if attack_type else None
+    if at is not None and at.phases is not None:
+        return list(at.phases)
+    return list(sc.war.phases)
+
+
+def _phase_rules(r: _Rules, path: str, phases: Any) -> None:
+    names = [p.name for p in phases]
+    if len(set(names)) < len(names):
+        r.add(f"{path}: phase names must differ, got {names}")
+    for k, ph in enumerate(phases):
+        base = f"{path}[{k}]"
+        if k == 0 and ph.duration is not None:
+            r.add(
+                f"{base}.duration: the first phase lasts the fait-accompli time "
+                f"(scenario.aggressor.fait_accompli), got {ph.duration}"
+            )
+        if k > 0:
+            r.positive(f"{base}.duration", ph.duration)
+
+
+def _war_rules(r: _Rules, sc: Any) -> None:
+    """Phases, attrition, the target's resolve, escalation, kinds of help, per-type balance."""
+    if not (0.0 <= float(sc.war.attrition) < 1.0):
+        r.add(f"scenario.war.attrition must lie in [0, 1), got {sc.war.attrition}")
+    _phase_rules(r, "scenario.war.phases", sc.war.phases)
+    longest = max(len(phases_of(sc, t)) for t in attack_type_names(sc)) or 1
+    for name, at in sc.attack_types.items():
+        base = f"scenario.attack_types.{name}"
+        if at.phases is not None:
+            if not len(at.phases):
+                r.add(f"{base}.phases: give at least one phase, or null for war.phases")
+            _phase_rules(r, f"{base}.phases", at.phases)
+        if at.exponent is not None:
+            r.positive(f"{base}.exponent", at.exponent)
+        if is_set(at.capability):
+            r.capability(f"{base}.capability", at.capability)
+    res = sc.target.resolve
+    if is_set(res.probability):
+        r.willingness("scenario.target.resolve.probability", res.probability)
+    r.finite("scenario.target.resolve.balance_slope", res.balance_slope)
+    esc = sc.escalation
+    if is_set(esc.probability):
+        r.willingness("scenario.escalation.probability", esc.probability)
+    r.finite("scenario.escalation.willingness_shift", esc.willingness_shift)
+    for code, p in sc.actors.items():
+        for kind, h in p.contributions.items():
+            base = f"scenario.actors.{code}.contributions.{kind}"
+            if kind not in KINDS:
+                r.add(f"{base}: unknown kind of help '{kind}' (kinds: {list(KINDS)}; troops are "
+                      f"the partner's willingness)")  # fmt: skip
+                continue
+            r.willingness(f"{base}.willingness", h.willingness)
+            r.closed_prob(f"{base}.correlation", h.correlation)
+            arms_amount = OmegaConf.select(h, "amount.mean")
+            if kind == "arms":
+                r.capability(f"{base}.amount", h.amount)
+                if not 1 <= int(h.from_phase) <= longest:
+                    r.add(f"{base}.from_phase must be a phase number in 1..{longest}, "
+                          f"got {h.from_phase}")  # fmt: skip
+            elif arms_amount not in (None, 0.0) or int(h.from_phase) != 1:
+                r.add(f"{base}: amount and from_phase are for arms only")
+            if kind == "sanctions":
+                r.non_negative(f"{base}.cost", h.cost)
+            elif float(h.cost) != 0.0:
+                r.add(f"{base}.cost is for sanctions only, got {h.cost}")
 
 
 def _sampler_rules(r: _Rules, s: Any) -> None:

@@ -194,6 +194,8 @@ class PartnerConfig:
     access: dict[str, float] = field(default_factory=dict)
     # the aggressor's extra cost of war when this partner joins (units of the prize)
     cost_to_aggressor: float = 0.0
+    # kinds of help besides troops: access, arms, sanctions (docs/war.md)
+    contributions: dict[str, HelpConfig] = field(default_factory=dict)
     covariates: CovariatesConfig = field(default_factory=CovariatesConfig)
     source: str = ""
 
@@ -234,6 +236,58 @@ class InstitutionConfig:
 
 
 @dataclass
+class PhaseConfig:
+    """One phase of the war (docs/war.md): the first lasts the fait-accompli time, each later one
+    its ``duration`` in days; with ``fait_accompli`` the aggressor holding the objective at the
+    phase's end wins the war."""
+
+    name: str = MISSING
+    duration: float | None = None
+    fait_accompli: bool = True
+
+
+@dataclass
+class WarConfig:
+    """The war as a process: its phases (empty: one, the model without phases) and the attrition
+    lambda in [0, 1) between them."""
+
+    attrition: float = 0.0
+    phases: list[PhaseConfig] = field(default_factory=list)
+
+
+@dataclass
+class HelpConfig:
+    """One kind of help a partner may give besides its troops (``access``, ``arms``,
+    ``sanctions``): its own willingness, and the correlation of that decision with the partner's
+    resolve. ``amount`` and ``from_phase`` are for arms, ``cost`` for sanctions."""
+
+    willingness: WillingnessBelief = field(default_factory=WillingnessBelief)
+    correlation: float = 1.0
+    amount: CapabilityBelief = _known(0.0)
+    from_phase: int = 1
+    cost: float = 0.0
+
+
+@dataclass
+class ResolveConfig:
+    """P(the target keeps fighting through a phase) at an even balance, and the slope of its
+    log-odds in log(D / A). No mean (the default): the target always fights."""
+
+    probability: WillingnessBelief = field(default_factory=WillingnessBelief)
+    balance_slope: float = 0.0
+
+
+@dataclass
+class EscalationConfig:
+    """P(the war crosses the threshold in a phase) when the aggressor surely loses it, and the
+    probit shift on partners' thresholds to stay in when it does. No mean: no escalation."""
+
+    description: str = ""
+    probability: WillingnessBelief = field(default_factory=WillingnessBelief)
+    willingness_shift: float = 0.0
+
+
+@dataclass
 class AttackTypeConfig:
     description: str = ""
     # P(this type of attack is the option on the table); ignored when the aggressor chooses
@@ -243,6 +297,11 @@ class AttackTypeConfig:
     prize: CapabilityBelief = field(default_factory=CapabilityBelief)
     cost: CapabilityBelief = field(default_factory=CapabilityBelief)
     decision_noise: CapabilityBelief = field(default_factory=CapabilityBelief)
+    # this type's balance (docs/war.md): the aggressor's power (no mean: the aggressor's), the
+    # contest exponent and the phases (null: contest.exponent, war.phases)
+    capability: CapabilityBelief = field(default_factory=CapabilityBelief)
+    exponent: float | None = None
+    phases: list[PhaseConfig] | None = None
 
 
 @dataclass
@@ -250,6 +309,7 @@ class TargetConfig:
     code: str = MISSING
     name: str = ""
     capability: CapabilityBelief = field(default_factory=CapabilityBelief)
+    resolve: ResolveConfig = field(default_factory=ResolveConfig)
 
 
 @dataclass
@@ -329,6 +389,8 @@ class ScenarioConfig:
     institutions: dict[str, InstitutionConfig] = field(default_factory=dict)
     # share of their power that forces arriving after the fait accompli still count for
     late_discount: float = 0.5
+    war: WarConfig = field(default_factory=WarConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
     horizon: HorizonConfig = field(default_factory=HorizonConfig)
     # backtest cases only (configs/scenario/backtest_*.yaml); the model never reads it
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
