@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from forecast.config import ConfigError
-from forecast.model import kernels
+from forecast.config.rules import KINDS, attack_type_names
+from forecast.model import kernels, process
 from forecast.model.inputs import Institutions, columns, network, static_partners
 
 _RULES = {
@@ -110,7 +111,7 @@ def _institution_arrays(
 
 
 def _layout(
-    codes: tuple[str, ...], J: int, V: int, sc: Any
+    codes: tuple[str, ...], J: int, V: int, sc: Any, war: dict[str, Any]
 ) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray]:
     """Column offsets of each random-number group (a group is present only when used), the
     numbers of columns nz, nu, and each column's key (nz, 2), (nu, 2): its group (an ``L_*``
@@ -130,12 +131,14 @@ def _layout(
     for group in (kernels.L_IDIO, kernels.L_DELAY, kernels.L_ATTR, kernels.L_ENGAGED):
         names[group] = [stable_key(c) for c in codes]
     names[kernels.L_CHAIN] = names[kernels.L_IDIO]
+    names[kernels.L_HELP] = [stable_key(f"{kind}/{c}") for kind in KINDS for c in codes]
     for group, keys in names.items():
         if len(set(keys)) < len(keys):  # 31-bit keys of a few dozen names: practically never
             raise ConfigError(
                 [f"scenario: random-number keys of group {group} collide: rename one"]
             )
     actors = sc.actors.values()
+    n_phases = int(war["cum_days"].shape[1])
     layout = np.full(kernels.N_LAYOUT, -1, dtype=np.int64)
     any_attr = any(float(v) < 1 for a in actors for v in a.attribution.values())
     any_vote = any(_value(i.rule) != "individual" for i in sc.institutions.values())
@@ -147,12 +150,20 @@ def _layout(
             (kernels.L_DELAY, P, any(float(a.delay.spread) > 0 for a in actors)),
             (kernels.L_FA, 1, float(sc.aggressor.fait_accompli.spread) > 0),
             (kernels.L_VOTE, J * V, any_vote),
+            (
+                kernels.L_HELP,
+                len(KINDS) * P,
+                bool((war["help_present"] & (war["help_load"] < 1)).any()),
+            ),
         ),
         (
             (kernels.L_CONTEST, 1, True),
             (kernels.L_ATTR, P, any_attr),
             (kernels.L_ENGAGED, P, any(float(a.engaged.probability) > 0 for a in actors)),
             (kernels.L_CHAIN, P, any(float(v) > 0 for a in actors for v in a.allies.values())),
+            (kernels.L_PHASE, n_phases - 1, n_phases > 1),
+            (kernels.L_RESOLVE, n_phases, war["resolve_on"]),
+            (kernels.L_ESCALATION, n_phases, war["escalation_on"]),
         ),
     ):
         keys = [
@@ -197,6 +208,9 @@ def drawn_columns(
     votes = (rule[:, :1] != kernels.RULE_INDIVIDUAL) & (np.arange(V) < rule[:, 2:3])
     # a vote that is its member's resolve alone (correlation 1) needs no number of its own
     mark(z_drawn, kernels.L_VOTE, (votes & (static["inst_load"] < 1.0)).reshape(J * V))
+    war = static["war"]
+    help_used = war["help_present"] & (war["help_load"] < 1.0)
+    mark(z_drawn, kernels.L_HELP, help_used.reshape(help_used.size))
     return z_drawn, u_drawn
 
 
@@ -218,7 +232,9 @@ def static_arrays(
     calibrated = np.zeros(P, dtype=bool) if calibrated is None else np.asarray(calibrated)
     inst = _institution_arrays(sc, codes, calibrated)
     J, V = inst["inst_abstain"].shape
-    layout, nz, nu, z_keys, u_keys = _layout(codes, J, V, sc)
+    types = tuple(attack_type_names(sc))
+    war = process.static(sc, codes, types)
+    layout, nz, nu, z_keys, u_keys = _layout(codes, J, V, sc, war)
     depends = [[o in actors[c].requires or o in actors[c].follows for o in codes] for c in codes]
     order, levels = decision_order(np.array(depends, dtype=bool).reshape(P, P), codes)
     static = {
@@ -248,6 +264,7 @@ def static_arrays(
         "fa_spread": float(agg.fait_accompli.spread),
         "late_discount": float(sc.late_discount),
         "exponent": float(sc.contest.exponent),
+        "war": war,
         **{k: v for k, v in inst.items() if k.startswith("inst_")},
     }
     static["network"] = network(

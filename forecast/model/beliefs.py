@@ -20,7 +20,7 @@ from scipy import optimize, special, stats
 
 from forecast.config import ConfigError, elicitation
 from forecast.config.rules import attack_type_names, validate
-from forecast.model import aggressor, arrays, streams
+from forecast.model import aggressor, arrays, process, streams
 from forecast.model.inputs import kernel_inputs
 
 __all__ = [
@@ -281,6 +281,12 @@ def build_model(cfg: Any, validated: bool = False) -> Model:
         ),
         ("aggressor", aggressor_params),
     ]
+
+    def make(name: str, path: str, belief: Any, kind: str) -> Parameter:
+        marginal = Marginal.willingness if kind == "willingness" else Marginal.positive
+        return Parameter(name, path, marginal(belief), zeros)
+
+    groups += process.parameters(sc, codes, types, make)
     params: list[Parameter] = []
     columns: dict[str, slice] = {}
     for name, group in groups:
@@ -301,6 +307,7 @@ def build_model(cfg: Any, validated: bool = False) -> Model:
     static, rnd = arrays.static_arrays(
         sc, codes, attribution, loadings, np.full(P, calibrated_source(cfg))
     )
+    static["war_columns"] = process.columns(params, codes, types, sc.target.code, agg.code)
     return Model(
         scenario=str(sc.name),
         codes=codes,

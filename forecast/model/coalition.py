@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from forecast.model.jit import JIT
+from forecast.model.war import war
 
 
 @njit(inline="always", **JIT)
@@ -186,8 +187,27 @@ def coalition_power(act, flip, w, cap_eff, access, cap_target, f, out):
 
 
 @njit(inline="always", **JIT)
+def outcome(members, w, cap, access, cap_target, f, out, wx):
+    """out[:w]: what decides a crisis for the coalition ``members`` (W,) int64.
+
+    Without the war as a process (``wx[0]`` false): the coalition's power
+    (:func:`coalition_power`), which is compared with the winning power. With it: 1.0 or 0.0
+    from :func:`forecast.model.war.war`, compared with 0.5. ``wx`` = (general, wr, t,
+    extra_hosts, arms_mask, stay, hosts (W,) int64 scratch, ctx, scratch, rec), the war's
+    arguments; the hosts are the members and those giving access.
+    """
+    general, wr, t, extra, arms_mask, stay, hosts, ctx, scratch, rec = wx
+    if general:
+        for ln in range(w):
+            hosts[ln] = members[ln] | extra[ln]
+        war(wr, t, (members, hosts, arms_mask, stay), ctx, scratch, w, out, rec)
+    else:
+        coalition_power(members, 0, w, cap, access, cap_target, f, out)
+
+
+@njit(inline="always", **JIT)
 def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col, act, c, c_star,
-               cap_target, scratch, piv, flips, outs):  # fmt: skip
+               cap_target, scratch, piv, flips, outs, wx):  # fmt: skip
     """Total effect of each partner: the crises won with partner i forced in minus those won
     with it forced out, every other partner deciding again (requires, follows, buck-passing,
     chain-ganging, access), on the same random numbers; added to piv (P,) int64, and the crises
@@ -219,15 +239,15 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col,
             decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net, w, s, aout)
             chain_ganging(net, u, r0, w, chain_col, aout, ent, s[0], bit)
             thr[i], exp[i] = thr_t[i], expected_t[i]
-            coalition_power(ain, 0, w, cap, net.access, cap_target, f, c_in)
-            coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
-        elif net.host[i]:  # others' power depends on i: the coalition's, recomputed
+            outcome(ain, w, cap, net.access, cap_target, f, c_in, wx)
+            outcome(aout, w, cap, net.access, cap_target, f, c_out, wx)
+        elif net.host[i] or wx[0]:  # others' power depends on i, or the war is a process
             for ln in range(w):
                 able = _bit(attributed, ln, i)
                 ain[ln] = act[ln] | (able << i)
                 aout[ln] = act[ln] & ~bit
-            coalition_power(ain, 0, w, cap, net.access, cap_target, f, c_in)
-            coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+            outcome(ain, w, cap, net.access, cap_target, f, c_in, wx)
+            outcome(aout, w, cap, net.access, cap_target, f, c_out, wx)
         else:  # only i's own power is added or removed
             partner_power(i, act, 0, w, cap, net.access, f)
             for ln in range(w):
@@ -250,7 +270,7 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, r0, w, chain_col,
 
 @njit(inline="always", **JIT)
 def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, r0, w, chain_col, pact, c_perc,
-                          c_star, cap_target, scratch, counts, exact, outs):  # fmt: skip
+                          c_star, cap_target, scratch, counts, exact, outs, wx):  # fmt: skip
     """The aggressor's perceived world with each partner i known to stay out, on the same random
     numbers: i is unwilling and cannot be drawn in, its peers expect nothing of it, and every
     other partner decides again on the perceived thresholds (requires, follows, buck-passing,
@@ -299,13 +319,13 @@ def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, r0, w, chain_c
             decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net, w, s, aout)
             chain_ganging(net, u, r0, w, chain_col, aout, ent, s[0], bit)
             thr[i], exp[i] = thr_t[i], expected_t[i]
-            coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+            outcome(aout, w, cap, net.access, cap_target, f, c_out, wx)
         else:
             aout, c_out = aout0, c_out0
             for ln in range(w):
                 aout[ln] = pact[ln] & ~bit
-            if net.host[i]:  # others' power depends on i: the coalition's, recomputed
-                coalition_power(aout, 0, w, cap, net.access, cap_target, f, c_out)
+            if net.host[i] or wx[0]:  # others' power depends on i, or the war is a process
+                outcome(aout, w, cap, net.access, cap_target, f, c_out, wx)
             else:  # only i's own power is removed
                 partner_power(i, pact, 0, w, cap, net.access, f)
                 for ln in range(w):

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import special
 
-from forecast.model import kernels
+from forecast.model import kernels, process
 
 _EPS = 1e-9  # keeps probabilities strictly inside (0, 1) before a probit
 
@@ -119,6 +119,32 @@ class Columns(NamedTuple):
     engaged: int  # u: P uniforms, engaged in another theatre
     vote: int  # z: J * V normals, the own part of each institutional vote
     chain: int  # u: P uniforms, chain-ganging
+    phase: int  # u: K - 1 uniforms, the contests of phases 2 .. K
+    resolve: int  # u: K uniforms, the target keeps fighting through each phase
+    escalation: int  # u: K uniforms, the war escalates in each phase
+    help: int  # z: N_KINDS * P normals, the own part of each help decision
+
+
+class War(NamedTuple):
+    """The war as a process (docs/war.md) for one draw; ``general`` false: the model without it
+    (one phase, nothing else), whose arrays are then not read."""
+
+    general: bool
+    n_phases: np.ndarray  # (T,) int64 phases of each attack type
+    cum_days: np.ndarray  # (T, K) days from the end of phase 1 to the end of phase k
+    decisive: np.ndarray  # (T, K) bool: the aggressor holding the objective then wins
+    attrition: float  # lambda
+    aggressor: np.ndarray  # (T,) the aggressor's power in each attack type
+    exponent: np.ndarray  # (T,) the contest exponent of each attack type
+    resolve_logit: float  # logit P(the target keeps fighting at D = A); inf: it always fights
+    resolve_slope: float  # its change per unit log(D / A)
+    escalation: float  # P(escalation in a phase) when the aggressor surely loses it; 0: none
+    escalation_shift: float  # probit shift on partners' thresholds to stay in
+    help_thr: np.ndarray  # (N_KINDS, P) Phi^-1 of the willingness to give each kind; -inf none
+    help_load: np.ndarray  # (N_KINDS, P) correlation of the decision with the resolve
+    help_noise: np.ndarray  # (N_KINDS, P) sqrt(1 - load^2)
+    arms: np.ndarray  # (P,) the arms' power a partner gives (0: none)
+    arms_from: np.ndarray  # (P,) int64 phase index (0-based) from which they count
 
 
 class Inputs(NamedTuple):
@@ -130,6 +156,7 @@ class Inputs(NamedTuple):
     timing: Timing
     power: Power
     columns: Columns
+    war: War
 
 
 class Tallies(NamedTuple):
@@ -141,6 +168,8 @@ class Tallies(NamedTuple):
     hist: np.ndarray  # (T, N_BINS) histogram of log10(C / A)
     mandates_perc: np.ndarray  # (J,) crises with a mandate in the world the aggressor perceives
     by_pair: np.ndarray  # (T, P, P, N_PP) counts PP_* of partner j with partner i forced out
+    by_phase: np.ndarray  # (T, K, N_PH) counts PH_* of each phase (forecast.model.war)
+    phase_power: np.ndarray  # (T, K) sum of the coalition's power over the crises in each phase
 
 
 def links(a: np.ndarray, neutral: float) -> Links:
@@ -223,6 +252,10 @@ def columns(layout: np.ndarray) -> Columns:
                 k.L_ENGAGED,
                 k.L_VOTE,
                 k.L_CHAIN,
+                k.L_PHASE,
+                k.L_RESOLVE,
+                k.L_ESCALATION,
+                k.L_HELP,
             )
         )
     )
@@ -334,4 +367,12 @@ def kernel_inputs(model: Any, draws: Any, d: int) -> Inputs:
             float(s["exponent"]),
         ),
         columns=s["columns"],
+        war=War(
+            **{
+                key: _c(v) if isinstance(v, np.ndarray) and v.dtype == np.float64 else v
+                for key, v in process.war_inputs(
+                    model, draws.values[d], float(draws.capability_aggressor[d])
+                ).items()
+            }
+        ),
     )

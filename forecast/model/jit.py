@@ -28,7 +28,7 @@ _HERE = Path(__file__).resolve().parent
 # files whose jitted functions call one another (ziggurat.py: the tables random_numbers reads)
 JITTED = tuple(
     str(_HERE / f"{name}.py")
-    for name in ("kernels", "coalition", "lanes", "random_numbers", "ziggurat")
+    for name in ("kernels", "coalition", "war", "lanes", "random_numbers", "ziggurat")
 )
 
 

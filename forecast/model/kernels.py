@@ -40,13 +40,25 @@ from numba import njit
 from forecast.model.coalition import (
     _bit,
     chain_ganging,
-    coalition_power,
     decide,
+    outcome,
     pivotality,
     pivotality_deterrence,
 )
 from forecast.model.jit import JIT
 from forecast.model.lanes import INV_LN10, exp_lanes, log_lanes
+from forecast.model.war import (
+    HELP_ACCESS,
+    HELP_ARMS,
+    HELP_SANCTIONS,
+    N_KINDS,
+    N_PH,
+    help_given,
+    phase_ends,
+    phase_odds,
+    stay_mask,
+    war,
+)
 
 # Per-type scalar accumulators, by_type[t, .]
 T_WIN = 0  # the coalition defeats the attack
@@ -55,7 +67,8 @@ T_CAME = 2  # at least one partner joins
 T_CAME_WON = 3  # a partner joins and the coalition wins
 T_PIVOTAL_N = 4  # crises on which pivotality is evaluated (see PIVOTAL_CRISES)
 T_PWIN_PIV = 5  # ... of them, those the coalition wins in the world the aggressor perceives
-N_T = 6
+T_ESCALATION = 6  # the war crosses the escalation threshold (the war as a process)
+N_T = 7
 
 # Per-type, per-partner accumulators, by_partner[t, i, .]
 P_JOIN = 0  # partner joins (directly or drawn in)
@@ -69,7 +82,11 @@ P_FLIPS = 5  # the outcome with the partner forced in differs from that with it 
 P_PJOIN_PIV = 6  # joins in the perceived world
 P_PWIN_OUT = 7  # the coalition wins in the perceived world with the partner forced out
 P_PWIN_FLIPS = 8  # ... and that outcome differs from the perceived world's as it is
-N_TP = 9
+# kinds of help (the war as a process): a partner that fights gives access too
+P_ACCESS = 9  # gives access (its bases are open): it fights or grants access
+P_ARMS = 10  # gives arms
+P_SANCTIONS = 11  # imposes sanctions
+N_TP = 12
 
 # Per-type, per-pair accumulators, by_pair[t, i, j, .]: partner j in the perceived world with
 # partner i forced out (pivotality_deterrence, on the T_PIVOTAL_N crises)
@@ -89,7 +106,11 @@ L_ATTR = 5  # P uniforms: attribution
 L_ENGAGED = 6  # P uniforms: engaged in another theatre
 L_VOTE = 7  # J * V normals: the own part e_v of each institutional vote (see institutions)
 L_CHAIN = 8  # P uniforms: chain-ganging
-N_LAYOUT = 9
+L_PHASE = 9  # K - 1 uniforms: the contests of phases 2 .. K (phase 1 takes L_CONTEST's)
+L_RESOLVE = 10  # K uniforms: the target keeps fighting through each phase
+L_ESCALATION = 11  # K uniforms: the war crosses the escalation threshold in each phase
+L_HELP = 12  # N_KINDS * P normals: the own part e_ic of each partner's help decisions
+N_LAYOUT = 13
 
 # Institution rules (Institutions.rule)
 RULE_INDIVIDUAL = 0
@@ -266,11 +287,12 @@ def triggered(gate, w, attributed):
 
 
 @njit(inline="always", **JIT)
-def timing(pa, tim, z, r0, w, cols, cap_eff, late, fa):
+def timing(pa, tim, z, r0, w, cols, cap_eff, late, fa, logd, keep):
     """Delays against the fait accompli: arrival and fait-accompli times are log-normal with
     mean-preserving noise, compared on the log scale; a partner arriving after the fait accompli
     is marked in late (W,) and its power (cap_eff (P, W)) scaled by the late discount.
-    fa (W,) scratch."""
+    fa (W,): the log fait-accompli time; with ``keep`` the log arrival times go to logd (P, W)
+    (the war's phases compare them with their own ends)."""
     P = pa.cap.shape[0]
     s_fa = tim.spread
     for ln in range(w):
@@ -287,8 +309,11 @@ def timing(pa, tim, z, r0, w, cols, cap_eff, late, fa):
         ci = cap_eff[i]
         bit = np.int64(1) << i
         zc = z[r0 : r0 + w, (cols.delay if noisy else cols.idio) + i]  # read only if noisy
+        di = logd[i] if keep else logd[0]
         for ln in range(w):
             d = d0 + (sd * zc[ln] - 0.5 * sd * sd) if noisy else d0
+            if keep:
+                di[ln] = d
             lt = not d <= fa[ln]
             late[ln] |= bit if lt else 0
             ci[ln] = ci[ln] * discount if lt else ci[ln]
@@ -311,10 +336,11 @@ def total_power_inverse(cap_eff, w, inv_total):
 
 
 @njit(inline="always", **JIT)
-def contest(power, u, r0, w, cols, c_star, y, bits):
+def contest(aggressor, exponent, u, r0, w, cols, c_star, y, bits):
     """c_star (W,): the power the coalition needs to win each crisis, A (u / (1 - u))^(1/m) for
-    its contest uniform u (see :func:`winning_power`). y (W,), bits (W,) int64: scratch."""
-    inv_m = 1.0 / power.exponent
+    its contest uniform u (see :func:`winning_power`), A the aggressor's power and m the contest
+    exponent of the attack type. y (W,), bits (W,) int64: scratch."""
+    inv_m = 1.0 / exponent
     uc = u[r0 : r0 + w, cols.contest]
     for ln in range(w):
         y[ln] = uc[ln] / (1.0 - uc[ln])
@@ -323,7 +349,7 @@ def contest(power, u, r0, w, cols, c_star, y, bits):
         c_star[ln] = c_star[ln] * inv_m
     exp_lanes(c_star, w, bits, y)
     for ln in range(w):
-        c_star[ln] = power.aggressor * y[ln]
+        c_star[ln] = aggressor * y[ln]
 
 
 @njit(inline="always", **JIT)
@@ -354,19 +380,20 @@ def attribution(attr_t, u, r0, w, cols, attributed):
 
 @njit(inline="always", **JIT)
 def misperception(
-    thr_t, expected_t, pa, world, net, u, r0, w, chain_col, cap_target, c_star, scratch
+    thr_t, expected_t, pa, world, net, u, r0, w, chain_col, cap_target, c_star, scratch, wx
 ):
     """The aggressor's perceived world: the same crisis (common random numbers) decided with
     its perceived thresholds thr_t and expected commitments expected_t (P,). ``world`` =
     (attributed, x, shift, cap_eff, inv_total) of the world it perceives: the true world's, with
     the shifts and triggers of its perceived votes (see :func:`institutions`); ``scratch`` =
-    (s (4, W), pact, pent (W,) int64, f, c2 (W,)). Writes who acts in that world to pact and
-    returns how many of the w crises the coalition wins there."""
+    (s (4, W), pact, pent (W,) int64, f, c2 (W,)); ``wx``: the war in that world (see
+    :func:`forecast.model.coalition.outcome`). Writes who acts in that world to pact and what
+    decides each crisis to c2, and returns how many of the w crises the coalition wins there."""
     attributed, x, shift, cap_eff, inv_total = world
     s, pact, pent, f, c2 = scratch
     decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net, w, s, pact)
     chain_ganging(net, u, r0, w, chain_col, pact, pent, s[0], 0)
-    coalition_power(pact, 0, w, cap_eff, net.access, cap_target, f, c2)
+    outcome(pact, w, cap_eff, net.access, cap_target, f, c2, wx)
     n_win = 0
     for ln in range(w):
         n_win += c2[ln] > c_star[ln]
@@ -403,6 +430,23 @@ def tally(act, ent, pact, late, c, c_star, w, n_pwin, by_type, by_partner):
 
 
 @njit(inline="always", **JIT)
+def tally_help(act, given, w, by_partner):
+    """Add the chunk's kinds of help to by_partner (N_TP, P): access (fighting or bases open),
+    arms and sanctions, from given (N_KINDS, W) (:func:`forecast.model.war.help_given`)."""
+    acc, arms, sanc = by_partner[P_ACCESS], by_partner[P_ARMS], by_partner[P_SANCTIONS]
+    ga, gm, gs = given[HELP_ACCESS], given[HELP_ARMS], given[HELP_SANCTIONS]
+    for i in range(acc.shape[0]):
+        k1 = k2 = k3 = 0
+        for ln in range(w):
+            k1 += ((act[ln] | ga[ln]) >> i) & 1
+            k2 += (gm[ln] >> i) & 1
+            k3 += (gs[ln] >> i) & 1
+        acc[i] += k1
+        arms[i] += k2
+        sanc[i] += k3
+
+
+@njit(inline="always", **JIT)
 def histogram(c, inv_aggr, w, y, bits, lg, bins, h):
     """h (4, N_BINS) += the bins of log10(C / A) of the w crises, lane ln into copy ln & 3
     (consecutive lanes often fall in the same bin, and one copy would chain their increments
@@ -431,18 +475,26 @@ def simulate_block(inputs, z, u, out):
     Parameters
     ----------
     inputs : forecast.model.inputs.Inputs
-        The draw's partners, network, institutions, timing, power and random-number columns.
+        The draw's partners, network, institutions, timing, power, random-number columns and war.
     z, u : (n, NZ), (n, NU) the block's normals and uniforms (columns at ``inputs.columns``).
     out : forecast.model.inputs.Tallies
         by_type (T, N_T), by_partner (T, P, N_TP), mandates (J,), hist (T, N_BINS),
-        mandates_perc (J,), by_pair (T, P, P, N_PP): added to.
+        mandates_perc (J,), by_pair (T, P, P, N_PP), by_phase (T, K, N_PH), phase_power (T, K):
+        added to.
 
     The block is worked through in chunks of :data:`LANES` crises; within a chunk each mechanism
     is a loop over the crises, with the partner sets as bit masks, so that the loops compile to
     SIMD code without branches. Counts are kept as integers and added to the accumulators once
     per block. P must be at most :data:`MAX_PARTNERS`.
+
+    Without the war as a process (``inputs.war.general`` false) a crisis is decided by the
+    coalition's power against the winning power c_star; with it, :func:`forecast.model.war.war`
+    decides it, writing 1.0 or 0.0 where the coalition's power was, and c_star is 0.5, so every
+    comparison (tally, misperception, pivotality) reads the war's outcome.
     """
     pa, net, cols, pw = inputs.partners, inputs.network, inputs.columns, inputs.power
+    wr = inputs.war
+    general = wr.general
     n = z.shape[0]
     T, P = pa.thr.shape
     ins = inputs.institutions
@@ -479,10 +531,31 @@ def simulate_block(inputs, z, u, out):
         np.empty((P, PIVOTAL_CRISES), dtype=np.int64),
         np.empty((P, PIVOTAL_CRISES)),
     )
+    # the war as a process: its arrays are empty when it is off
+    K = wr.cum_days.shape[1]
+    Wg = W if general else 0
+    cap_raw, logd = np.empty((P, Wg)), np.empty((P, Wg))
+    log_end, q = np.empty((K, Wg)), np.empty((K, Wg))
+    given = np.zeros((N_KINDS, W), dtype=np.int64)
+    stay, stay_p = np.zeros(W, dtype=np.int64), np.zeros(W, dtype=np.int64)
+    hosts, d1 = np.empty(Wg, dtype=np.int64), np.empty(Wg)
+    war_scratch = (
+        np.empty((P, Wg)), np.empty((P, Wg)), np.empty(Wg), np.empty(Wg), np.empty(Wg),
+        np.empty(Wg), np.empty(Wg), np.empty(Wg), np.empty(Wg, dtype=np.int64),
+        np.empty(Wg, dtype=np.int64), np.empty(Wg, dtype=np.int64), np.empty(Wg, dtype=np.int64),
+    )  # fmt: skip
+    cnt_ph = np.zeros((T, K, N_PH), dtype=np.int64)
+    sum_power = np.zeros((T, K))
+    cnt_esc = np.zeros((T, 1), dtype=np.int64)
+    cur_a, cur_m = np.nan, np.nan  # the balance c_star was computed for
     for r0 in range(0, n, W):
         w = min(W, n - r0)
         resolve(pa, z, r0, w, cols, x)
         other_theatres(pa, u, r0, w, cols, shift, cap_eff)
+        if general:  # the power before the late discount: the war's phases apply their own
+            for i in range(P):
+                for ln in range(w):
+                    cap_raw[i, ln] = cap_eff[i, ln]
         if perc:  # before the true votes shift it
             for i in range(P):
                 for ln in range(w):
@@ -492,10 +565,19 @@ def simulate_block(inputs, z, u, out):
         if perc:
             institutions(ins, (ins.vote_thr_perc, ins.abstain_thr_perc), x, z, r0, w, cols,
                          shift_p, gate_p, cnt_jp, vote_scratch)  # fmt: skip
-        timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa)
+        timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa, logd, general)
         total_power_inverse(cap_eff, w, inv_total)
-        contest(pw, u, r0, w, cols, c_star, y, bits)
+        cur_a, cur_m = np.nan, np.nan
         for t in range(T):
+            a_t, m_t = wr.aggressor[t], wr.exponent[t]
+            if general:
+                for ln in range(w):
+                    c_star[ln] = 0.5
+                phase_ends(wr, t, fa, w, y, bits, log_end)
+                phase_odds(wr, t, u, r0, w, cols.contest, cols.phase, 1.0 / m_t, y, bits, q)
+            elif not (a_t == cur_a and m_t == cur_m):  # this type's balance
+                contest(a_t, m_t, u, r0, w, cols, c_star, y, bits)
+                cur_a, cur_m = a_t, m_t
             attribution(pa.attribution[t], u, r0, w, cols, attributed)
             if perc:
                 for ln in range(w):
@@ -507,17 +589,33 @@ def simulate_block(inputs, z, u, out):
                 w, s, act,
             )  # fmt: skip
             chain_ganging(net, u, r0, w, cols.chain, act, ent, s[0], 0)
+            if general:
+                help_given(wr, attributed, x, z, r0, w, cols.help, given)
+                stay_mask(pa.thr[t], shift, x, wr.escalation_shift, w, stay)
+                stay_mask(pa.thr_perc[t], shift_p, x, wr.escalation_shift, w, stay_p)
+            ctx = (cap_raw, logd, log_end, q, u, r0, cols, net.access, pw.target, a_t, m_t,
+                   inputs.timing.late_discount)  # fmt: skip
+            off = (False, cnt_ph[t], sum_power[t], cnt_esc[t], d1)
+            extra, arms_mask = given[HELP_ACCESS], given[HELP_ARMS]
+            wx = (general, wr, t, extra, arms_mask, stay, hosts, ctx, war_scratch, off)
+            wx_p = (general, wr, t, extra, arms_mask, stay_p, hosts, ctx, war_scratch, off)
             n_pwin = misperception(
                 pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
-                pw.target, c_star, (s, pact, pent, f, c2),
+                pw.target, c_star, (s, pact, pent, f, c2), wx_p,
             )  # fmt: skip
-            coalition_power(act, 0, w, cap_eff, net.access, pw.target, f, c)
+            if general:
+                for ln in range(w):
+                    hosts[ln] = act[ln] | extra[ln]
+                war(wr, t, (act, hosts, arms_mask, stay), ctx, war_scratch, w, c,
+                    (True, cnt_ph[t], sum_power[t], cnt_esc[t], d1))  # fmt: skip
+            else:
+                outcome(act, w, cap_eff, net.access, pw.target, f, c, wx)
             if r0 == 0:  # the block's first PIVOTAL_CRISES crises
                 wp = min(w, PIVOTAL_CRISES)
                 pivotality(
                     pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, world, net, u, r0, wp,
                     cols.chain, act, c, c_star, pw.target, piv_scratch, cnt_tp[t, P_PIVOTAL],
-                    cnt_tp[t, P_FLIPS], forced_out,
+                    cnt_tp[t, P_FLIPS], forced_out, wx,
                 )  # fmt: skip
                 # the aggressor sees the world as it is (its thresholds, expectations and votes):
                 # pivotality's forced-out worlds are its
@@ -525,17 +623,25 @@ def simulate_block(inputs, z, u, out):
                 for i in range(P):
                     exact &= pa.thr_perc[t, i] == pa.thr[t, i]
                     exact &= pa.expected_perc[t, i] == pa.expected[t, i]
-                # in the world misperception decided in (pact, and c2 its power)
+                # in the world misperception decided in (pact, and c2 its outcome)
                 cnt_t[t, T_PWIN_PIV] += pivotality_deterrence(
                     pa.thr_perc[t], pa.expected_perc[t], pa.buck, pworld, net, u, r0, wp,
                     cols.chain, pact, c2, c_star, pw.target, det_scratch,
                     (cnt_tp[t, P_PJOIN_PIV], cnt_tp[t, P_PWIN_OUT], cnt_tp[t, P_PWIN_FLIPS],
-                     cnt_pp[t, PP_PJOIN_OUT], cnt_pp[t, PP_PJOIN_FLIPS]), exact, forced_out,
+                     cnt_pp[t, PP_PJOIN_OUT], cnt_pp[t, PP_PJOIN_FLIPS]), exact, forced_out, wx_p,
                 )  # fmt: skip
                 cnt_t[t, T_PIVOTAL_N] += wp
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
-            histogram(c, 1.0 / pw.aggressor, w, y, bits, c2, bins, cnt_hist[t])
+            if general:
+                tally_help(act, given, w, cnt_tp[t])
+                histogram(d1, 1.0 / a_t, w, y, bits, c2, bins, cnt_hist[t])
+            else:
+                histogram(c, 1.0 / a_t, w, y, bits, c2, bins, cnt_hist[t])
     for t in range(T):
+        if not general:  # the fighters are the hosts
+            for i in range(P):
+                cnt_tp[t, P_ACCESS, i] = cnt_tp[t, P_JOIN, i]
+        cnt_t[t, T_ESCALATION] += cnt_esc[t, 0]
         for k in range(N_T):
             out.by_type[t, k] += cnt_t[t, k]
         for k in range(N_TP):
@@ -549,6 +655,10 @@ def simulate_block(inputs, z, u, out):
             out.hist[t, b] += (
                 cnt_hist[t, 0, b] + cnt_hist[t, 1, b] + cnt_hist[t, 2, b] + cnt_hist[t, 3, b]
             )
+        for kk in range(K):
+            for j in range(N_PH):
+                out.by_phase[t, kk, j] += cnt_ph[t, kk, j]
+            out.phase_power[t, kk] += sum_power[t, kk]
     for j in range(J):
         out.mandates[j] += cnt_j[j]
         out.mandates_perc[j] += cnt_jp[j] if perc else cnt_j[j]

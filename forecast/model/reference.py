@@ -42,13 +42,15 @@ One crisis, for each attack type t:
 
 import numpy as np
 
-from forecast.model import lanes
+from forecast.model import lanes, reference_war
 from forecast.model.kernels import (
     HIST_CLIP,
     HIST_HI,
     HIST_LO,
     MIN_TOTAL_POWER,
     N_BINS,
+    P_ACCESS,
+    P_ARMS,
     P_ENTANGLED,
     P_FLIPS,
     P_IN_TIME,
@@ -58,6 +60,7 @@ from forecast.model.kernels import (
     P_PJOIN_PIV,
     P_PWIN_FLIPS,
     P_PWIN_OUT,
+    P_SANCTIONS,
     PIVOTAL_CRISES,
     PP_PJOIN_FLIPS,
     PP_PJOIN_OUT,
@@ -67,11 +70,13 @@ from forecast.model.kernels import (
     RULE_UNANIMITY,
     T_CAME,
     T_CAME_WON,
+    T_ESCALATION,
     T_PIVOTAL_N,
     T_PWIN,
     T_PWIN_PIV,
     T_WIN,
 )
+from forecast.model.war import HELP_ACCESS, HELP_ARMS, HELP_SANCTIONS
 
 
 def log_(y):
@@ -185,7 +190,8 @@ def institutions(ins, thr, x, z, cols, shift, mandates):
 
 
 def timing(pa, tim, z, cols, cap_eff):
-    """cap_eff (n, P) after the late discount, and late (n, P) bool."""
+    """cap_eff (n, P) after the late discount, late (n, P) bool, the log arrival times d (n, P)
+    and the log fait-accompli times fa (n,)."""
     n, P = z.shape[0], pa.cap.shape[0]
     fa = np.full(n, float(tim.log_fait_accompli))
     if cols.fait_accompli >= 0:
@@ -196,7 +202,7 @@ def timing(pa, tim, z, cols, cap_eff):
         s = pa.delay_spread
         d = d + (s * z[:, cols.delay : cols.delay + P] - 0.5 * s * s)
     late = ~(d <= fa[:, None])
-    return np.where(late, cap_eff * tim.late_discount, cap_eff), late
+    return np.where(late, cap_eff * tim.late_discount, cap_eff), late, d, fa
 
 
 def total_power_inverse(cap_eff):
@@ -208,9 +214,20 @@ def total_power_inverse(cap_eff):
     return np.divide(1.0, total, out=np.zeros_like(total), where=total >= MIN_TOTAL_POWER)
 
 
-def contest(power, u, cols):
-    """(n,) the power the coalition needs to win each crisis."""
-    return winning_power(power.aggressor, power.exponent, u[:, cols.contest])
+def contest(aggressor, exponent, u, cols):
+    """(n,) the power the coalition needs to win each crisis (the type's balance)."""
+    return winning_power(aggressor, exponent, u[:, cols.contest])
+
+
+def outcome(members, cap, access, target, wx):
+    """(n,) what decides each crisis for the coalition ``members`` (n, P): its power, or with
+    the war as a process the war's outcome 1.0 / 0.0 (see the kernel's twin). ``wx`` = None
+    (no process) or (wr, t, extra_hosts, arms_mask, stay, ctx) of
+    :func:`forecast.model.reference_war.war`."""
+    if wx is None:
+        return coalition_power(members, cap, access, target)
+    wr, t, extra, arms_mask, stay, ctx = wx
+    return reference_war.war(wr, t, members, members | extra, arms_mask, stay, ctx)[0]
 
 
 def attribution(attr_t, u, cols):
@@ -302,7 +319,8 @@ def coalition_power(act, cap_eff, access, cap_target):
     return c
 
 
-def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c, c_star, target):
+def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c, c_star, target,
+               wx=None):  # fmt: skip
     """piv, flips (P,): crises won with partner i forced in minus those won with it forced out,
     every other partner deciding again, and the crises whose outcome differs."""
     attributed, x, shift, cap, inv_total = world
@@ -316,14 +334,14 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c
                 thr[i], exp[i] = forced, e
                 a = decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net)
                 a, _ = chain_ganging(net, u, chain_col, a, blocked)
-                worlds.append(coalition_power(a, cap, net.access, target))
+                worlds.append(outcome(a, cap, net.access, target, wx))
             c_in, c_out = worlds
-        elif net.host[i]:
+        elif net.host[i] or wx is not None:
             ain, aout = act.copy(), act.copy()
             ain[:, i] |= attributed[:, i]
             aout[:, i] = False
-            c_in = coalition_power(ain, cap, net.access, target)
-            c_out = coalition_power(aout, cap, net.access, target)
+            c_in = outcome(ain, cap, net.access, target, wx)
+            c_out = outcome(aout, cap, net.access, target, wx)
         else:
             f = partner_power(i, act, cap, net.access)
             c_in = np.where(attributed[:, i] & ~act[:, i], c + f, c)
@@ -335,7 +353,7 @@ def pivotality(thr_t, expected_t, attr_t, buck, world, net, u, chain_col, act, c
 
 
 def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, chain_col, pact, c_perc, c_star,
-                          target):  # fmt: skip
+                          target, wx=None):  # fmt: skip
     """The perceived world (thresholds thr_t, expected commitments expected_t (P,); who acts
     there, pact (n, P) bool, and the coalition's power c_perc (n,)) with each partner i forced
     out: unwilling, not drawn in, expected to commit nothing, every other partner deciding again.
@@ -356,12 +374,12 @@ def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, chain_col, pac
             thr[i], exp[i] = -np.inf, 0.0
             a = decide(thr, exp, buck, attributed, x, shift, cap, inv_total, net)
             a, _ = chain_ganging(net, u, chain_col, a, (i,))
-            c_out = coalition_power(a, cap, net.access, target)
+            c_out = outcome(a, cap, net.access, target, wx)
         else:
             a = pact.copy()
             a[:, i] = False
-            if net.host[i]:
-                c_out = coalition_power(a, cap, net.access, target)
+            if net.host[i] or wx is not None:
+                c_out = outcome(a, cap, net.access, target, wx)
             else:
                 f = partner_power(i, pact, cap, net.access)
                 c_out = np.where(pact[:, i], c_perc - f, c_perc)
@@ -371,14 +389,15 @@ def pivotality_deterrence(thr_t, expected_t, buck, world, net, u, chain_col, pac
     return int(base.sum()), pact.sum(axis=0), pwin_out, pwin_flips, pjoin_out, pjoin_flips
 
 
-def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star):
+def misperception(thr_t, expected_t, pa, world, net, u, chain_col, cap_target, c_star, wx=None):
     """pact (n, P) bool and the number of wins in the aggressor's perceived world;
     world = (attributed, x, shift, cap_eff, inv_total) of that world: the true one's, with the
     shifts and triggers of its perceived votes."""
     attributed, x, shift, cap_eff, inv_total = world
     pact = decide(thr_t, expected_t, pa.buck, attributed, x, shift, cap_eff, inv_total, net)
     pact, _ = chain_ganging(net, u, chain_col, pact)
-    return pact, int((coalition_power(pact, cap_eff, net.access, cap_target) > c_star).sum())
+    c2 = outcome(pact, cap_eff, net.access, cap_target, wx)
+    return pact, int((c2 > c_star).sum()), c2
 
 
 def tally(act, ent, pact, late, c, c_star, n_pwin, by_type, by_partner):
@@ -406,9 +425,10 @@ def histogram(c, inv_aggr, h):
 def simulate_block(inputs, z, u, out):
     """Vectorised twin of :func:`forecast.model.kernels.simulate_block` (same arguments)."""
     pa, net, cols, pw = inputs.partners, inputs.network, inputs.columns, inputs.power
-    ins = inputs.institutions
+    ins, wr = inputs.institutions, inputs.war
     x = resolve(pa, z, cols)
     shift, cap_eff = other_theatres(pa, u, cols)
+    cap_raw = cap_eff
     theatres, m_true, m_perc = shift, np.zeros_like(out.mandates), np.zeros_like(out.mandates)
     shift, gate = institutions(ins, (ins.vote_thr, ins.abstain_thr), x, z, cols, theatres,
                                m_true)  # fmt: skip
@@ -419,10 +439,11 @@ def simulate_block(inputs, z, u, out):
         shift_p, gate_p, m_perc = shift, gate, m_true
     out.mandates[:] += m_true
     out.mandates_perc[:] += m_perc
-    cap_eff, late = timing(pa, inputs.timing, z, cols, cap_eff)
+    cap_eff, late, logd, fa = timing(pa, inputs.timing, z, cols, cap_eff)
     inv_total = total_power_inverse(cap_eff)
-    c_star = contest(pw, u, cols)
+    m = min(u.shape[0], PIVOTAL_CRISES)  # the block's first crises (see kernels)
     for t in range(pa.thr.shape[0]):
+        a_t, m_t = wr.aggressor[t], wr.exponent[t]
         recognised = attribution(pa.attribution[t], u, cols)
         attributed = triggered(gate, recognised)
         act = decide(
@@ -431,23 +452,44 @@ def simulate_block(inputs, z, u, out):
         act, ent = chain_ganging(net, u, cols.chain, act)
         world = (attributed, x, shift, cap_eff, inv_total)
         pworld = (triggered(gate_p, recognised), x, shift_p, cap_eff, inv_total)
-        pact, n_pwin = misperception(
-            pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, cols.chain, pw.target, c_star
-        )
-        c = coalition_power(act, cap_eff, net.access, pw.target)
-        m = min(u.shape[0], PIVOTAL_CRISES)  # the block's first crises (see kernels)
+        wx = wx_p = None
+        if wr.general:
+            c_star = np.full(u.shape[0], 0.5)
+            given = reference_war.help_given(wr, attributed, x, z, cols.help)
+            q = reference_war.phase_odds(wr, t, u, cols.contest, cols.phase, 1.0 / m_t)
+            ctx = (cap_raw, logd, reference_war.phase_ends(wr, t, fa), q, u, cols, net.access,
+                   pw.target, a_t, m_t, inputs.timing.late_discount)  # fmt: skip
+            stay = reference_war.stay_mask(pa.thr[t], shift, x, wr.escalation_shift)
+            stay_p = reference_war.stay_mask(pa.thr_perc[t], shift_p, x, wr.escalation_shift)
+            wx = (wr, t, given[HELP_ACCESS], given[HELP_ARMS], stay, ctx)
+            wx_p = (wr, t, given[HELP_ACCESS], given[HELP_ARMS], stay_p, ctx)
+        else:
+            c_star = contest(a_t, m_t, u, cols)
+        pact, n_pwin, c_perc_all = misperception(
+            pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, cols.chain, pw.target,
+            c_star, wx_p,
+        )  # fmt: skip
+        if wr.general:
+            rec = (out.by_phase[t], out.phase_power[t], out.by_type[t, T_ESCALATION:])
+            c, d1 = reference_war.war(wr, t, act, act | given[HELP_ACCESS], given[HELP_ARMS],
+                                      stay, ctx, rec)  # fmt: skip
+        else:
+            c = coalition_power(act, cap_eff, net.access, pw.target)
+            d1 = c
+
+        def first(w):  # the world's arrays on the first m crises
+            return None if w is None else (*w[:2], *(a[:m] for a in w[2:5]), _first_ctx(w[5], m))
+
         piv, flips = pivotality(
             pa.thr[t], pa.expected[t], pa.attribution[t], pa.buck, tuple(a[:m] for a in world),
-            net, u[:m], cols.chain, act[:m], c[:m], c_star[:m], pw.target,
+            net, u[:m], cols.chain, act[:m], c[:m], c_star[:m], pw.target, first(wx),
         )  # fmt: skip
         out.by_type[t, T_PIVOTAL_N] += m
         out.by_partner[t, :, P_PIVOTAL] += piv
         out.by_partner[t, :, P_FLIPS] += flips
-        # the perceived world's power: coalition_power in the kernel's misperception
-        c_perc = coalition_power(pact[:m], cap_eff[:m], net.access, pw.target)
         n_win, pjoin, pwin_out, pwin_flips, pjoin_out, pjoin_flips = pivotality_deterrence(
             pa.thr_perc[t], pa.expected_perc[t], pa.buck, tuple(a[:m] for a in pworld), net,
-            u[:m], cols.chain, pact[:m], c_perc, c_star[:m], pw.target,
+            u[:m], cols.chain, pact[:m], c_perc_all[:m], c_star[:m], pw.target, first(wx_p),
         )  # fmt: skip
         out.by_type[t, T_PWIN_PIV] += n_win
         out.by_partner[t, :, P_PJOIN_PIV] += pjoin
@@ -456,4 +498,17 @@ def simulate_block(inputs, z, u, out):
         out.by_pair[t, :, :, PP_PJOIN_OUT] += pjoin_out
         out.by_pair[t, :, :, PP_PJOIN_FLIPS] += pjoin_flips
         tally(act, ent, pact, late, c, c_star, n_pwin, out.by_type[t], out.by_partner[t])
-        histogram(c, 1.0 / pw.aggressor, out.hist[t])
+        if wr.general:
+            out.by_partner[t, :, P_ACCESS] += (act | given[HELP_ACCESS]).sum(axis=0)
+            out.by_partner[t, :, P_ARMS] += given[HELP_ARMS].sum(axis=0)
+            out.by_partner[t, :, P_SANCTIONS] += given[HELP_SANCTIONS].sum(axis=0)
+        else:
+            out.by_partner[t, :, P_ACCESS] += act.sum(axis=0)
+        histogram(d1, 1.0 / a_t, out.hist[t])
+
+
+def _first_ctx(ctx, m):
+    """A war context on the first m crises."""
+    cap_raw, logd, log_end, q, u, cols, access, target, a_t, m_t, discount = ctx
+    return (cap_raw[:m], logd[:m], log_end[:, :m], q[:, :m], u[:m], cols, access, target, a_t,
+            m_t, discount)  # fmt: skip

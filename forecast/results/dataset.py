@@ -21,6 +21,8 @@ ACTOR = "actor"
 ATTACK_TYPE = "attack_type"
 INSTITUTION = "institution"
 QUANTILE = "quantile"
+CONTRIBUTION = "contribution"
+PHASE = "phase"
 
 _DESCRIPTIONS = {
     "p_attack": "P(the aggressor attacks), over its decision noise",
@@ -76,6 +78,19 @@ _DESCRIPTIONS = {
         "willingness it perceives, on the same crises"
     ),
     "coalition_power": "quantiles of coalition power at the decisive time, capability units",
+    "p_contributes": (
+        "P(the partner gives this kind of help | attack): troops (= p_join), access (it fights "
+        "or opens its bases), arms, sanctions"
+    ),
+    "p_escalation": "P(the war crosses the escalation threshold | attack)",
+    "p_holds_objective": (
+        "P(the aggressor holds the objective at the end of the phase | attack); after the war "
+        "has ended, its outcome"
+    ),
+    "p_decided_in_phase": "P(the war ends in this phase | attack)",
+    "coalition_power_by_phase": (
+        "mean coalition power (capability units) over the crises whose war reaches the phase"
+    ),
     "coalition_power_ratio": "quantiles of coalition power / the aggressor's power",
 }
 
@@ -87,7 +102,7 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     dims;
     a plain dict is read as (draw,) or (draw, actor) arrays.
     """
-    from forecast.sampling.estimates import QUANTILES
+    from forecast.sampling.estimates import CONTRIBUTIONS, QUANTILES, phase_names
 
     m = plan.model
     coords = {
@@ -97,6 +112,8 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
         ATTACK_TYPE: list(m.attack_types),
         INSTITUTION: list(m.institutions),
         QUANTILE: QUANTILES,
+        CONTRIBUTION: list(CONTRIBUTIONS),
+        PHASE: phase_names(m),
     }
     dims_of = getattr(stats, "dims", {})
     data = {}

@@ -24,13 +24,17 @@ from forecast.model import aggressor, kernels
 
 QUANTILES = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
-DRAW, ACTOR, ATTACK_TYPE, INSTITUTION, QUANTILE = (
+DRAW, ACTOR, ATTACK_TYPE, INSTITUTION, QUANTILE, CONTRIBUTION, PHASE = (
     "draw",
     "actor",
     "attack_type",
     "institution",
     "quantile",
+    "contribution",
+    "phase",
 )
+# the contribution dim's coordinates: the partner's troops, then the other kinds of help
+CONTRIBUTIONS = ("troops", "access", "arms", "sanctions")
 
 
 class Stats(dict):
@@ -49,7 +53,9 @@ def _se(p: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(p * (1.0 - p), 0.0, None) / n)
 
 
-def attack_decision(model: Any, draws: Any, p_win: np.ndarray, p_join: np.ndarray) -> tuple:
+def attack_decision(
+    model: Any, draws: Any, p_win: np.ndarray, p_join: np.ndarray, sanctions: Any = 0.0
+) -> tuple:
     """The aggressor's choice from a view of its chances (its perceived one, or ours).
 
     Parameters
@@ -58,14 +64,18 @@ def attack_decision(model: Any, draws: Any, p_win: np.ndarray, p_join: np.ndarra
         are the draw's beliefs about the aggressor.
     p_win : (D, T) P(the aggressor wins) by attack type, in the view.
     p_join : (D, T, P) P(partner joins) by attack type, in the view.
+    sanctions : (D, T) the expected cost of the sanctions partners impose, sum_i cost_i
+        P(i imposes them) (the kinds of help of docs/war.md), the same in every view.
 
     Returns
     -------
-    value (D, T) value of attacking, prize * p_win - cost - sum_i cost_i p_join_i;
+    value (D, T) value of attacking, prize * p_win - cost - sum_i cost_i p_join_i - sanctions;
     p_type_attack (D, T) P(attack with type t); sig (D, T) P(attack | type t on the table);
     prior (D, T) P(type t on the table) (one-hot on the best type when the aggressor chooses).
     """
-    value = draws.prize * p_win - draws.cost - (p_join * model.partner_cost).sum(axis=-1)
+    value = (
+        draws.prize * p_win - draws.cost - (p_join * model.partner_cost).sum(axis=-1) - sanctions
+    )
     sig = special.expit(value / draws.decision_noise)
     if model.choose_type:
         onehot = np.zeros_like(value)
@@ -130,9 +140,18 @@ def pivotality(by_type: np.ndarray, by_partner: np.ndarray) -> tuple[np.ndarray,
     return piv, np.sqrt(np.clip(flips - piv**2, 0.0, None) / n)
 
 
+def sanctions_cost(model: Any, by_partner: np.ndarray, n: np.ndarray) -> tuple:
+    """(D, T) sum_i cost_i P(i imposes sanctions) from by_partner (D, T, P, N_TP) over n (D,)
+    crises, and its MCSE (the sum of the partners' errors)."""
+    cost = model.static["war"]["sanction_cost"]
+    p = by_partner[..., kernels.P_SANCTIONS] / n[:, None, None]
+    return (p * cost).sum(axis=-1), (_se(p, n[:, None, None]) * cost).sum(axis=-1)
+
+
 def pivotality_deterrence(
-    model: Any, draws: Any, by_type: np.ndarray, by_partner: np.ndarray, by_pair: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    model: Any, draws: Any, by_type: np.ndarray, by_partner: np.ndarray, by_pair: np.ndarray,
+    sanctions: Any = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """P(attack | the aggressor knows partner i stays out) - P(attack), (D, P), and its MCSE.
 
     Both from the aggressor's perceived world on the same crises (the T_PIVOTAL_N crises of
@@ -157,7 +176,7 @@ def pivotality_deterrence(
     prize, noise = np.abs(draws.prize), draws.decision_noise
 
     def world(p_win: np.ndarray, p_join: np.ndarray) -> tuple:
-        _, p_type, sig, prior = attack_decision(model, draws, p_win, p_join)
+        _, p_type, sig, prior = attack_decision(model, draws, p_win, p_join, sanctions)
         se_value = prize * _se(p_win, n) + (_se(p_join, nn) * cost).sum(axis=-1)
         return p_type.sum(axis=1), prior, sig * (1.0 - sig) / noise, se_value
 
@@ -197,10 +216,15 @@ def summarise(plan: Any, acc: Any) -> Stats:
     pjoin_perc_t = bp[..., kernels.P_PJOIN] / ntp
     pjoin_t = bp[..., kernels.P_JOIN] / ntp
     dr = plan.draws
+    sanctions, se_sanctions = sanctions_cost(m, bp, n)
 
     def decide(p_win: np.ndarray, p_join: np.ndarray) -> tuple:
-        value, p_type_attack, sig, prior = attack_decision(m, dr, p_win, p_join)
-        se_value = dr.prize * _se(p_win, nt) + (_se(p_join, ntp) * m.partner_cost).sum(axis=-1)
+        value, p_type_attack, sig, prior = attack_decision(m, dr, p_win, p_join, sanctions)
+        se_value = (
+            dr.prize * _se(p_win, nt)
+            + (_se(p_join, ntp) * m.partner_cost).sum(axis=-1)
+            + se_sanctions
+        )
         se_type_sig = sig * (1.0 - sig) / dr.decision_noise * se_value
         return value, p_type_attack, sig, prior, se_type_sig
 
@@ -260,7 +284,7 @@ def summarise(plan: Any, acc: Any) -> Stats:
     piv, se_piv = pivotality(bt, bp)
     st.put("pivotality", (D, A), (w[..., None] * piv).sum(axis=1))
     st.put("mcse_pivotality", (D, A), (w[..., None] * se_piv).sum(axis=1))
-    det, se_det = pivotality_deterrence(m, dr, bt, bp, acc.by_pair)
+    det, se_det = pivotality_deterrence(m, dr, bt, bp, acc.by_pair, sanctions)
     st.put("pivotality_deterrence", (D, A), det)
     st.put("mcse_pivotality_deterrence", (D, A), se_det)
 
@@ -280,11 +304,54 @@ def summarise(plan: Any, acc: Any) -> Stats:
         pmp = acc.mandates_perc / nt
         st.put("p_mandate_perceived", (D, J), pmp)
         st.put("mcse_p_mandate_perceived", (D, J), _se(pmp, nt))
+    _process(st, m, acc, w, n)
     hist = (w[..., None] * acc.hist).sum(axis=1)
     ratio = 10.0 ** _hist_quantiles(hist, QUANTILES)
     st.put("coalition_power_ratio", (D, Q), ratio)
     st.put("coalition_power", (D, Q), ratio * plan.draws.capability_aggressor[:, None])
     return st
+
+
+def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> None:
+    """The war as a process: kinds of help, escalation and the course over phases, each given
+    an attack (the types weighted by P(type | attack), w (D, T)); n (D,) crises per draw."""
+    from forecast.model.war import PH_DECIDED, PH_FOUGHT, PH_HOLD
+
+    nt, ntp = n[:, None], n[:, None, None]
+    bp = acc.by_partner
+    cols = (kernels.P_JOIN, kernels.P_ACCESS, kernels.P_ARMS, kernels.P_SANCTIONS)
+    per_type = np.stack([bp[..., c] / ntp for c in cols], axis=-1)  # (D, T, P, C)
+    st.put("p_contributes", (DRAW, ACTOR, CONTRIBUTION), (w[..., None, None] * per_type).sum(1))
+    se = _se(per_type, n[:, None, None, None])
+    st.put("mcse_p_contributes", (DRAW, ACTOR, CONTRIBUTION), (w[..., None, None] * se).sum(1))
+    esc = acc.by_type[..., kernels.T_ESCALATION] / nt
+    st.put("p_escalation", (DRAW,), (w * esc).sum(axis=1))
+    st.put("mcse_p_escalation", (DRAW,), (w * _se(esc, nt)).sum(axis=1))
+    # phases beyond a type's own: the war has ended, its outcome holds
+    ph = acc.by_phase.copy()
+    power = acc.phase_power.copy()
+    for t, k_t in enumerate(model.static["war"]["n_phases"]):
+        ph[:, t, k_t:, PH_HOLD] = ph[:, t, k_t - 1 : k_t, PH_HOLD]
+    hold = ph[..., PH_HOLD] / nt[..., None]
+    decided = ph[..., PH_DECIDED] / nt[..., None]
+    ww = w[..., None]
+    st.put("p_holds_objective", (DRAW, PHASE), (ww * hold).sum(axis=1))
+    st.put("mcse_p_holds_objective", (DRAW, PHASE), (ww * _se(hold, nt[..., None])).sum(axis=1))
+    st.put("p_decided_in_phase", (DRAW, PHASE), (ww * decided).sum(axis=1))
+    st.put("mcse_p_decided_in_phase", (DRAW, PHASE), (ww * _se(decided, nt[..., None])).sum(axis=1))
+    fought = (ww * ph[..., PH_FOUGHT]).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        st.put(
+            "coalition_power_by_phase",
+            (DRAW, PHASE),
+            np.where(fought > 0, (ww * power).sum(axis=1) / fought, np.nan),
+        )
+
+
+def phase_names(model: Any) -> list[str]:
+    """The phase dim's coordinates: the names of the longest phase list of any attack type."""
+    names = model.static["war"]["phase_names"]
+    return list(max(names, key=len))
 
 
 def max_mcse(stats: Stats, scope: str = "overall") -> float:

@@ -24,6 +24,7 @@ from forecast.config.silent import aggressor_calibrated
 from forecast.model import jit, kernels, random_numbers, reference, streams
 from forecast.model.beliefs import Draws, Model, build_model, draw_parameters
 from forecast.model.inputs import Tallies, kernel_inputs
+from forecast.model.war import N_PH
 from forecast.sampling.estimates import max_mcse, summarise
 
 
@@ -58,13 +59,27 @@ class Plan:
         return -(-self.settings.realizations // self.settings.block_size)
 
 
+FIELDS = (
+    "by_type",
+    "by_partner",
+    "mandates",
+    "hist",
+    "n",
+    "mandates_perc",
+    "by_pair",
+    "by_phase",
+    "phase_power",
+)
+
+
 @dataclass
 class Accumulators:
     """Per-draw sums over realizations; the leading dim of every array is the draw.
 
     by_type (D, T, N_T), by_partner (D, T, P, N_TP), mandates (D, J), hist (D, T, N_BINS),
     n (D,) realizations run, mandates_perc (D, J) mandates in the aggressor's perceived world,
-    by_pair (D, T, P, P, N_PP).
+    by_pair (D, T, P, P, N_PP), by_phase (D, T, K, N_PH) and phase_power (D, T, K) of the war's
+    phases (forecast.model.war).
     """
 
     by_type: np.ndarray
@@ -74,10 +89,13 @@ class Accumulators:
     n: np.ndarray
     mandates_perc: np.ndarray
     by_pair: np.ndarray
+    by_phase: np.ndarray
+    phase_power: np.ndarray
 
     @classmethod
     def zeros(cls, n_draws: int, model: Model) -> Accumulators:
         T, P, J = len(model.attack_types), model.n_partners, len(model.institutions)
+        K = model.static["war"]["cum_days"].shape[1]
         return cls(
             np.zeros((n_draws, T, kernels.N_T)),
             np.zeros((n_draws, T, P, kernels.N_TP)),
@@ -86,11 +104,13 @@ class Accumulators:
             np.zeros(n_draws, dtype=np.int64),
             np.zeros((n_draws, J)),
             np.zeros((n_draws, T, P, P, kernels.N_PP)),
+            np.zeros((n_draws, T, K, N_PH)),
+            np.zeros((n_draws, T, K)),
         )
 
     def add(self, other: Accumulators) -> None:
         """Add another run's sums (same draws) to these, in place."""
-        for name in ("by_type", "by_partner", "mandates", "hist", "n", "mandates_perc", "by_pair"):
+        for name in FIELDS:
             getattr(self, name)[...] += getattr(other, name)
 
     def row(self, j: int) -> Tallies:
@@ -102,6 +122,8 @@ class Accumulators:
             self.hist[j],
             self.mandates_perc[j],
             self.by_pair[j],
+            self.by_phase[j],
+            self.phase_power[j],
         )
 
 

@@ -6,10 +6,13 @@ import numpy as np
 from scipy import stats
 
 from forecast.model import arrays, inputs, kernels
+from forecast.model.war import N_PH
 
 
-def random_columns(P, K, J, V, mechanisms):
-    """Columns with every group present (or only the core ones), and the block widths nz, nu."""
+def random_columns(P, K, J, V, mechanisms, phases=1, war=None):
+    """Columns with every group present (or only the core ones), and the block widths nz, nu;
+    ``war``: the :class:`inputs.War` whose groups to add (``phases`` the most of any type)."""
+    general = war is not None and war.general
     offsets = {}
     nz = nu = 0
     for name, width, on in (
@@ -18,6 +21,7 @@ def random_columns(P, K, J, V, mechanisms):
         ("delay", P, mechanisms),
         ("fait_accompli", 1, mechanisms),
         ("vote", J * V, mechanisms and J > 0),
+        ("help", 3 * P, general and bool((war.help_noise > 0).any())),
     ):
         offsets[name], nz = (nz, nz + width) if on else (-1, nz)
     for name, width, on in (
@@ -25,6 +29,9 @@ def random_columns(P, K, J, V, mechanisms):
         ("attribution", P, mechanisms),
         ("engaged", P, mechanisms),
         ("chain", P, mechanisms),
+        ("phase", phases - 1, general and phases > 1),
+        ("resolve", phases, general and war.resolve_logit != np.inf),
+        ("escalation", phases, general and war.escalation > 0),
     ):
         offsets[name], nu = (nu, nu + width) if on else (-1, nu)
     return inputs.Columns(**offsets), nz, nu
@@ -92,11 +99,72 @@ def random_institutions(rng, P, J, V, mechanisms, rho=None):
     )
 
 
-def random_inputs(rng, T, P, K, J, V, n, mechanisms=True, rho=None):
+def simple_war(T, aggressor, exponent):
+    """The :class:`inputs.War` of the model without the process (one phase, nothing else)."""
+    return inputs.War(
+        general=False,
+        n_phases=np.ones(T, dtype=np.int64),
+        cum_days=np.zeros((T, 1)),
+        decisive=np.ones((T, 1), dtype=np.bool_),
+        attrition=0.0,
+        aggressor=np.full(T, aggressor),
+        exponent=np.full(T, exponent),
+        resolve_logit=np.inf,
+        resolve_slope=0.0,
+        escalation=0.0,
+        escalation_shift=0.0,
+        help_thr=np.full((3, 0), -np.inf),
+        help_load=np.ones((3, 0)),
+        help_noise=np.zeros((3, 0)),
+        arms=np.zeros(0),
+        arms_from=np.zeros(0, dtype=np.int64),
+    )
+
+
+def random_war(rng, T, P, aggressor, exponent, phases=3, general=True, everything=True):
+    """A random :class:`inputs.War`: types of 1 .. ``phases`` phases, random durations,
+    fait-accompli flags, attrition, balances, resolve, escalation and help (``everything``),
+    or only phases and attrition."""
+    K = phases
+    n_phases = rng.integers(1, K + 1, T).astype(np.int64)
+    n_phases[0] = K
+    cum = np.zeros((T, K))
+    cum[:, 1:] = np.cumsum(rng.uniform(1, 40, (T, K - 1)), axis=1)
+    present = rng.random((3, P)) < 0.6 if everything else np.zeros((3, P), dtype=bool)
+    load = np.where(rng.random((3, P)) < 0.3, 1.0, rng.uniform(0, 1, (3, P)))
+    return inputs.War(
+        general=general,
+        n_phases=n_phases,
+        cum_days=cum,
+        decisive=rng.random((T, K)) < 0.5,
+        attrition=float(rng.uniform(0, 0.6)),
+        aggressor=aggressor * rng.uniform(0.5, 1.5, T),
+        exponent=exponent * rng.uniform(0.5, 1.5, T),
+        resolve_logit=float(rng.normal(1.5, 1)) if everything else np.inf,
+        resolve_slope=float(rng.uniform(0, 2)),
+        escalation=float(rng.uniform(0.05, 0.5)) if everything else 0.0,
+        escalation_shift=float(rng.normal(-0.5, 0.5)),
+        help_thr=np.where(present, rng.normal(0, 1, (3, P)), -np.inf),
+        help_load=load,
+        help_noise=np.sqrt(1 - load**2),
+        arms=np.where(present[1], rng.lognormal(-0.5, 0.5, P), 0.0),
+        arms_from=rng.integers(0, K, P).astype(np.int64),
+    )
+
+
+def random_inputs(rng, T, P, K, J, V, n, mechanisms=True, rho=None, war=None):
     """(Inputs, z, u): random but valid, every mechanism switched on when asked; ``rho`` the
-    vote correlation of every institution (None: random, see :func:`random_institutions`)."""
+    vote correlation of every institution (None: random, see :func:`random_institutions`);
+    ``war`` a function (rng, T, P, aggressor, exponent) -> :class:`inputs.War` (None: the model
+    without the process)."""
     loadings = rng.uniform(-1, 1, (P, K)) / np.sqrt(max(K, 1) * 1.5)
-    cols, nz, nu = random_columns(P, K, J, V, mechanisms)
+    power = inputs.Power(
+        float(rng.lognormal(0, 0.5)), float(rng.lognormal(1, 0.5)), float(rng.uniform(0.5, 3))
+    )
+    wr = (war or (lambda rng, T, P, a, m: simple_war(T, a, m)))(
+        rng, T, P, power.aggressor, power.exponent
+    )
+    cols, nz, nu = random_columns(P, K, J, V, mechanisms, wr.cum_days.shape[1], wr)
     on = float(mechanisms)
     thr = rng.normal(0, 1, (T, P))
     buck = rng.uniform(0, 2, P) * on * (rng.random(P) < 0.5)
@@ -123,15 +191,14 @@ def random_inputs(rng, T, P, K, J, V, n, mechanisms=True, rho=None):
         timing=inputs.Timing(
             float(np.log(rng.uniform(5, 25))) if mechanisms else np.inf, 0.3 * on, 0.5
         ),
-        power=inputs.Power(
-            float(rng.lognormal(0, 0.5)), float(rng.lognormal(1, 0.5)), float(rng.uniform(0.5, 3))
-        ),
+        power=power,
         columns=cols,
+        war=wr,
     )
     return args, rng.standard_normal((n, nz)), rng.random((n, nu))
 
 
-def tallies(T, P, J):
+def tallies(T, P, J, K=1):
     return inputs.Tallies(
         np.zeros((T, kernels.N_T)),
         np.zeros((T, P, kernels.N_TP)),
@@ -139,9 +206,16 @@ def tallies(T, P, J):
         np.zeros((T, kernels.N_BINS)),
         np.zeros(J),
         np.zeros((T, P, P, kernels.N_PP)),
+        np.zeros((T, K, N_PH)),
+        np.zeros((T, K)),
     )
 
 
 def assert_same_tallies(a, b, label=""):
+    """Every count equal; the sums of power per phase (floats, summed in another order) to
+    1e-12 relative."""
     for name, x, y in zip(inputs.Tallies._fields, a, b, strict=True):
-        np.testing.assert_array_equal(x, y, err_msg=f"{label} {name}")
+        if name == "phase_power":
+            np.testing.assert_allclose(x, y, rtol=1e-12, err_msg=f"{label} {name}")
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=f"{label} {name}")

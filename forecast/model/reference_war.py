@@ -1,0 +1,151 @@
+"""The war as a process in plain vectorised numpy: the twins of :mod:`forecast.model.war`.
+
+Arrays are (n, P) over the n crises of a block, bool where the kernel keeps bit masks; the same
+random numbers are read in the same arithmetic order, with the same fdlibm log and exp, so every
+count agrees with the kernel exactly (docs/war.md states the model).
+"""
+
+import numpy as np
+
+# the reference imports this module: its log_ and exp_ are read when called, not at import
+from forecast.model import reference as ref
+from forecast.model.war import N_KINDS, N_PH, PH_DECIDED, PH_FOUGHT, PH_HOLD
+
+
+def _log(y):
+    return ref.log_(y)
+
+
+def _exp(x):
+    return ref.exp_(x)
+
+
+def help_given(wr, attributed, x, z, col):
+    """(N_KINDS, n, P) bool: who gives each kind of help (see the kernel's twin)."""
+    n, P = x.shape
+    out = np.zeros((N_KINDS, n, P), dtype=bool)
+    for c in range(N_KINDS):
+        for i in range(P):
+            th = wr.help_thr[c, i]
+            if th == -np.inf:
+                continue
+            rho, sig = wr.help_load[c, i], wr.help_noise[c, i]
+            r = rho * x[:, i] if sig == 0.0 else rho * x[:, i] + sig * z[:, col + c * P + i]
+            out[c, :, i] = attributed[:, i] & (r < th)
+    return out
+
+
+def phase_ends(wr, t, fa):
+    """(K, n): log of the time each phase of type t ends (phase 0 at log fa (n,))."""
+    K = int(wr.n_phases[t])
+    ends = [fa]
+    if K > 1:
+        e = _exp(fa)
+        for k in range(1, K):
+            ends.append(_log(e + wr.cum_days[t, k]))
+    return np.array(ends)
+
+
+def phase_odds(wr, t, u, contest_col, phase_col, inv_m):
+    """(K, n): (u_k / (1 - u_k))^(1/m) of each phase's contest uniform."""
+    out = []
+    for k in range(int(wr.n_phases[t])):
+        uc = u[:, contest_col if k == 0 else phase_col + k - 1]
+        out.append(_exp(_log(uc / (1.0 - uc)) * inv_m))
+    return np.array(out)
+
+
+def stay_mask(thr_t, shift, x, delta):
+    """(n, P) bool: who stays in if the war escalates."""
+    return x < thr_t + shift + delta
+
+
+def _power(wr, k, pres, arms_mask, live, arml, tl):
+    d = tl.copy()
+    for i in range(live.shape[1]):
+        if wr.arms[i] == 0.0 or k < wr.arms_from[i]:
+            continue
+        d = np.where(arms_mask[:, i], d + arml[:, i], d)
+    for i in range(live.shape[1]):
+        d = np.where(pres[:, i], d + live[:, i], d)
+    return d
+
+
+def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
+    """(n,) 1.0 where the coalition wins the war of type t, else 0.0 (the kernel's :func:`war`).
+
+    ``ctx`` = (cap_raw, logd (n, P), log_end, q (K, n), u, cols, access, cap_target, aggressor,
+    exponent, discount); ``rec`` = (by_phase (K, N_PH), power (K,), esc (1,)) to add to, or
+    None. Returns (won, d1), d1 (n,) the coalition's power in phase 0.
+    """
+    cap_raw, logd, log_end, q, u, cols, access, cap_target, aggr, m, discount = ctx
+    n, P = cap_raw.shape
+    K = int(wr.n_phases[t])
+    live = np.where(logd <= log_end[K - 1][:, None], cap_raw, cap_raw * discount)
+    for i in range(P):
+        for e in range(access.ptr[i], access.ptr[i + 1]):
+            j = access.idx[e]
+            live[:, i] = np.where(hosts[:, j], live[:, i], live[:, i] * access.value[i, j])
+    arml = np.tile(np.asarray(wr.arms, dtype=float), (n, 1))
+    a, tl = np.full(n, float(aggr)), np.full(n, float(cap_target))
+    run, won = np.ones(n, dtype=bool), np.zeros(n)
+    uses_log = wr.resolve_logit != np.inf or wr.escalation > 0.0
+    lam = wr.attrition
+    d1 = None
+    for k in range(K):
+        last = k == K - 1
+        pres = members & (last | (logd <= log_end[k][:, None]))
+        d = _power(wr, k, pres, arms_mask, live, arml, tl)
+        if k == 0:
+            d1 = d
+        if uses_log:
+            lg = _log(d / a)
+        mem = run.astype(np.int64)
+        if wr.resolve_logit != np.inf:
+            uc = u[:, cols.resolve + k]
+            y = _exp(-(wr.resolve_logit + wr.resolve_slope * lg))
+            keeps = uc < 1.0 / (1.0 + y)
+            mem = np.where((mem == 1) & ~keeps, 2, mem)
+        crossed = np.zeros(n, dtype=bool)
+        if wr.escalation > 0.0:
+            uc = u[:, cols.escalation + k]
+            y = _exp(-m * lg)
+            crossed = (mem == 1) & (uc < wr.escalation * (1.0 / (1.0 + y)))
+            mem = np.where(crossed, 3, mem)
+        if crossed.any():
+            d2 = _power(wr, k, np.where(crossed[:, None], pres & stay, pres), arms_mask, live,
+                        arml, tl)  # fmt: skip
+        else:
+            d2 = d
+        takes = d2 > a * q[k]
+        decisive = bool(wr.decisive[t, k]) or last
+        going = (mem == 1) & (takes | (not decisive)) & (not last)
+        ends = (mem != 0) & ~going
+        win = ((mem == 1) & last & takes) | ((mem == 3) & takes)
+        won = np.where(win, 1.0, won)
+        hold = (
+            (mem == 2) | ((mem == 1) & ~takes) | ((mem == 3) & ~takes) | ((mem == 0) & (won == 0.0))
+        )
+        if rec is not None:
+            by_phase, power, esc = rec
+            by_phase[k, PH_FOUGHT] += (mem != 0).sum()
+            by_phase[k, PH_HOLD] += hold.sum()
+            by_phase[k, PH_DECIDED] += ends.sum()
+            esc[0] += crossed.sum()
+            power[k] += d[mem != 0].sum()
+        run = going
+        if lam > 0.0 and not last:
+            s = d / (d + a)
+            a = a * (1.0 - lam * s)
+            f = 1.0 - lam * (1.0 - s)
+            tl = tl * f
+            for i in range(P):
+                if wr.arms[i] != 0.0 and k >= wr.arms_from[i]:
+                    arml[:, i] = np.where(arms_mask[:, i], arml[:, i] * f, arml[:, i])
+                live[:, i] = np.where(pres[:, i], live[:, i] * f, live[:, i])
+    return won, d1
+
+
+def new_counts(K):
+    """Zeroed (by_phase (K, N_PH), power (K,), esc (1,)) for :func:`war`'s ``rec``."""
+    return np.zeros((K, N_PH), dtype=np.int64), np.zeros(K), np.zeros(1, dtype=np.int64)
