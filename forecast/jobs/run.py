@@ -149,6 +149,12 @@ def describe(ds: xr.Dataset, cfg: DictConfig) -> str:
         )
     out.append("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
     out.append(results.format_summary(results.summary_table(ds)))
+    decided = results.decisive_phase(ds)
+    if decided:
+        out.append(
+            f"the war is usually decided in phase '{decided[0]}': P(it ends there | attack) "
+            f"{decided[1]:.3f}"
+        )
     if "threshold_summary" in ds.attrs:
         out.append(ds.attrs["threshold_summary"])
     return "\n".join(out)

@@ -229,6 +229,24 @@ def power_section(ds: xr.Dataset) -> str:
     )
 
 
+def war_section(ds: xr.Dataset) -> str:
+    """The war over its phases, when it has more than one (docs/war.md)."""
+    decided = results.decisive_phase(ds)
+    if decided is None:
+        return ""
+    words = (
+        f"The war is usually decided in the phase '{decided[0]}': P(it ends there | attack) "
+        f"{decided[1]:.2f}, the mean over draws."
+    )
+    if "p_escalation" in ds and float(ds["p_escalation"].max()) > 0:
+        e = h.estimate(ds, "p_escalation", {})
+        if e:
+            words += f" P(the war escalates | attack) {e.short()}."
+    body = f'<p id="war-decided" data-phase="{h.esc(decided[0])}">{h.esc(words)}</p>'
+    return h.section("war", "The war over its phases", body + h.figure_div(
+        figures.war_course(ds), "fig-war"))  # fmt: skip
+
+
 def sensitivity_section(ds: xr.Dataset) -> str:
     parts = []
     if "tornado_low" in ds and "parameter" in ds.dims:
@@ -306,6 +324,7 @@ def report_page(ds: xr.Dataset) -> str:
         ("partners", "Partners", partners_section),
         ("spread", "Spread", spread_section),
         ("power", "Power", power_section),
+        ("war", "War", war_section),
         ("sensitivity", "Sensitivity", sensitivity_section),
         ("beliefs", "Beliefs", beliefs_section),
         ("provenance", "Provenance", provenance_section),

@@ -197,7 +197,38 @@ SUMMARY_VARIABLES = (
     "pivotality_deterrence",
     "p_attack_type",
     "p_mandate",
+    "p_contributes",
+    "p_escalation",
+    "p_decided_in_phase",
+    "p_holds_objective",
 )
+
+
+def _uninformative(ds: xr.Dataset, name: str, sel: dict) -> bool:
+    """Rows the summary leaves out: a process output of a run without that part of the
+    process (no escalation, one phase, a kind of help nobody gives or troops again)."""
+    da = ds[name].sel(sel)
+    if name == "p_escalation":
+        return float(da.max()) == 0.0
+    if PHASE in ds[name].dims:
+        return ds.sizes[PHASE] < 2
+    if name == "p_contributes":
+        kind = sel.get(CONTRIBUTION)
+        if kind == "troops" or float(da.max()) == 0.0:
+            return True
+        troops = ds[name].sel({**sel, CONTRIBUTION: "troops"})
+        return bool((da == troops).all())
+    return False
+
+
+def decisive_phase(ds: xr.Dataset) -> tuple[str, float] | None:
+    """The phase in which the war most often ends, and P(it ends there | attack) (the mean over
+    draws); None with one phase."""
+    if "p_decided_in_phase" not in ds or ds.sizes.get(PHASE, 1) < 2:
+        return None
+    p = ds["p_decided_in_phase"].mean(DRAW)
+    k = int(p.argmax())
+    return str(ds[PHASE].values[k]), float(p[k])
 
 
 def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
@@ -218,9 +249,13 @@ def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
             continue
         mcse = ds.get(f"mcse_{name}")
         extra = [d for d in da.dims if d != DRAW]
-        labels = da[extra[0]].values if extra else [None]
-        for a in labels:
-            sel = {extra[0]: a} if extra else {}
+        grid = [{}]
+        for dim in extra:  # every combination of the other dims, labelled "a/b"
+            grid = [{**g, dim: v} for g in grid for v in da[dim].values]
+        for sel in grid:
+            if _uninformative(ds, str(name), sel):
+                continue
+            a = "/".join(str(v) for v in sel.values()) if sel else None
             x = da.sel(sel)
             se = None
             if mcse is not None:
@@ -244,10 +279,11 @@ def format_summary(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     q_lo, q_hi = cols[3], cols[4]
     wq = max([20] + [len(str(q)) + 2 for q in df["quantity"]]) if len(df) else 20
-    lines = [f"{'quantity':<{wq}}{'of':<10}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
+    wa = max([10] + [len(str(a)) + 2 for a in df["actor"]]) if len(df) else 10
+    lines = [f"{'quantity':<{wq}}{'of':<{wa}}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
     for r in df.itertuples(index=False):
         d = r._asdict()
         se = "" if d["mcse"] is None or np.isnan(d["mcse"]) else f"{d['mcse']:.1e}"
         iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
-        lines.append(f"{d['quantity']:<{wq}}{d['actor']:<10}{d['mean']:>8.3f}{iv:>20}{se:>10}")
+        lines.append(f"{d['quantity']:<{wq}}{d['actor']:<{wa}}{d['mean']:>8.3f}{iv:>20}{se:>10}")
     return "\n".join(lines)

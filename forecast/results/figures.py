@@ -397,3 +397,55 @@ def threshold(ds: xr.Dataset):
         height=440,
     )
     return fig
+
+
+def war_course(ds: xr.Dataset):
+    """The war over its phases: P(the aggressor holds the objective at each phase's end) and
+    P(the war ends in it), mean and 90% interval across draws, and the coalition's mean power."""
+    from plotly.subplots import make_subplots
+
+    go = _go()
+    phase = "phase"
+    names = [str(p) for p in ds[phase].values]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "P(| attack), mean and 90% interval across draws",
+        "coalition power in the phase, over the wars that reach it",
+    ))  # fmt: skip
+    for k, (name, label) in enumerate(
+        (
+            ("p_holds_objective", "the aggressor holds the objective at the phase's end"),
+            ("p_decided_in_phase", "the war ends in the phase"),
+        )
+    ):
+        da = ds[name]
+        m = da.mean("draw").values
+        lo, hi = (da.quantile(q, "draw").values for q in (0.05, 0.95))
+        fig.add_trace(
+            go.Scatter(
+                x=names,
+                y=m,
+                name=label,
+                mode="lines+markers",
+                marker_color=h.color(k),
+                error_y={"type": "data", "symmetric": False, "array": hi - m,
+                         "arrayminus": m - lo},
+                hovertemplate="%{x}: %{y:.3f}<extra>" + label + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )  # fmt: skip
+    power = ds["coalition_power_by_phase"]
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=power.mean("draw", skipna=True).values,
+            name="coalition power (mean over draws)",
+            marker_color=h.color(2),
+            hovertemplate="%{x}: %{y:.3g}<extra>coalition power</extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_yaxes(range=[0, 1], row=1, col=1)
+    fig.update_layout(height=440, legend={"orientation": "h"})
+    return fig

@@ -1,7 +1,7 @@
-"""Pictures and tables a planner can put in a briefing: report.png, tornado.png, threshold.png,
-summary.csv, and the sweep curves of ``forecast-collect``; :func:`write_reports` also writes
-the interactive report.html (:mod:`forecast.results.briefing`) and draws.parquet
-(:mod:`forecast.results.export`).
+"""Pictures and tables a planner can put in a briefing: report.png, war.png (a war of several
+phases), tornado.png, threshold.png, summary.csv, and the sweep curves of ``forecast-collect``;
+:func:`write_reports` also writes the interactive report.html (:mod:`forecast.results.briefing`)
+and draws.parquet (:mod:`forecast.results.export`).
 
 Plots take Datasets and return :class:`matplotlib.figure.Figure` objects (no pyplot state, so no
 GUI backend is needed and figures can be drawn from any thread). Files are written to a temporary
@@ -175,6 +175,48 @@ def plot_report(ds: xr.Dataset) -> Figure:
         else:
             _distribution_panel(ax, ds, name)
     fig.suptitle(_title(ds), fontsize=12)
+    _footer(fig, ds)
+    return fig
+
+
+def plot_war(ds: xr.Dataset) -> Figure:
+    """war.png: the war's course over its phases (docs/war.md). Left: P(the aggressor holds the
+    objective at the end of each phase | attack) and P(the war ends in it), mean and 90%
+    interval across draws. Right: the coalition's mean power in each phase (over the crises
+    whose war reaches it) beside the aggressor's starting power."""
+    phase = results.PHASE
+    names = [str(p) for p in ds[phase].values]
+    x = np.arange(len(names))
+    fig = _figure(12.0, 4.8)
+    left, right = fig.subplots(1, 2)
+    for name, label, style in (
+        ("p_holds_objective", "P(the aggressor holds the objective at the phase's end)", "o-"),
+        ("p_decided_in_phase", "P(the war ends in the phase)", "s--"),
+    ):
+        m, lo, hi = (np.asarray(v) for v in interval(ds[name], DRAW))
+        left.plot(x, m, style, label=label)
+        left.fill_between(x, lo, hi, alpha=0.2)
+    left.set_ylim(0, 1)
+    left.set_xticks(x, names)
+    left.set_xlabel("phase")
+    left.set_ylabel("probability | attack")
+    left.set_title("The war's course: mean and 90% interval across draws", fontsize=10)
+    left.legend(fontsize=8, loc="best")
+    power = ds["coalition_power_by_phase"]
+    m = np.asarray(power.mean(DRAW, skipna=True))
+    lo, hi = (np.asarray(power.quantile(q, DRAW, skipna=True)) for q in (0.05, 0.95))
+    right.bar(x, m, yerr=[m - lo, hi - m], capsize=4, color="tab:blue", alpha=0.7,
+              label="coalition (mean, 90% interval)")  # fmt: skip
+    right.axhline(float(ds["capability_aggressor"].mean()), color="tab:red", ls="--",
+                  label="aggressor at the start (mean)")  # fmt: skip
+    right.set_xticks(x, names)
+    right.set_xlabel("phase")
+    right.set_ylabel("power (capability units)")
+    right.set_title("Coalition power in each phase, over the wars that reach it", fontsize=10)
+    right.legend(fontsize=8, loc="best")
+    decided = results.decisive_phase(ds)
+    sub = f"usually decided in '{decided[0]}' (P {decided[1]:.2f} | attack)" if decided else ""
+    fig.suptitle(f"{_title(ds)}\nthe war over its phases: {sub}", fontsize=11)
     _footer(fig, ds)
     return fig
 
@@ -406,6 +448,8 @@ def write_reports(ds: xr.Dataset, out_dir: str | os.PathLike, analysis_cfg: Any)
         jobs += [("summary.csv", lambda p: write_summary(ds, p))]
         jobs += [("report.png", lambda p: save_figure(plot_report(ds), p))]
         jobs += [("report.html", lambda p: briefing.write_report_html(ds, p))]
+        if ds.sizes.get(results.PHASE, 1) > 1:
+            jobs += [("war.png", lambda p: save_figure(plot_war(ds), p))]
     if "tornado_low" in ds:
         jobs += [("tornado.png", lambda p: save_figure(plot_tornado(ds), p))]
     if "threshold" in ds:
