@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from forecast.model.jit import JIT
-from forecast.model.war import war
+from forecast.model.war import war_lanes
 
 
 @njit(inline="always", **JIT)
@@ -193,16 +193,29 @@ def outcome(members, w, cap, access, cap_target, f, out, wx):
     Without the war as a process (``wx[0]`` false): the coalition's power
     (:func:`coalition_power`), which is compared with the winning power. With it: 1.0 or 0.0
     from :func:`forecast.model.war.war`, compared with 0.5. ``wx`` = (general, wr, t,
-    extra_hosts, arms_mask, stay, hosts (W,) int64 scratch, ctx, scratch, rec), the war's
-    arguments; the hosts are the members and those giving access.
+    extra_hosts, arms_mask, stay, hosts (W,) int64 scratch, arrays, ctx, scratch, rec, base,
+    lanes): the war's arguments (the hosts are the members and those giving access), and the
+    world this one is a variant of, ``base`` = (members, won, stay) (W,): where the members and
+    the stayers among them are the same, the outcome is base's, and only the other lanes are
+    fought again (:func:`forecast.model.war.war_lanes`).
     """
-    general, wr, t, extra, arms_mask, stay, hosts, ctx, scratch, rec = wx
-    if general:
-        for ln in range(w):
-            hosts[ln] = members[ln] | extra[ln]
-        war(wr, t, (members, hosts, arms_mask, stay), ctx, scratch, w, out, rec)
-    else:
+    general, wr, t, extra, arms_mask, stay, hosts, arrays, ctx, scratch, rec, base, lanes = wx
+    if not general:
         coalition_power(members, 0, w, cap, access, cap_target, f, out)
+        return
+    bm, bwon, bstay = base
+    idx = lanes[0]
+    nl = 0
+    for ln in range(w):
+        m = members[ln]
+        differs = (m != bm[ln]) | (((stay[ln] ^ bstay[ln]) & m) != 0)
+        idx[nl] = ln
+        nl += differs
+        out[ln] = bwon[ln]
+        hosts[ln] = m | extra[ln]
+    if nl:
+        war_lanes(wr, t, (members, hosts, arms_mask, stay), arrays, ctx, scratch, lanes, nl, out,
+                  rec)  # fmt: skip
 
 
 @njit(inline="always", **JIT)

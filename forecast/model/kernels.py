@@ -40,6 +40,7 @@ from numba import njit
 from forecast.model.coalition import (
     _bit,
     chain_ganging,
+    coalition_power,
     decide,
     outcome,
     pivotality,
@@ -53,8 +54,11 @@ from forecast.model.war import (
     HELP_SANCTIONS,
     N_KINDS,
     N_PH,
+    escalation_power,
     help_given,
+    phase_draws,
     phase_ends,
+    phase_logodds,
     phase_odds,
     stay_mask,
     war,
@@ -430,6 +434,17 @@ def tally(act, ent, pact, late, c, c_star, w, n_pwin, by_type, by_partner):
 
 
 @njit(inline="always", **JIT)
+def same_phases(wr, t0, t1):
+    """Whether attack types t0 and t1 have the same phases (numbers and durations)."""
+    if wr.n_phases[t0] != wr.n_phases[t1]:
+        return False
+    for k in range(wr.n_phases[t0]):
+        if wr.cum_days[t0, k] != wr.cum_days[t1, k]:
+            return False
+    return True
+
+
+@njit(inline="always", **JIT)
 def tally_help(act, given, w, by_partner):
     """Add the chunk's kinds of help to by_partner (N_TP, P): access (fighting or bases open),
     arms and sanctions, from given (N_KINDS, W) (:func:`forecast.model.war.help_given`)."""
@@ -536,6 +551,9 @@ def simulate_block(inputs, z, u, out):
     Wg = W if general else 0
     cap_raw, logd = np.empty((P, Wg)), np.empty((P, Wg))
     log_end, q = np.empty((K, Wg)), np.empty((K, Wg))
+    rpow, ethr, epow = np.zeros((K, Wg)), np.zeros((K, Wg)), np.zeros((K, Wg))
+    lq = np.empty((K, Wg))
+    arrays = (cap_raw, logd, log_end, q, rpow, epow)
     given = np.zeros((N_KINDS, W), dtype=np.int64)
     stay, stay_p = np.zeros(W, dtype=np.int64), np.zeros(W, dtype=np.int64)
     hosts, d1 = np.empty(Wg, dtype=np.int64), np.empty(Wg)
@@ -544,8 +562,13 @@ def simulate_block(inputs, z, u, out):
         np.empty(Wg), np.empty(Wg), np.empty(Wg), np.empty(Wg, dtype=np.int64),
         np.empty(Wg, dtype=np.int64), np.empty(Wg, dtype=np.int64), np.empty(Wg, dtype=np.int64),
     )  # fmt: skip
+    lanes = (
+        np.empty(Wg, dtype=np.int64), np.empty((4, Wg), dtype=np.int64), np.empty((P, Wg)),
+        np.empty((P, Wg)), np.empty((K, Wg)), np.empty((K, Wg)), np.empty((K, Wg)),
+        np.empty((K, Wg)), np.empty(Wg),
+    )  # fmt: skip
     cnt_ph = np.zeros((T, K, N_PH), dtype=np.int64)
-    sum_power = np.zeros((T, K))
+    sum_power = np.zeros((T, K, Wg))  # lane by lane, summed once per block
     cnt_esc = np.zeros((T, 1), dtype=np.int64)
     cur_a, cur_m = np.nan, np.nan  # the balance c_star was computed for
     for r0 in range(0, n, W):
@@ -567,14 +590,24 @@ def simulate_block(inputs, z, u, out):
                          shift_p, gate_p, cnt_jp, vote_scratch)  # fmt: skip
         timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa, logd, general)
         total_power_inverse(cap_eff, w, inv_total)
+        if general:  # the phases' draws: contests, the target's resolve, escalation
+            phase_logodds(u, r0, w, cols.contest, cols.phase, y, bits, lq)
+            phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr)
         cur_a, cur_m = np.nan, np.nan
+        ends_of, odds_of = -1, -1  # the attack type whose phase ends and odds are computed
         for t in range(T):
             a_t, m_t = wr.aggressor[t], wr.exponent[t]
             if general:
                 for ln in range(w):
                     c_star[ln] = 0.5
-                phase_ends(wr, t, fa, w, y, bits, log_end)
-                phase_odds(wr, t, u, r0, w, cols.contest, cols.phase, 1.0 / m_t, y, bits, q)
+                if ends_of < 0 or not same_phases(wr, ends_of, t):
+                    phase_ends(wr, t, fa, w, y, bits, log_end)
+                    ends_of = t
+                if odds_of < 0 or not (same_phases(wr, odds_of, t) and m_t == wr.exponent[odds_of]):
+                    phase_odds(wr, t, lq, 1.0 / m_t, w, y, bits, q)
+                    if wr.escalation > 0.0:
+                        escalation_power(wr, t, ethr, 1.0 / m_t, w, y, bits, epow)
+                    odds_of = t
             elif not (a_t == cur_a and m_t == cur_m):  # this type's balance
                 contest(a_t, m_t, u, r0, w, cols, c_star, y, bits)
                 cur_a, cur_m = a_t, m_t
@@ -591,25 +624,28 @@ def simulate_block(inputs, z, u, out):
             chain_ganging(net, u, r0, w, cols.chain, act, ent, s[0], 0)
             if general:
                 help_given(wr, attributed, x, z, r0, w, cols.help, given)
+            if general and wr.escalation > 0.0:  # otherwise nobody is asked to stay
                 stay_mask(pa.thr[t], shift, x, wr.escalation_shift, w, stay)
                 stay_mask(pa.thr_perc[t], shift_p, x, wr.escalation_shift, w, stay_p)
-            ctx = (cap_raw, logd, log_end, q, u, r0, cols, net.access, pw.target, a_t, m_t,
-                   inputs.timing.late_discount)  # fmt: skip
+            ctx = (net.access, pw.target, a_t, inputs.timing.late_discount)
             off = (False, cnt_ph[t], sum_power[t], cnt_esc[t], d1)
             extra, arms_mask = given[HELP_ACCESS], given[HELP_ARMS]
-            wx = (general, wr, t, extra, arms_mask, stay, hosts, ctx, war_scratch, off)
-            wx_p = (general, wr, t, extra, arms_mask, stay_p, hosts, ctx, war_scratch, off)
-            n_pwin = misperception(
-                pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
-                pw.target, c_star, (s, pact, pent, f, c2), wx_p,
-            )  # fmt: skip
-            if general:
+            if general:  # the true world's war first: the other worlds are variants of it
                 for ln in range(w):
                     hosts[ln] = act[ln] | extra[ln]
-                war(wr, t, (act, hosts, arms_mask, stay), ctx, war_scratch, w, c,
+                war(wr, t, (act, hosts, arms_mask, stay), arrays, ctx, war_scratch, w, c,
                     (True, cnt_ph[t], sum_power[t], cnt_esc[t], d1))  # fmt: skip
             else:
-                outcome(act, w, cap_eff, net.access, pw.target, f, c, wx)
+                coalition_power(act, 0, w, cap_eff, net.access, pw.target, f, c)
+            parts = (general, wr, t, extra, arms_mask)
+            rest = (hosts, arrays, ctx, war_scratch, off)
+            wx = (*parts, stay, *rest, (act, c, stay), lanes)
+            wx_m = (*parts, stay_p, *rest, (act, c, stay), lanes)
+            wx_p = (*parts, stay_p, *rest, (pact, c2, stay_p), lanes)
+            n_pwin = misperception(
+                pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
+                pw.target, c_star, (s, pact, pent, f, c2), wx_m,
+            )  # fmt: skip
             if r0 == 0:  # the block's first PIVOTAL_CRISES crises
                 wp = min(w, PIVOTAL_CRISES)
                 pivotality(
@@ -658,7 +694,10 @@ def simulate_block(inputs, z, u, out):
         for kk in range(K):
             for j in range(N_PH):
                 out.by_phase[t, kk, j] += cnt_ph[t, kk, j]
-            out.phase_power[t, kk] += sum_power[t, kk]
+            total = 0.0
+            for ln in range(Wg):
+                total += sum_power[t, kk, ln]
+            out.phase_power[t, kk] += total
     for j in range(J):
         out.mandates[j] += cnt_j[j]
         out.mandates_perc[j] += cnt_jp[j] if perc else cnt_j[j]

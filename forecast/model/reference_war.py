@@ -89,7 +89,8 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
     arml = np.tile(np.asarray(wr.arms, dtype=float), (n, 1))
     a, tl = np.full(n, float(aggr)), np.full(n, float(cap_target))
     run, won = np.ones(n, dtype=bool), np.zeros(n)
-    uses_log = wr.resolve_logit != np.inf or wr.escalation > 0.0
+    resolve, escalates = wr.resolve_logit != np.inf, wr.escalation > 0.0
+    b = wr.resolve_slope
     lam = wr.attrition
     d1 = None
     for k in range(K):
@@ -98,19 +99,23 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
         d = _power(wr, k, pres, arms_mask, live, arml, tl)
         if k == 0:
             d1 = d
-        if uses_log:
-            lg = _log(d / a)
         mem = run.astype(np.int64)
-        if wr.resolve_logit != np.inf:
+        if resolve:  # keeps iff logit(u) - L < b log(D / A) (see the kernel's phase_draws)
             uc = u[:, cols.resolve + k]
-            y = _exp(-(wr.resolve_logit + wr.resolve_slope * lg))
-            keeps = uc < 1.0 / (1.0 + y)
+            r = _log(uc / (1.0 - uc))
+            if b == 0.0:
+                rpow = np.where(r - wr.resolve_logit < 0.0, 0.0, np.inf)
+            else:
+                rpow = _exp((r - wr.resolve_logit) * (1.0 / b))
+            keeps = d < a * rpow if b < 0.0 else d > a * rpow
             mem = np.where((mem == 1) & ~keeps, 2, mem)
         crossed = np.zeros(n, dtype=bool)
-        if wr.escalation > 0.0:
-            uc = u[:, cols.escalation + k]
-            y = _exp(-m * lg)
-            crossed = (mem == 1) & (uc < wr.escalation * (1.0 / (1.0 + y)))
+        if escalates:  # escalates iff log(v / (e - v)) < m log(D / A), never when v >= e
+            v, e = u[:, cols.escalation + k], wr.escalation
+            ethr = np.where(v < e, _log(np.where(v < e, v / (e - v), 1.0)), np.inf)
+            finite = ethr != np.inf
+            epow = np.where(finite, _exp(np.where(finite, ethr * (1.0 / m), 0.0)), np.inf)
+            crossed = (mem == 1) & (d > a * epow)
             mem = np.where(crossed, 3, mem)
         if crossed.any():
             d2 = _power(wr, k, np.where(crossed[:, None], pres & stay, pres), arms_mask, live,

@@ -75,41 +75,111 @@ def phase_ends(wr, t, fa, w, y, bits, log_end):
 
 
 @njit(inline="always", **JIT)
-def phase_odds(wr, t, u, r0, w, contest_col, phase_col, inv_m, y, bits, q):
-    """q (K, W): (u_k / (1 - u_k))^(1/m) of each phase's contest uniform (phase 0: the contest
-    uniform of the model without phases), so the coalition takes phase k iff D_k > A_k q_k."""
-    for k in range(wr.n_phases[t]):
+def phase_logodds(u, r0, w, contest_col, phase_col, y, bits, lq):
+    """lq (K, W): log(u_k / (1 - u_k)) of each phase's contest uniform (phase 0: the contest
+    uniform of the model without phases), once per chunk for every attack type."""
+    for k in range(lq.shape[0]):
         uc = u[r0 : r0 + w, contest_col if k == 0 else phase_col + k - 1]
-        qk = q[k]
         for ln in range(w):
             y[ln] = uc[ln] / (1.0 - uc[ln])
-        log_lanes(y, w, bits, qk)
-        for ln in range(w):
-            qk[ln] = qk[ln] * inv_m
-        exp_lanes(qk, w, bits, y)
-        for ln in range(w):
-            qk[ln] = y[ln]
+        log_lanes(y, w, bits, lq[k])
 
 
 @njit(inline="always", **JIT)
-def _present(k, last, members, logd, log_end, w, pres):
+def phase_odds(wr, t, lq, inv_m, w, y, bits, q):
+    """q (K, W): (u_k / (1 - u_k))^(1/m) = exp(lq_k / m) of each phase of type t, so the
+    coalition takes phase k iff D_k > A_k q_k."""
+    for k in range(wr.n_phases[t]):
+        lk, qk = lq[k], q[k]
+        for ln in range(w):
+            y[ln] = lk[ln] * inv_m
+        exp_lanes(y, w, bits, qk)
+
+
+@njit(inline="always", **JIT)
+def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr):
+    """Each phase's draws of the target's resolve and of escalation, as thresholds, so that no
+    war evaluates a log or an exp (both are drawn once per chunk, for every world of it):
+
+    - the target keeps fighting iff u < expit(L + b lg), lg = log(D_k / A_k), that is iff
+      r = logit(u) - L < b lg. rpow (K, W) = exp(r / b): it keeps iff D > A rpow for b > 0,
+      D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields);
+    - the war escalates iff v < e expit(m lg), that is iff ethr = log(v / (e - v)) < m lg
+      (never when v >= e: ethr = inf); ethr (K, W) goes to :func:`escalation_power` for each
+      exponent m.
+    """
+    K = rpow.shape[0]
+    if wr.resolve_logit != np.inf:
+        L, b = wr.resolve_logit, wr.resolve_slope
+        for k in range(K):
+            uc, rk = u[r0 : r0 + w, cols.resolve + k], rpow[k]
+            for ln in range(w):
+                y[ln] = uc[ln] / (1.0 - uc[ln])
+            log_lanes(y, w, bits, rk)
+            if b == 0.0:
+                for ln in range(w):
+                    rk[ln] = 0.0 if rk[ln] - L < 0.0 else np.inf
+                continue
+            inv_b = 1.0 / b
+            for ln in range(w):
+                y[ln] = (rk[ln] - L) * inv_b
+            exp_lanes(y, w, bits, rk)
+    if wr.escalation > 0.0:
+        e = wr.escalation
+        for k in range(K):
+            uc, ek = u[r0 : r0 + w, cols.escalation + k], ethr[k]
+            for ln in range(w):
+                y[ln] = uc[ln] / (e - uc[ln]) if uc[ln] < e else 1.0
+            log_lanes(y, w, bits, ek)
+            for ln in range(w):
+                ek[ln] = ek[ln] if uc[ln] < e else np.inf
+
+
+@njit(inline="always", **JIT)
+def escalation_power(wr, t, ethr, inv_m, w, y, bits, epow):
+    """epow (K, W) = exp(ethr / m): the war of a type with exponent m escalates in phase k iff
+    D_k > A_k epow[k] (inf where it never does)."""
+    for k in range(wr.n_phases[t]):
+        ek, pk = ethr[k], epow[k]
+        for ln in range(w):
+            y[ln] = ek[ln] * inv_m if ek[ln] != np.inf else 0.0
+        exp_lanes(y, w, bits, pk)
+        for ln in range(w):
+            pk[ln] = pk[ln] if ek[ln] != np.inf else np.inf
+
+
+@njit(inline="always", **JIT)
+def _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, tl, w, pres, d):
     """pres (W,) int64: the partners of ``members`` whose troops are in phase k (arrived by its
-    end, or any in the last phase, the late ones at the discount)."""
-    P = logd.shape[0]
+    end, or any in the last phase, the late ones at the discount); d (W,): the coalition's
+    power in the phase: the target's, then the arms given from that phase on, then the troops
+    present, each in partner order."""
+    P = live.shape[0]
     le = log_end[k]
     for ln in range(w):
-        pres[ln] = 0
+        pres[ln] = members[ln] if last else 0
+        d[ln] = tl[ln]
     for i in range(P):
-        di = logd[i]
+        if wr.arms[i] == 0.0 or k < wr.arms_from[i]:
+            continue
+        ai = arml[i]
         for ln in range(w):
-            here = ((members[ln] >> i) & 1) == 1 and (last or di[ln] <= le[ln])
-            pres[ln] |= np.int64(here) << i
+            d[ln] = d[ln] + ai[ln] if (arms_mask[ln] >> i) & 1 else d[ln]
+    if not last:  # who has arrived by the phase's end
+        for i in range(P):
+            di = logd[i]
+            for ln in range(w):
+                here = (((members[ln] >> i) & 1) == 1) & (di[ln] <= le[ln])
+                pres[ln] |= np.int64(here) << i
+    for i in range(P):
+        li = live[i]
+        for ln in range(w):
+            d[ln] = d[ln] + li[ln] if (pres[ln] >> i) & 1 else d[ln]
 
 
 @njit(inline="always", **JIT)
 def _power(wr, k, pres, arms_mask, live, arml, tl, w, d):
-    """d (W,): the coalition's power in phase k: the target's, then the arms given from that
-    phase on, then the troops present (pres), each in partner order."""
+    """d (W,): :func:`_present_power`'s power for the troops ``pres`` (W,) int64."""
     P = live.shape[0]
     for ln in range(w):
         d[ln] = tl[ln]
@@ -147,23 +217,27 @@ def _attrition(wr, k, pres, arms_mask, d, a, live, arml, tl, w, y):
 
 
 @njit(**JIT)
-def war(wr, t, sets, ctx, scratch, w, won, rec):
-    """won (W,) float: 1.0 where the coalition wins the war of attack type t, else 0.0.
+def war(wr, t, sets, arrays, ctx, scratch, w, won, rec):
+    """won (W,) float: 1.0 where the coalition wins the war of attack type t, else 0.0, for the
+    lanes 0 .. w-1.
 
     ``sets`` = (members, hosts, arms_mask, stay) (W,) int64: the partners whose troops fight,
     those whose bases are open (the fighters and those giving access), those giving arms, and
-    those who stay in if the war escalates. ``ctx`` = (cap_raw, logd (P, W): power before the
-    late discount and log arrival time; log_end, q (K, W) of :func:`phase_ends` and
-    :func:`phase_odds`; u, r0, cols; access (:class:`~forecast.model.inputs.Links`);
-    cap_target, aggressor, exponent, discount). ``scratch`` = (live, arml (P, W); d, d2, a, tl,
-    y, lg (W,); run, pres, mem, bits (W,) int64). ``rec`` = (on, by_phase (K, N_PH) int64, power
-    (K,), esc (1,) int64, d1 (W,)): with ``on``, the phase counts, the sum of D_k over the crises
-    whose war reaches phase k, the escalations and phase 0's power (the histogram's) are added.
+    those who stay in if the war escalates. ``arrays`` = (cap_raw, logd (P, W): power before
+    the late discount and log arrival time; log_end, q, rpow, epow (K, W) of
+    :func:`phase_ends`, :func:`phase_odds`, :func:`phase_draws` and :func:`escalation_power`).
+    ``ctx`` = (access (:class:`~forecast.model.inputs.Links`), cap_target, aggressor,
+    discount).
+    ``scratch`` = (live, arml (P, W); d, d2, a, tl, y, lg (W,); run, pres, mem, bits (W,)
+    int64). ``rec`` = (on, by_phase (K, N_PH) int64, power (K, W), esc (1,) int64, d1 (W,)):
+    with ``on``, the phase counts, the sum of D_k over the crises whose war reaches phase k
+    (lane by lane), the escalations and phase 0's power (the histogram's) are added.
 
     run[ln]: 1 while the war goes on, 0 once it has ended; won[ln] its outcome.
     """
     members, hosts, arms_mask, stay = sets
-    cap_raw, logd, log_end, q, u, r0, cols, access, cap_target, aggr, m, discount = ctx
+    cap_raw, logd, log_end, q, rpow, epow = arrays
+    access, cap_target, aggr, discount = ctx
     live, arml, d, d2, a, tl, y, lg, run, pres, mem, bits = scratch
     on, by_phase, power, esc, d1 = rec
     P = cap_raw.shape[0]
@@ -190,34 +264,25 @@ def war(wr, t, sets, ctx, scratch, w, won, rec):
         tl[ln] = cap_target
         run[ln] = 1
         won[ln] = 0.0
-    uses_log = wr.resolve_logit != np.inf or wr.escalation > 0.0
+    resolve, escalates = wr.resolve_logit != np.inf, wr.escalation > 0.0
+    falling = wr.resolve_slope < 0.0  # the target fights on when it is weaker
     for k in range(K):
         last = k == K - 1
-        _present(k, last, members, logd, log_end, w, pres)
-        _power(wr, k, pres, arms_mask, live, arml, tl, w, d)
-        if uses_log:
-            for ln in range(w):
-                y[ln] = d[ln] / a[ln]
-            log_lanes(y, w, bits, lg)  # log(D_k / A_k)
+        _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, tl, w, pres, d)
         # mem: 1 the war goes on into the contest, 2 the target yields, 3 it escalates
         for ln in range(w):
             mem[ln] = run[ln]
-        if wr.resolve_logit != np.inf:
-            uc = u[r0 : r0 + w, cols.resolve + k]
+        if resolve:
+            rk = rpow[k]
             for ln in range(w):
-                y[ln] = -(wr.resolve_logit + wr.resolve_slope * lg[ln])
-            exp_lanes(y, w, bits, y)
-            for ln in range(w):
-                keeps = uc[ln] < 1.0 / (1.0 + y[ln])
-                mem[ln] = 2 if mem[ln] == 1 and not keeps else mem[ln]
+                bar = a[ln] * rk[ln]
+                keeps = (d[ln] < bar) if falling else (d[ln] > bar)
+                mem[ln] = 2 if (mem[ln] == 1) & (not keeps) else mem[ln]
         crossed = 0
-        if wr.escalation > 0.0:  # after the target's resolve, before the contest
-            uc = u[r0 : r0 + w, cols.escalation + k]
+        if escalates:  # after the target's resolve, before the contest
+            ek = epow[k]
             for ln in range(w):
-                y[ln] = -m * lg[ln]
-            exp_lanes(y, w, bits, y)
-            for ln in range(w):
-                cross = mem[ln] == 1 and uc[ln] < wr.escalation * (1.0 / (1.0 + y[ln]))
+                cross = (mem[ln] == 1) & (d[ln] > a[ln] * ek[ln])
                 mem[ln] = 3 if cross else mem[ln]
                 crossed += cross
         qk = q[k]
@@ -229,37 +294,65 @@ def war(wr, t, sets, ctx, scratch, w, won, rec):
             for ln in range(w):
                 d2[ln] = d[ln]
         n_fought = n_hold = n_decided = 0
-        for ln in range(w):
+        # the aggressor holding the objective at the phase's end ends the war
+        ends_if_held = wr.decisive[t, k] or last
+        for ln in range(w):  # bitwise logic: no branch in the loop
             takes = d2[ln] > a[ln] * qk[ln]
             st = mem[ln]
-            going = st == 1 and (takes or not (wr.decisive[t, k] or last)) and not last
-            ends = st != 0 and not going
+            fights, yields, escalated = st == 1, st == 2, st == 3
+            going = fights & (takes | (not ends_if_held)) & (not last)
             # the coalition wins: it takes the last phase, or the phase the war escalated in
-            win = (st == 1 and last and takes) or (st == 3 and takes)
+            win = takes & ((fights & last) | escalated)
+            held = yields | ((fights | escalated) & (not takes)) | ((st == 0) & (won[ln] == 0.0))
             won[ln] = 1.0 if win else won[ln]
             n_fought += st != 0
-            n_hold += (
-                (st == 2)
-                or (st == 1 and not takes)
-                or (st == 3 and not takes)
-                or (st == 0 and won[ln] == 0.0)
-            )
-            n_decided += ends
-            run[ln] = 1 if going else 0
+            n_hold += held
+            n_decided += (st != 0) & (not going)
+            run[ln] = np.int64(going)
         if on:
             by_phase[k, PH_FOUGHT] += n_fought
             by_phase[k, PH_HOLD] += n_hold
             by_phase[k, PH_DECIDED] += n_decided
             esc[0] += crossed
-            total = 0.0
+            pk = power[k]  # per lane: a float sum over lanes would be one serial chain
             for ln in range(w):
-                total += d[ln] if mem[ln] != 0 else 0.0
-            power[k] += total
+                pk[ln] += d[ln] if mem[ln] != 0 else 0.0
             if k == 0:
                 for ln in range(w):
                     d1[ln] = d[ln]
         if wr.attrition > 0.0 and not last:
             _attrition(wr, k, pres, arms_mask, d, a, live, arml, tl, w, y)
+
+
+@njit(**JIT)
+def war_lanes(wr, t, sets, arrays, ctx, scratch, lanes, w, won, rec):
+    """:func:`war` on the lanes ``lanes[:w]`` of the arrays (W,) int64 only: they are copied
+    into compact buffers ``lanes`` = (idx (W,) int64, sets' (4, W) int64, arrays' (P, W) x 2 and
+    (K, W) x 4, won' (W,)), the war is decided there and its outcomes written back to won. The
+    other lanes of won are left alone. (A counterfactual world differs from the world it is
+    compared with in a few crises only: the others keep that world's outcome.)"""
+    idx, gs, gcap, glogd, gend, gq, gr, ge, gwon = lanes
+    members, hosts, arms_mask, stay = sets
+    cap_raw, logd, log_end, q, rpow, epow = arrays
+    P, K = cap_raw.shape[0], wr.n_phases[t]
+    g0, g1, g2, g3 = gs[0], gs[1], gs[2], gs[3]
+    for j in range(w):
+        ln = idx[j]
+        g0[j], g1[j], g2[j], g3[j] = members[ln], hosts[ln], arms_mask[ln], stay[ln]
+    for i in range(P):
+        ci, di, gc, gd = cap_raw[i], logd[i], gcap[i], glogd[i]
+        for j in range(w):
+            gc[j] = ci[idx[j]]
+            gd[j] = di[idx[j]]
+    for k in range(K):
+        e0, q0, r0_, x0 = log_end[k], q[k], rpow[k], epow[k]
+        e1, q1, r1, x1 = gend[k], gq[k], gr[k], ge[k]
+        for j in range(w):
+            ln = idx[j]
+            e1[j], q1[j], r1[j], x1[j] = e0[ln], q0[ln], r0_[ln], x0[ln]
+    war(wr, t, (g0, g1, g2, g3), (gcap, glogd, gend, gq, gr, ge), ctx, scratch, w, gwon, rec)
+    for j in range(w):
+        won[idx[j]] = gwon[j]
 
 
 @njit(inline="always", **JIT)
