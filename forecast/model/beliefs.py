@@ -81,8 +81,19 @@ def beta_concentration(mean: float, interval: list[float]) -> float:
         return float(q[1] - q[0]) - width
 
     lo, hi = (math.log(k) for k in _KAPPA_RANGE)
-    if excess(lo) <= 0:  # wider than any Beta with this mean: the widest allowed
-        return _KAPPA_RANGE[0]
+    if excess(lo) <= 0:
+        # With a mean within 0.05 of 0 or 1 the width is not monotone in kappa: near kappa 0
+        # the Beta is a near-Bernoulli whose 90% interval is a point at the nearer end, so it
+        # is narrow there too. The widest Beta is at the peak; the interval is matched on the
+        # branch beyond it (one end of the Beta's mass, not both).
+        peak = optimize.minimize_scalar(
+            lambda lk: -excess(lk), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
+        ).x
+        if excess(peak) <= excess(lo):  # the widest is at the smallest kappa: as wide as allowed
+            return _KAPPA_RANGE[0]
+        if excess(peak) <= 0:  # wider than any Beta with this mean: the widest
+            return float(math.exp(peak))
+        lo = peak
     if excess(hi) >= 0:
         return _KAPPA_RANGE[1]
     return float(math.exp(optimize.brentq(excess, lo, hi, xtol=1e-10)))

@@ -516,8 +516,10 @@ def simulate_block(inputs, z, u, out):
     J = ins.vote_thr.shape[0]
     # the aggressor's votes differ from ours: its world gets its own shifts and gates
     perc = ins.perceived
-    if P > MAX_PARTNERS:  # the one check: bit masks would silently drop partners
+    if P > MAX_PARTNERS:  # bit masks would silently drop partners
         raise ValueError("simulate_block: more than MAX_PARTNERS partners")
+    if out.by_phase.shape[1] < wr.cum_days.shape[1]:  # the counts would be written out of bounds
+        raise ValueError("simulate_block: Tallies.by_phase has fewer phases than the war")
     W = LANES
     x, shift, cap_eff = np.empty((P, W)), np.empty((P, W)), np.empty((P, W))
     s = np.empty((4, W))

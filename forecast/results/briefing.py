@@ -159,7 +159,9 @@ def partners_section(ds: xr.Dataset) -> str:
     if types:
         parts.append(types)
     for name in [str(v) for v in ds.data_vars if CONTRIBUTION in ds[v].dims]:
-        if not str(name).startswith("mcse_") and {DRAW, ACTOR} <= set(ds[name].dims):
+        if str(name).startswith("mcse_") or not {DRAW, ACTOR} <= set(ds[name].dims):
+            continue
+        if results.gives_help(ds, name):
             fig = figures.grouped_bars(ds, name, CONTRIBUTION, f"Kind of help: {name}")
             parts.append(h.figure_div(fig, f"fig-{name}"))
     intro = (

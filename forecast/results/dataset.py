@@ -212,13 +212,27 @@ def _uninformative(ds: xr.Dataset, name: str, sel: dict) -> bool:
         return float(da.max()) == 0.0
     if PHASE in ds[name].dims:
         return ds.sizes[PHASE] < 2
-    if name == "p_contributes":
+    if CONTRIBUTION in ds[name].dims:
         kind = sel.get(CONTRIBUTION)
         if kind == "troops" or float(da.max()) == 0.0:
             return True
+        if "troops" not in ds[CONTRIBUTION].values:
+            return False
         troops = ds[name].sel({**sel, CONTRIBUTION: "troops"})
         return bool((da == troops).all())
     return False
+
+
+def gives_help(ds: xr.Dataset, name: str = "p_contributes") -> bool:
+    """Whether some partner gives a kind of help besides its troops in the run (a
+    ``contribution`` variable with an informative row)."""
+    da = ds[name]
+    kinds = [k for k in da[CONTRIBUTION].values if str(k) != "troops"]
+    return any(
+        not _uninformative(ds, name, {ACTOR: a, CONTRIBUTION: k})
+        for a in da[ACTOR].values
+        for k in kinds
+    )
 
 
 def decisive_phase(ds: xr.Dataset) -> tuple[str, float] | None:

@@ -99,7 +99,8 @@ def _actor_panel(
         ax.errorbar(
             mean.values,
             y + off,
-            xerr=[mean.values - lo.values, hi.values - mean.values],
+            # the mean of a skewed spread can lie outside its 90% interval: no bar then
+            xerr=np.clip([mean.values - lo.values, hi.values - mean.values], 0.0, None),
             fmt="o",
             capsize=3,
             label=label or f"mean and {LEVEL:.0%} interval",
@@ -205,7 +206,8 @@ def plot_war(ds: xr.Dataset) -> Figure:
     power = ds["coalition_power_by_phase"]
     m = np.asarray(power.mean(DRAW, skipna=True))
     lo, hi = (np.asarray(power.quantile(q, DRAW, skipna=True)) for q in (0.05, 0.95))
-    right.bar(x, m, yerr=[m - lo, hi - m], capsize=4, color="tab:blue", alpha=0.7,
+    err = np.clip([m - lo, hi - m], 0.0, None)
+    right.bar(x, m, yerr=err, capsize=4, color="tab:blue", alpha=0.7,
               label="coalition (mean, 90% interval)")  # fmt: skip
     right.axhline(float(ds["capability_aggressor"].mean()), color="tab:red", ls="--",
                   label="aggressor at the start (mean)")  # fmt: skip

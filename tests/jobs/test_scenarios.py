@@ -24,12 +24,17 @@ def test_taiwan_defense_falls_sharply_when_japan_stands_aside():
     """CSIS (2023): Japan letting the US use its bases is the pivotal condition."""
     no_entangle = "scenario.actors.JPN.allies.USA=0"
     both = invasion_defense({"willingness[USA]": YES, "willingness[JPN]": YES}, no_entangle)
-    us_alone = invasion_defense({"willingness[USA]": YES, "willingness[JPN]": NO}, no_entangle)
+    # Japan stands aside: it neither fights nor opens its bases
+    aside = {"willingness[USA]": YES, "willingness[JPN]": NO, "access[JPN]": NO}
+    us_alone = invasion_defense(aside, no_entangle)
     neither = invasion_defense({"willingness[USA]": NO}, no_entangle)
     assert both > 0.6  # CSIS: the US, Taiwan and Japan defeated the landing in most runs
     assert us_alone < 0.5 * both  # falls sharply
     # China wins most runs when the US and Japan do not act together
     assert us_alone < 0.5 and neither < 0.5
+    # Japan's bases without its forces: most of the way back (access is its own decision)
+    bases = invasion_defense({**aside, "access[JPN]": YES}, no_entangle)
+    assert us_alone < bases < both
 
 
 def test_taiwan_japan_is_more_pivotal_than_australia_and_the_philippines():

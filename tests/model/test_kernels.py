@@ -255,8 +255,9 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
     z2[:, ~m.z_drawn] = rng.standard_normal((n, int((~m.z_drawn).sum())))
     u2[:, ~m.u_drawn] = rng.random((n, int((~m.u_drawn).sum())))
     T, P, J = len(m.attack_types), m.n_partners, len(m.institutions)
+    K = m.static["war"]["cum_days"].shape[1]
     for d in range(plan.n_draws):
-        a, b = tallies(T, P, J), tallies(T, P, J)
+        a, b = tallies(T, P, J, K), tallies(T, P, J, K)
         kernels.simulate_block(kernel_inputs(m, plan.draws, d), z, u, a)
         kernels.simulate_block(kernel_inputs(m, plan.draws, d), z2, u2, b)
         assert_same_tallies(a, b, scenario)

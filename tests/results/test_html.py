@@ -145,7 +145,7 @@ def test_draws_parquet_has_one_row_per_draw_with_every_parameter_and_probability
 
 def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     """Older or newer results: variables looked up by name, missing ones skipped, new ones
-    (P(attack within the horizon), pivotality for deterrence, a kind-of-help dim) shown."""
+    (P(attack within the horizon), pivotality for deterrence, kinds of help) shown."""
     _, ds = briefing_run
     bare = ds.drop_vars(
         [v for v in ds.data_vars if v not in ("p_deterrence", "p_join", "mcse_p_deterrence")]
@@ -158,9 +158,11 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     shape = (ds.sizes["draw"], ds.sizes["actor"])
     more["p_attack_within_horizon"] = ("draw", rng.uniform(0.1, 0.4, ds.sizes["draw"]))
     more["pivotality_deterrence"] = (("draw", "actor"), rng.uniform(0, 0.3, shape))
-    kinds = ["troops", "bases", "sanctions"]
-    more["p_contribution"] = (("draw", "actor", "contribution"), rng.uniform(0, 1, (*shape, 3)))
-    more = more.assign_coords(contribution=kinds)
+    # the run gives no help but troops: no figure of kinds of help; help given: its figure
+    assert 'id="fig-p_contributes"' not in briefing.report_page(ds)
+    more["p_contributes"] = more["p_contributes"].copy(
+        data=rng.uniform(0, 1, more["p_contributes"].shape)
+    )
     more["aggressor_prize"] = ("draw", rng.uniform(0.8, 1.2, ds.sizes["draw"]))
     more["aggressor_prize"].attrs["description"] = "the draw's prize of the aggressor"
     text = briefing.report_page(more)
@@ -168,7 +170,7 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     card = attrs_of(text, "headline-p_attack_within_horizon")
     assert float(card["data-mean"]) == pytest.approx(float(more.p_attack_within_horizon.mean()))
     assert 'id="partner-USA-pivotality_deterrence"' in text
-    assert 'id="fig-p_contribution"' in text
+    assert 'id="fig-p_contributes"' in text
     assert "does not hold P(attack within the horizon)" not in text
 
 
