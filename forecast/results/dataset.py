@@ -240,8 +240,8 @@ def decisive_phase(ds: xr.Dataset) -> tuple[str, float] | None:
     draws); None with one phase."""
     if "p_decided_in_phase" not in ds or ds.sizes.get(PHASE, 1) < 2:
         return None
-    p = ds["p_decided_in_phase"].mean(DRAW)
-    k = int(p.argmax())
+    p = ds["p_decided_in_phase"].mean(DRAW).values
+    k = int(np.argmax(p))
     return str(ds[PHASE].values[k]), float(p[k])
 
 

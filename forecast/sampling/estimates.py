@@ -349,9 +349,15 @@ def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> N
 
 
 def phase_names(model: Any) -> list[str]:
-    """The phase dim's coordinates: the names of the longest phase list of any attack type."""
-    names = model.static["war"]["phase_names"]
-    return list(max(names, key=len))
+    """The phase dim's coordinates: phase k's name, or the attack types' different names for
+    it joined by "/" in the order of the types (an invasion's "assault" and a blockade's
+    "interdiction" give "assault/interdiction")."""
+    lists = model.static["war"]["phase_names"]
+    out = []
+    for k in range(max(len(names) for names in lists)):
+        seen = list(dict.fromkeys(names[k] for names in lists if k < len(names)))
+        out.append("/".join(seen))
+    return out
 
 
 def max_mcse(stats: Stats, scope: str = "overall") -> float:
