@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from forecast import storage
 from forecast.results import briefing, collect, compare, export, sources
@@ -158,11 +159,13 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     shape = (ds.sizes["draw"], ds.sizes["actor"])
     more["p_attack_within_horizon"] = ("draw", rng.uniform(0.1, 0.4, ds.sizes["draw"]))
     more["pivotality_deterrence"] = (("draw", "actor"), rng.uniform(0, 0.3, shape))
-    # the run gives no help but troops: no figure of kinds of help; help given: its figure
-    assert 'id="fig-p_contributes"' not in briefing.report_page(ds)
-    more["p_contributes"] = more["p_contributes"].copy(
-        data=rng.uniform(0, 1, more["p_contributes"].shape)
-    )
+    # a run whose partners give nothing but troops: no figure of kinds of help
+    troops = ds.p_contributes.sel(contribution="troops")
+    none = ds.copy()
+    none["p_contributes"] = xr.concat(
+        [troops, troops, 0 * troops, 0 * troops], dim="contribution"
+    ).assign_coords(contribution=ds.contribution.values)
+    assert 'id="fig-p_contributes"' not in briefing.report_page(none)
     more["aggressor_prize"] = ("draw", rng.uniform(0.8, 1.2, ds.sizes["draw"]))
     more["aggressor_prize"].attrs["description"] = "the draw's prize of the aggressor"
     text = briefing.report_page(more)
