@@ -68,6 +68,22 @@ def test_a_pact_limited_to_a_named_adversary_applies_to_it_alone(tables):
     assert not (links["row"] == 1).any() and not (links["row"] == 2).any()
 
 
+def test_a_pact_limited_to_an_unnamed_type_of_adversary_counts(tables):
+    # The Balkan Entente (ATOP 2330, 1934-1940): the promises are limited to an adversary
+    # (defcoadv 1) but the treaty names no state (statthr1 0). By the specification's judgement
+    # such a promise is not shown to exclude a challenger, so it applies: to Bulgaria's
+    # challenge of Greece in 1935 as well as to any other non-member's.
+    members = tables.atop_members
+    pact = members[(members["atopid"] == 2330) & (members["defense"] == 1)]
+    assert set(pact["defcoadv"]) == {1} and set(pact["statthr1"].fillna(0)) == {0}
+    rows = _rows((355, 350, 1935), (2, 350, 1935), (640, 350, 1935))
+    links = dyads.target_alliances(tables, rows)
+    assert 2330 in set(links.loc[links["row"] == 0, "atopid"])
+    assert 2330 in set(links.loc[links["row"] == 1, "atopid"])
+    # Turkey is a member: the Entente's promises to Greece do not apply to it
+    assert 2330 not in set(links.loc[links["row"] == 2, "atopid"])
+
+
 def test_a_pact_does_not_apply_against_a_member_of_the_same_alliance(tables):
     # Turkey and Greece, both in NATO (ATOP 3180) in 1980: NATO's promises to Greece are not a
     # deterrent against Turkey (a third party is outside the alliance); the pair is allied.
