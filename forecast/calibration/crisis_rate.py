@@ -61,7 +61,7 @@ OUTPUTS = {
     ),
 }
 #: The target's defence-pact covariates that calibration.deterrence_pacts=none sets to 0.
-PACTS = ("def_any", "def_major", "def_contingent")
+PACTS = ("def_applies", "def_applies_major", "def_applies_contingent")
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,19 @@ _COLUMNS = {
         "orig2",
     ),
     "atop_ddy": ("ccode1", "ccode2", "year", "atop_defense", "atop_offense"),
-    "atop_members": ("atopid", "member", "yrent", "yrexit", "defense", "defcon"),
+    "atop_members": (
+        "atopid",
+        "member",
+        "yrent",
+        "yrexit",
+        "defense",
+        "defcon",
+        "defcoadv",
+        "defcocon",
+        "defconpr",
+        "statthr1?",
+        "statthr2?",
+    ),
     "nmc": ("ccode", "year", "cinc?"),
     "contdir": ("ccode1", "ccode2", "conttype"),
     "mindist": ("ccode1", "ccode2", "year", "mindist"),
@@ -136,7 +148,8 @@ def read_numeric(name: str, data_dir=None) -> pd.DataFrame:
             dtype={c: "float64" for c in names} | {c: str for c in text},
         )
         required = [c.rstrip("?") for c in cols if not c.endswith("?")]
-        bad = frame[required].isna().any(axis=1) | ~np.isfinite(frame[names]).all(axis=1)
+        # an empty optional cell is NaN and fine; an infinite value never is
+        bad = frame[required].isna().any(axis=1) | np.isinf(frame[names]).any(axis=1)
         if text:
             bad |= frame[list(text)].isna().any(axis=1)
         if not bad.any():

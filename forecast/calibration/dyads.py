@@ -32,12 +32,26 @@ from forecast.calibration.dyad_files import (  # noqa: F401  (re-exported)
     load_dyad_tables,
     read_numeric,
 )
+from forecast.calibration.dyad_keys import (
+    _clip,
+    _key,
+    _lookup,
+    _major,
+    _spell_years,
+    _undirected,
+)
+from forecast.calibration.target_pacts import (  # noqa: F401  (re-exported)
+    _applicable,
+    _pacts,
+    member_years,
+    target_alliances,
+)
 
 #: Covariates of the initiation model, in the order of its ``covariate`` dim.
 COVARIATES = (
-    "def_any",  # B has a defence pact with a third state (not A)
-    "def_major",  # ... with a third state that is a major power
-    "def_contingent",  # B is in an alliance whose defence obligation is conditional (ATOP defcon)
+    "def_applies",  # B holds a third state's defence promise that applies to A (_applicable)
+    "def_applies_major",  # ... a promise of a major power
+    "def_applies_contingent",  # ... a promise contingent on B not provoking (ATOP defconpr)
     "def_shared",  # A and B are bound by a defence pact
     "off_a",  # A has an offensive pact with a third state
     "cap_ratio",  # log(CINC_A / CINC_B)
@@ -53,6 +67,14 @@ COVARIATES = (
     "peace2",
     "peace3",
 )
+#: Columns of the joined frame that are not covariates: the target's pacts counted without
+#: asking whether they apply to the challenger (the model's covariates before the coding of
+#: :func:`_applicable`; kept for reading and comparison).
+ASSOCIATION_PACTS = (
+    "def_any",  # B has a defence pact with a third state (not A)
+    "def_major",  # ... with a third state that is a major power
+    "def_contingent",  # another member of one of B's alliances has a conditional obligation
+)
 #: COW region of a state code: 0 Americas, 1 Europe, 2 Africa, 3 Middle East, 4 Asia-Oceania.
 REGIONS = ("americas", "europe", "africa", "middle_east", "asia_oceania")
 _REGION_EDGES = np.array([200, 400, 630, 700])
@@ -66,57 +88,6 @@ COVERAGE_NOTE = (
 def region_of(ccode: np.ndarray) -> np.ndarray:
     """COW region index (into :data:`REGIONS`) of each state code, shape as ``ccode``."""
     return np.searchsorted(_REGION_EDGES, np.asarray(ccode), side="right")
-
-
-# ---------------------------------------------------------------------------------------------
-# Keys and spells
-# ---------------------------------------------------------------------------------------------
-
-
-def _key(c1, c2, year=None) -> np.ndarray:
-    """int64 key of (c1, c2[, year]); state codes are < 1000 and years < 10000."""
-    key = np.asarray(c1, np.int64) * 1000 + np.asarray(c2, np.int64)
-    return key if year is None else key * 10000 + np.asarray(year, np.int64)
-
-
-def _undirected(c1, c2, year=None) -> np.ndarray:
-    c1, c2 = np.asarray(c1), np.asarray(c2)
-    return _key(np.minimum(c1, c2), np.maximum(c1, c2), year)
-
-
-def _spell_years(ids: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Expand spells [start, end] of ``ids`` (n, ...) into one row per year."""
-    start = np.asarray(start, np.float64).astype(np.int64)
-    end = np.maximum(np.asarray(end, np.float64).astype(np.int64), start)
-    lengths = end - start + 1
-    rep = np.repeat(np.arange(len(start)), lengths)
-    offset = np.arange(len(rep)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return rep, start[rep] + offset
-
-
-def _lookup(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray, fill: float):
-    """``values`` at ``keys`` in ``table_keys`` (unique after dedup), ``fill`` where absent."""
-    index = pd.Index(table_keys)
-    if not index.is_unique:
-        first = ~index.duplicated()
-        index, values = index[first], values[first]
-    pos = index.get_indexer(keys)
-    out = np.where(pos >= 0, values[np.maximum(pos, 0)], fill)
-    return out.astype(float)
-
-
-def _state_years(ccode, start, end) -> tuple[np.ndarray, np.ndarray]:
-    rep, years = _spell_years(np.asarray(ccode), np.asarray(start), np.asarray(end))
-    return np.asarray(ccode)[rep].astype(np.int64), years
-
-
-# ---------------------------------------------------------------------------------------------
-# The joined dyad-years
-# ---------------------------------------------------------------------------------------------
-
-
-def _clip(years: np.ndarray, last: int) -> np.ndarray:
-    return np.minimum(years, last)
 
 
 def _outcome(t: DyadTables, c1, c2, year) -> np.ndarray:
@@ -145,13 +116,6 @@ def _peace_years(t: DyadTables, c1, c2, year) -> np.ndarray:
     first = pd.Series(u["year"].to_numpy()).groupby(_undirected(u["ccode1"], u["ccode2"])).min()
     start = first.reindex(pair).fillna(1816).to_numpy()
     return np.where(has, year - last - 1, year - start).clip(0).astype(float)
-
-
-def _major(t: DyadTables, ccode, year) -> np.ndarray:
-    m = t.majors
-    states, years = _state_years(m["ccode"], m["styear"], m["endyear"])
-    last = t.coverage()["majors"]
-    return np.isin(_key(ccode, 0, _clip(year, last)), _key(states, 0, years)).astype(float)
 
 
 def _rivalry(t: DyadTables, c1, c2, year) -> np.ndarray:
@@ -211,102 +175,6 @@ def _cinc(t: DyadTables, ccode, year) -> tuple[np.ndarray, int]:
     return np.maximum(out, 1e-6), int(miss.sum())
 
 
-def _pacts(t: DyadTables, c1, c2, year) -> dict[str, np.ndarray]:
-    """Defence-pact covariates of the target and the challenger's offensive pacts."""
-    a = t.atop_ddy
-    last = t.coverage()["atop_ddy"]
-    yr = _clip(year, last)
-    major = _major(t, a["ccode1"].to_numpy(), a["year"].to_numpy())
-    out = {}
-    defence = a[a["atop_defense"] == 1]
-    d_major = major[(a["atop_defense"] == 1).to_numpy()]
-    # (protector, protected, year) rows: ccode1 promises to defend ccode2
-    per_target = (
-        pd.DataFrame({"k": _key(defence["ccode2"], 0, defence["year"]), "major": d_major})
-        .groupby("k")["major"]
-        .agg(["size", "sum"])
-    )
-    n_def = _lookup(
-        _key(c2, 0, yr), per_target.index.to_numpy(), per_target["size"].to_numpy(), 0.0
-    )
-    n_major = _lookup(
-        _key(c2, 0, yr), per_target.index.to_numpy(), per_target["sum"].to_numpy(), 0.0
-    )
-    pair_keys = _key(defence["ccode1"], defence["ccode2"], defence["year"])
-    a_defends_b = np.isin(_key(c1, c2, yr), pair_keys).astype(float)
-    b_defends_a = np.isin(_key(c2, c1, yr), pair_keys).astype(float)
-    major_a = _major(t, c1, year)
-    out["def_any"] = (n_def - a_defends_b > 0).astype(float)
-    out["def_major"] = (n_major - a_defends_b * major_a > 0).astype(float)
-    out["def_shared"] = np.maximum(a_defends_b, b_defends_a)
-    offence = a[a["atop_offense"] == 1]
-    n_off = pd.Series(1.0, index=_key(offence["ccode2"], 0, offence["year"])).groupby(level=0).sum()
-    n_off_a = _lookup(_key(c1, 0, yr), n_off.index.to_numpy(), n_off.to_numpy(), 0.0)
-    b_off_a = np.isin(
-        _key(c2, c1, yr), _key(offence["ccode1"], offence["ccode2"], offence["year"])
-    ).astype(float)
-    out["off_a"] = (n_off_a - b_off_a > 0).astype(float)
-    out["def_contingent"] = _contingent(t, c2, yr)
-    return out
-
-
-def member_years(t: DyadTables) -> pd.DataFrame:
-    """ATOP membership by year: ``atopid, member, year``, ``defense`` (the member promises
-    defence) and ``cond`` (that promise is conditional, ATOP ``defcon``); a member still in at
-    the end of the data (``yrexit == 0``) stays until the last ATOP year."""
-    m = t.atop_members
-    last = t.coverage()["atop_ddy"]
-    end = np.where(m["yrexit"].to_numpy() == 0, last, m["yrexit"].to_numpy())
-    rep, years = _spell_years(m.index.to_numpy(), m["yrent"].to_numpy(), end)
-    defense = (m["defense"] == 1).to_numpy()
-    rows = pd.DataFrame(
-        {
-            "atopid": m["atopid"].to_numpy()[rep].astype(np.int64),
-            "member": m["member"].to_numpy()[rep].astype(np.int64),
-            "year": years,
-            "defense": defense[rep].astype(float),
-            "cond": (defense & (m["defcon"] == 1).to_numpy())[rep].astype(float),
-        }
-    )
-    return rows.groupby(["atopid", "member", "year"], as_index=False)[["defense", "cond"]].max()
-
-
-def _contingent(t: DyadTables, ccode, year) -> np.ndarray:
-    """1 where another member of one of the state's alliances has a conditional defence
-    obligation (ATOP member-level ``defense == 1`` and ``defcon == 1``) in the year."""
-    rows = member_years(t)
-    per_alliance = rows.groupby(["atopid", "year"])["cond"].transform("sum")
-    rows["others"] = per_alliance - rows["cond"]
-    best = rows.groupby(_key(rows["member"], 0, rows["year"]))["others"].max()
-    return (_lookup(_key(ccode, 0, year), best.index.to_numpy(), best.to_numpy(), 0.0) > 0).astype(
-        float
-    )
-
-
-def target_alliances(t: DyadTables, frame: pd.DataFrame) -> pd.DataFrame:
-    """Links of each row of ``frame`` to the target's defence alliances in that year.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``row`` (position in ``frame``), ``atopid``: one line per alliance of B in which
-        another member promises defence.
-    """
-    rows = member_years(t)
-    per_alliance = rows.groupby(["atopid", "year"])["defense"].transform("sum")
-    rows = rows[per_alliance - rows["defense"] > 0]
-    last = t.coverage()["atop_ddy"]
-    query = pd.DataFrame(
-        {
-            "row": np.arange(len(frame)),
-            "member": frame["ccode2"].to_numpy(np.int64),
-            "year": _clip(frame["year"].to_numpy(np.int64), last),
-        }
-    )
-    links = query.merge(rows[["atopid", "member", "year"]], on=["member", "year"])
-    return links[["row", "atopid"]].sort_values(["row", "atopid"]).reset_index(drop=True)
-
-
 def dyad_years(t: DyadTables, rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Join outcome and covariates onto directed dyad-years.
 
@@ -322,7 +190,7 @@ def dyad_years(t: DyadTables, rows: pd.DataFrame | None = None) -> tuple[pd.Data
         One row per input row (same order): ``ccode1, ccode2, year, dyad`` (undirected key),
         ``region_a, region_b`` (indices into :data:`REGIONS`), ``prd`` (politically relevant:
         contiguous up to 150 miles of water or a major power on either side), ``y`` (NaN after
-        the dispute data end) and :data:`COVARIATES`.
+        the dispute data end), :data:`COVARIATES` and :data:`ASSOCIATION_PACTS`.
     report : dict
         Counts of rows, events and of values filled in where a file had none.
     """
@@ -364,7 +232,18 @@ def dyad_years(t: DyadTables, rows: pd.DataFrame | None = None) -> tuple[pd.Data
         "coverage": t.coverage(),
         "coverage_rule": COVERAGE_NOTE,
     }
-    cols = ["ccode1", "ccode2", "year", "dyad", "region_a", "region_b", "prd", "y", *COVARIATES]
+    cols = [
+        "ccode1",
+        "ccode2",
+        "year",
+        "dyad",
+        "region_a",
+        "region_b",
+        "prd",
+        "y",
+        *COVARIATES,
+        *ASSOCIATION_PACTS,
+    ]
     return out[cols], report
 
 

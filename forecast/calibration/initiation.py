@@ -5,7 +5,8 @@ On directed dyad-years (:mod:`forecast.calibration.dyads`), for dyad-year ``i``:
     logit P(y_i = 1) = alpha + x_i . beta + u_a[region(A_i)] + u_b[region(B_i)]
     u_a ~ Normal(0, sigma_a),  u_b ~ Normal(0, sigma_b)         (partial pooling by region)
 
-``x`` holds :data:`~forecast.calibration.dyads.COVARIATES` (the target's defence pacts, the
+``x`` holds :data:`~forecast.calibration.dyads.COVARIATES` (the target's defence pacts that
+apply to the challenger, the
 capability ratio, contiguity, distance, major-power status, rivalry, era and a cubic in peace
 years). The universe of directed dyad-years is fitted with **case-control sampling**: every
 event is kept and a random ``control_fraction`` of the non-events. Under a logit, sampling on
@@ -339,12 +340,17 @@ def predict_summary(tree: xr.DataTree, frame: pd.DataFrame, chunk: int = 20000) 
 #: Counterfactuals of :func:`annual_propensity`: covariate changes applied to the dyad's year.
 COUNTERFACTUALS = {
     "as observed": {},
-    "target without defence pacts": {"def_any": 0.0, "def_major": 0.0, "def_contingent": 0.0},
-    "target with a major-power defence pact": {"def_any": 1.0, "def_major": 1.0},
+    # The target's defence promises that apply to the challenger (dyads._applicable).
+    "target without defence pacts": {
+        "def_applies": 0.0,
+        "def_applies_major": 0.0,
+        "def_applies_contingent": 0.0,
+    },
+    "target with a major-power defence pact": {"def_applies": 1.0, "def_applies_major": 1.0},
     "target with a contingent major-power pact": {
-        "def_any": 1.0,
-        "def_major": 1.0,
-        "def_contingent": 1.0,
+        "def_applies": 1.0,
+        "def_applies_major": 1.0,
+        "def_applies_contingent": 1.0,
     },
     "challenger twice as strong": {"cap_ratio": np.log(2.0)},
     "challenger half as strong": {"cap_ratio": -np.log(2.0)},

@@ -29,21 +29,23 @@ from forecast.calibration.dyads import COVARIATES
 PUBLISHED = (
     {
         "study": "Leeds (2003b)",
-        "covariate": "def_any",
+        "covariate": "def_applies",
         "sign": "-",
-        "size": "target's defensive ally lowers the probability of a challenge",
+        "size": "a defensive ally of the target whose obligation applies to this challenger "
+        "lowers the probability of a challenge",
     },
     {
         "study": "Johnson & Leeds (2011)",
-        "covariate": "def_any",
+        "covariate": "def_applies",
         "sign": "-",
         "size": "defence pacts lower dispute initiation against members",
     },
     {
         "study": "Benson (2011)",
-        "covariate": "def_contingent",
+        "covariate": "def_applies_contingent",
         "sign": "-",
-        "size": "contingent (conditional deterrent) defence pacts: about -18% in initiation",
+        "size": "defence pacts contingent on the adversary's attack: about -18% in initiation "
+        "by a third party",
         "percent": -18.0,
     },
 )
@@ -240,15 +242,16 @@ def pact_effects(tree) -> list[dict]:
     def draws(name: str) -> np.ndarray:
         return beta.sel(covariate=name).to_numpy().ravel()
 
-    out = [_effect(n, draws(n)) for n in ("def_any", "def_major", "def_contingent", "def_shared")]
+    names = ("def_applies", "def_applies_major", "def_applies_contingent", "def_shared")
+    out = [_effect(n, draws(n)) for n in names]
     # A target with a contingent pact with a major power, against one with no pact at all.
-    combined = ("def_any", "def_major", "def_contingent")
+    combined = names[:3]
     out.append(_effect(" + ".join(combined), sum(draws(c) for c in combined)))
     return out
 
 
 #: The reduced model of the SBC check: intercept and these covariates.
-SBC_COVARIATES = ("def_any", "contig_land", "log_dist")
+SBC_COVARIATES = ("def_applies", "contig_land", "log_dist")
 
 
 def simulation_based_calibration(

@@ -207,7 +207,10 @@ def test_annual_propensity_and_counterfactuals(deterrence_run, data_dir):
     major = p.sel(case="target with a major-power defence pact").to_numpy()
     logit = np.log(major / (1 - major)) - np.log(no_pact / (1 - no_pact))
     np.testing.assert_allclose(
-        logit, beta[:, k.index("def_any")] + beta[:, k.index("def_major")], rtol=1e-8, atol=1e-10
+        logit,
+        beta[:, k.index("def_applies")] + beta[:, k.index("def_applies_major")],
+        rtol=1e-8,
+        atol=1e-10,
     )
     table = ini.horizon_table(p, [1, 5])
     assert (table["5y mean"] >= table["1y mean"]).all()

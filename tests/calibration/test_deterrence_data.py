@@ -36,11 +36,83 @@ def test_known_dyad_years(tables):
     assert ct2000["def_any"] == 0
     # Estonia in NATO (2004-): a major-power, conditional defence pact; land border with Russia.
     assert rus_est["def_major"] == 1 and rus_est["def_contingent"] == 1
+    # NATO's promises are limited to a location (defcoloc), not to an adversary: they apply to
+    # Russia; they are not conditional on Estonia not provoking (defconpr 0).
+    assert rus_est["def_applies"] == 1 and rus_est["def_applies_major"] == 1
+    assert rus_est["def_applies_contingent"] == 0
+    assert china_taiwan["def_applies"] == 1 and ct2000["def_applies"] == 0
     assert rus_est["contig_land"] == 1 and rus_est["log_dist"] == 0
     # The US and Canada share a defence pact (NATO), both ways.
     assert usa_can["def_shared"] == 1
     assert report["n_rows"] == 5
     assert np.isclose(china_taiwan["cap_parity"], -abs(china_taiwan["cap_ratio"]))
+
+
+def test_a_pact_limited_to_a_named_adversary_applies_to_it_alone(tables):
+    # The Sino-Soviet treaty of 1950 (ATOP 3200, 1950-1980): each side's defence promise is
+    # limited to an adversary (defcoadv 1), the threat named is Japan (statthr1 740). In 1955 it
+    # is China's only alliance.
+    rows = _rows((740, 710, 1955), (750, 710, 1955), (2, 710, 1955), (740, 365, 1955))
+    frame, _ = dyads.dyad_years(tables, rows)
+    japan, india, usa, japan_ussr = (frame.iloc[i] for i in range(4))
+    # The old coding counts the pact against every challenger ...
+    assert india["def_any"] == 1 and usa["def_any"] == 1
+    # ... the new one only against the state the treaty names.
+    assert japan["def_applies"] == 1 and japan["def_applies_major"] == 1
+    assert india["def_applies"] == 0 and usa["def_applies"] == 0
+    assert india["def_applies_major"] == 0
+    # and China's promise to the Soviet Union, too
+    assert japan_ussr["def_applies"] == 1
+    links = dyads.target_alliances(tables, rows)
+    assert set(links.loc[links["row"] == 0, "atopid"]) == {3200}
+    assert not (links["row"] == 1).any() and not (links["row"] == 2).any()
+
+
+def test_a_pact_limited_to_an_unnamed_type_of_adversary_counts(tables):
+    # The Balkan Entente (ATOP 2330, 1934-1940): the promises are limited to an adversary
+    # (defcoadv 1) but the treaty names no state (statthr1 0). By the specification's judgement
+    # such a promise is not shown to exclude a challenger, so it applies: to Bulgaria's
+    # challenge of Greece in 1935 as well as to any other non-member's.
+    members = tables.atop_members
+    pact = members[(members["atopid"] == 2330) & (members["defense"] == 1)]
+    assert set(pact["defcoadv"]) == {1} and set(pact["statthr1"].fillna(0)) == {0}
+    rows = _rows((355, 350, 1935), (2, 350, 1935), (640, 350, 1935))
+    links = dyads.target_alliances(tables, rows)
+    assert 2330 in set(links.loc[links["row"] == 0, "atopid"])
+    assert 2330 in set(links.loc[links["row"] == 1, "atopid"])
+    # Turkey is a member: the Entente's promises to Greece do not apply to it
+    assert 2330 not in set(links.loc[links["row"] == 2, "atopid"])
+
+
+def test_a_pact_does_not_apply_against_a_member_of_the_same_alliance(tables):
+    # Turkey and Greece, both in NATO (ATOP 3180) in 1980: NATO's promises to Greece are not a
+    # deterrent against Turkey (a third party is outside the alliance); the pair is allied.
+    frame, _ = dyads.dyad_years(tables, _rows((640, 350, 1980), (365, 350, 1980)))
+    turkey, ussr = frame.iloc[0], frame.iloc[1]
+    assert turkey["def_any"] == 1 and turkey["def_applies"] == 0 and turkey["def_shared"] == 1
+    assert ussr["def_applies"] == 1 and ussr["def_applies_major"] == 1
+
+
+def test_a_non_provocation_clause_makes_the_pact_contingent(tables):
+    # ATOP 1040 (1816-1820): the defence promises are limited to the two named adversaries,
+    # Tunisia (616) and Algeria (615), and hold only if the ally does not provoke (defconpr 1).
+    members = tables.atop_members
+    pact = members[(members["atopid"] == 1040) & (members["defense"] == 1)]
+    assert set(pact["defconpr"]) == {1} and set(pact["statthr1"]) == {616}
+    a, b = (int(c) for c in pact["member"].iloc[:2])
+    frame, _ = dyads.dyad_years(tables, _rows((615, b, 1818), (615, a, 1818)))
+    assert frame["def_applies_contingent"].tolist() == [1.0, 1.0]
+    assert frame["def_applies"].tolist() == [1.0, 1.0]
+
+
+def test_applicable_pacts_are_a_subset_of_the_targets_pacts(tables):
+    frame, _ = dyads.dyad_years(tables)
+    assert (frame["def_applies"] <= frame["def_any"]).all()
+    assert (frame["def_applies_major"] <= frame["def_applies"]).all()
+    assert (frame["def_applies_contingent"] <= frame["def_applies"]).all()
+    # the coding drops pacts against some challengers, and not all
+    dropped = (frame["def_any"] == 1) & (frame["def_applies"] == 0)
+    assert 0 < dropped.mean() < 0.5 * frame["def_any"].mean()
 
 
 def test_peace_years_count_from_the_last_onset(tables):
