@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from forecast.model.jit import JIT
-from forecast.model.war import war_lanes
+from forecast.model.war import war, war_lanes
 
 
 @njit(inline="always", **JIT)
@@ -195,25 +195,29 @@ def outcome(members, w, cap, access, cap_target, f, out, wx):
     from :func:`forecast.model.war.war`, compared with 0.5. ``wx`` = (general, wr, t,
     extra_hosts, arms_mask, stay, hosts (W,) int64 scratch, arrays, ctx, scratch, rec, base,
     lanes): the war's arguments (the hosts are the members and those giving access), and the
-    world this one is a variant of, ``base`` = (members, won, stay) (W,): where the members and
-    the stayers among them are the same, the outcome is base's, and only the other lanes are
-    fought again (:func:`forecast.model.war.war_lanes`).
+    world this one is a variant of, ``base`` = (members, won, stay, may_escalate) (W,): where the
+    members are the same, and so are the stayers among them if the war may escalate, the outcome
+    is base's, and only the other lanes are fought again (:func:`forecast.model.war.war_lanes`;
+    or all of them where that is most).
     """
     general, wr, t, extra, arms_mask, stay, hosts, arrays, ctx, scratch, rec, base, lanes = wx
     if not general:
         coalition_power(members, 0, w, cap, access, cap_target, f, out)
         return
-    bm, bwon, bstay = base
+    bm, bwon, bstay, may_escalate = base
     idx = lanes[0]
     nl = 0
     for ln in range(w):
         m = members[ln]
-        differs = (m != bm[ln]) | (((stay[ln] ^ bstay[ln]) & m) != 0)
+        # who stays in matters only where the war can escalate
+        differs = (m != bm[ln]) | ((((stay[ln] ^ bstay[ln]) & m) != 0) & (may_escalate[ln] != 0))
         idx[nl] = ln
         nl += differs
         out[ln] = bwon[ln]
         hosts[ln] = m | extra[ln]
-    if nl:
+    if 2 * nl > w:  # copying most lanes costs more than fighting them all where they are
+        war(wr, t, (members, hosts, arms_mask, stay), arrays, ctx, scratch, w, out, rec)
+    elif nl:
         war_lanes(wr, t, (members, hosts, arms_mask, stay), arrays, ctx, scratch, lanes, nl, out,
                   rec)  # fmt: skip
 

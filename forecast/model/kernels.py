@@ -555,6 +555,7 @@ def simulate_block(inputs, z, u, out):
     log_end, q = np.empty((K, Wg)), np.empty((K, Wg))
     rpow, ethr, epow = np.zeros((K, Wg)), np.zeros((K, Wg)), np.zeros((K, Wg))
     lq = np.empty((K, Wg))
+    may_escalate = np.zeros(W, dtype=np.int64)
     arrays = (cap_raw, logd, log_end, q, rpow, epow)
     given = np.zeros((N_KINDS, W), dtype=np.int64)
     stay, stay_p = np.zeros(W, dtype=np.int64), np.zeros(W, dtype=np.int64)
@@ -594,7 +595,7 @@ def simulate_block(inputs, z, u, out):
         total_power_inverse(cap_eff, w, inv_total)
         if general:  # the phases' draws: contests, the target's resolve, escalation
             phase_logodds(u, r0, w, cols.contest, cols.phase, y, bits, lq)
-            phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr)
+            phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr, may_escalate)
         cur_a, cur_m = np.nan, np.nan
         ends_of, odds_of = -1, -1  # the attack type whose phase ends and odds are computed
         for t in range(T):
@@ -641,9 +642,9 @@ def simulate_block(inputs, z, u, out):
                 coalition_power(act, 0, w, cap_eff, net.access, pw.target, f, c)
             parts = (general, wr, t, extra, arms_mask)
             rest = (hosts, arrays, ctx, war_scratch, off)
-            wx = (*parts, stay, *rest, (act, c, stay), lanes)
-            wx_m = (*parts, stay_p, *rest, (act, c, stay), lanes)
-            wx_p = (*parts, stay_p, *rest, (pact, c2, stay_p), lanes)
+            wx = (*parts, stay, *rest, (act, c, stay, may_escalate), lanes)
+            wx_m = (*parts, stay_p, *rest, (act, c, stay, may_escalate), lanes)
+            wx_p = (*parts, stay_p, *rest, (pact, c2, stay_p, may_escalate), lanes)
             n_pwin = misperception(
                 pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
                 pw.target, c_star, (s, pact, pent, f, c2), wx_m,

@@ -97,7 +97,7 @@ def phase_odds(wr, t, lq, inv_m, w, y, bits, q):
 
 
 @njit(inline="always", **JIT)
-def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr):
+def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr, may_escalate):
     """Each phase's draws of the target's resolve and of escalation, as thresholds, so that no
     war evaluates a log or an exp (both are drawn once per chunk, for every world of it):
 
@@ -106,7 +106,8 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr):
       D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields);
     - the war escalates iff v < e expit(m lg), that is iff ethr = log(v / (e - v)) < m lg
       (never when v >= e: ethr = inf); ethr (K, W) goes to :func:`escalation_power` for each
-      exponent m.
+      exponent m. may_escalate (W,) int64: 1 in a crisis where some phase's draw is below e,
+      the only crises in which who stays in can matter.
     """
     K = rpow.shape[0]
     if wr.resolve_logit != np.inf:
@@ -124,6 +125,8 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr):
             for ln in range(w):
                 y[ln] = (rk[ln] - L) * inv_b
             exp_lanes(y, w, bits, rk)
+    for ln in range(w):
+        may_escalate[ln] = 0
     if wr.escalation > 0.0:
         e = wr.escalation
         for k in range(K):
@@ -133,6 +136,7 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr):
             log_lanes(y, w, bits, ek)
             for ln in range(w):
                 ek[ln] = ek[ln] if uc[ln] < e else np.inf
+                may_escalate[ln] |= np.int64(uc[ln] < e)
 
 
 @njit(inline="always", **JIT)
