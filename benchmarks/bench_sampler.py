@@ -133,6 +133,7 @@ def core_config(draws: int, realizations: int):
     from omegaconf import OmegaConf, open_dict
 
     from forecast.config.loading import load_config
+    from forecast.config.schema import EscalationConfig, ResolveConfig, WarConfig
 
     cfg = load_config(
         [
@@ -152,6 +153,10 @@ def core_config(draws: int, realizations: int):
         for node in (sc.actors, sc.attack_types, sc.institutions):
             for key in list(node):
                 del node[key]
+        # the war as a process off: one contest, a target that always fights, no escalation
+        sc.war = WarConfig()
+        sc.escalation = EscalationConfig()
+        sc.target.resolve = ResolveConfig()
         cfg.merge_with(
             {
                 "scenario": {
