@@ -372,7 +372,7 @@ def _war_rules(r: _Rules, sc: Any) -> None:
         base = f"scenario.attack_types.{name}"
         if at.phases is not None:
             if not len(at.phases):
-                r.add(f"{base}.phases: give at least one phase, or null for war.phases")
+                r.add(f"{base}.phases: give at least one phase, or null for war.phases, got []")
             _phase_rules(r, f"{base}.phases", at.phases)
         if at.exponent is not None:
             r.positive(f"{base}.exponent", at.exponent)
@@ -401,8 +401,11 @@ def _war_rules(r: _Rules, sc: Any) -> None:
                 if not 1 <= int(h.from_phase) <= longest:
                     r.add(f"{base}.from_phase must be a phase number in 1..{longest}, "
                           f"got {h.from_phase}")  # fmt: skip
-            elif arms_amount not in (None, 0.0) or int(h.from_phase) != 1:
-                r.add(f"{base}: amount and from_phase are for arms only")
+            else:
+                if arms_amount not in (None, 0.0):
+                    r.add(f"{base}.amount is for arms only, got mean {arms_amount}")
+                if int(h.from_phase) != 1:
+                    r.add(f"{base}.from_phase is for arms only, got {h.from_phase}")
             if kind == "sanctions":
                 r.non_negative(f"{base}.cost", h.cost)
             elif float(h.cost) != 0.0:
