@@ -640,6 +640,11 @@ def silent(draw, case: Case) -> Fault | None:
     if sc["aggressor"]["choose_type"]:
         options += [f"probability:{t}" for t in sc["attack_types"]]
     options += [f"sd:{t}" for t, at in sc["attack_types"].items() if "prize" not in at]
+    if longest_war(sc) == 1:
+        options.append("attrition")
+    if sc["attack_types"] and all("phases" in at for at in sc["attack_types"].values()):
+        options.append("war_phases")
+    options += [f"off:{key}" for key in ("resolve", "escalation") if not _war_part(sc, key)]
     what, _, who = draw(st.sampled_from(options)).partition(":")
     value = draw(st.floats(0.05, 0.95).filter(lambda v: v != 0.5))  # 0.5: a default
     if what == "engaged":
@@ -662,6 +667,15 @@ def silent(draw, case: Case) -> Fault | None:
         return Fault(path, "unused", claims=(path,))
     elif what == "probability":
         path = f"scenario.attack_types.{who}.probability"
+    elif what == "attrition":
+        path = "scenario.war.attrition"
+    elif what == "war_phases":
+        path = "scenario.war.phases"
+        sc.setdefault("war", {})["phases"] = [{"name": "assault"}]
+        return Fault(path, "['assault']", scope=path, claims=(path,))
+    elif what == "off":
+        key = {"resolve": "balance_slope", "escalation": "willingness_shift"}[who]
+        path = f"scenario.{'target.' if who == 'resolve' else ''}{who}.{key}"
     else:
         path = f"scenario.attack_types.{who}.prize.sd"
     _set(case, path, value)
@@ -697,8 +711,8 @@ def _some_phases(draw, case: Case) -> tuple[str, list] | None:
     if lists:
         return draw(st.sampled_from(lists))
     helps = [h for a in case.tree["actors"].values() for h in a.get("contributions", {}).values()]
-    if any("from_phase" in h for h in helps):
-        return None  # a second phase could make a bad from_phase (of another fault) valid
+    if any("from_phase" in h for h in helps) or case.tree.get("war", {}).get("attrition"):
+        return None  # a second phase could make a bad from_phase or a silent attrition valid
     second = {"name": "second", "duration": draw(st.floats(1.0, 90.0))}  # a name no list has
     lists = [(b, ps) for b, ps in _phase_lists(case.tree) if ps]
     if lists:
@@ -809,6 +823,11 @@ def _war_rule(draw, case: Case, rule: str) -> Fault | None:
     _set(case, path, bad)
     shown = _shown(bad["mean"]) if isinstance(bad, dict) else _shown(bad)
     return Fault(path, shown, scope=base, claims=(base,), rule=rule)
+
+
+def _war_part(tree: dict, key: str) -> dict:
+    """The scenario's target resolve or escalation ({} if not given)."""
+    return tree["target"].get("resolve", {}) if key == "resolve" else tree.get("escalation", {})
 
 
 def sampler_fault(draw, case: Case) -> Fault | None:

@@ -344,6 +344,30 @@ REGRESSIONS: dict[str, Case] = {
         ),
         faults=[Fault(f"{_USA}.contributions.sanctions.from_phase", "2", scope=_HELP_OF_USA)],
     ),
+    # values of the war that cannot take effect were accepted silently
+    "attrition_without_a_second_phase": Case(
+        _with(_tree(), war={"attrition": 0.3, "phases": [{"name": "assault"}]}),
+        faults=[Fault("scenario.war.attrition", "0.3", scope="scenario.war")],
+    ),
+    "war_phases_under_every_types_own": Case(
+        _with(
+            _tree(),
+            war={"phases": [{"name": "assault"}]},
+            attack_types={"invasion": {"phases": [{"name": "landing"}]}},
+        ),
+        faults=[Fault("scenario.war.phases", "['assault']")],
+    ),
+    "balance_slope_without_resolve": Case(
+        _with(
+            _tree(),
+            target={"code": "TWN", "capability": {"mean": 1.0}, "resolve": {"balance_slope": 0.5}},
+        ),
+        faults=[Fault("scenario.target.resolve.balance_slope", "0.5")],
+    ),
+    "willingness_shift_without_escalation": Case(
+        _with(_tree(), escalation={"willingness_shift": -0.5}),
+        faults=[Fault("scenario.escalation.willingness_shift", "-0.5")],
+    ),
     "empty_phases_of_a_type": Case(
         _with(_tree(), attack_types={"invasion": {"phases": []}}),
         faults=[Fault("scenario.attack_types.invasion.phases", "[]")],
