@@ -270,6 +270,7 @@ def _with(tree: dict, **parts) -> dict:
 _USA = "scenario.actors.USA"
 _HELP_OF_USA = f"{_USA}.contributions"
 _HELP = {"willingness": {"mean": 0.7}}
+_PARTNER = {"willingness": {"mean": 0.5}, "capability": {"mean": 1.0}}
 REGRESSIONS: dict[str, Case] = {
     # a required value left out raised omegaconf's MissingMandatoryValue (a traceback)
     "missing_capability_mean": Case(
@@ -343,6 +344,19 @@ REGRESSIONS: dict[str, Case] = {
             war={"phases": [{"name": "assault"}, {"name": "campaign", "duration": 30.0}]},
         ),
         faults=[Fault(f"{_USA}.contributions.sanctions.from_phase", "2", scope=_HELP_OF_USA)],
+    ),
+    # two separate cycles: only the first was reported
+    "two_cycles": Case(
+        _tree(
+            USA={"requires": ["JPN"]},
+            JPN={"follows": {"USA": 0.5}},
+            AUS={**_PARTNER, "requires": ["GBR"]},
+            GBR={**_PARTNER, "follows": {"AUS": 0.5}},
+        ),
+        faults=[
+            Fault("scenario.actors", "USA", scope="=scenario.actors"),
+            Fault("scenario.actors", "AUS", scope="=scenario.actors"),
+        ],
     ),
     # values of the war that cannot take effect were accepted silently
     "attrition_without_a_second_phase": Case(
