@@ -9,8 +9,8 @@ faults must be rejected, with a message for each fault and no message about anyt
 
 from __future__ import annotations
 
+import hashlib
 import math
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ class Fault:
     scope: str = ""
     claims: tuple[str, ...] = ()
     kind: str = ""  # the FAULTS function that made it
-    rule: str = ""  # war_rule: which of its rules
+    rule: str = ""  # phase_rule, help_rule: which of the war's rules (WAR_RULES)
 
     def __post_init__(self) -> None:
         self.scope = self.scope or self.path
@@ -239,9 +239,15 @@ def valid_scenario(draw) -> dict:
     # the war as a process in a third of the cases, drawn last so that the draws above (and so
     # the old mechanisms' distribution) are the same with or without it; chosen by the tree's
     # hash, since Hypothesis draws the simplest choice (0) far more often than a third
-    if zlib.crc32(repr(tree).encode()) % 3 == 0:
+    if _hash(tree, "war") % 3 == 0:
         draw(war_process(tree))
     return tree
+
+
+def _hash(obj: Any, salt: str) -> int:
+    """A choice made from what was drawn, the same in every run, independent for each ``salt``
+    (a choice Hypothesis drew itself would be its simplest far more often than not)."""
+    return int.from_bytes(hashlib.sha256(f"{salt}{obj!r}".encode()).digest()[:8], "big")
 
 
 @st.composite
@@ -692,6 +698,7 @@ PHASE_RULES = (
     "duplicate_name",
     "no_type_phases",
     "exponent",
+    "probability",
 )
 HELP_RULES = (
     "unknown_kind",
@@ -736,20 +743,30 @@ def _help(draw, case: Case, kind: str) -> tuple[str, dict]:
     return f"scenario.actors.{code}.contributions.{kind}", given[kind]
 
 
-def _which(case: Case, rules: tuple[str, ...]) -> str:
-    """One of ``rules``, uniformly over cases: Hypothesis draws the first of a list far more often
-    than the others, and each of these rules is worth as much as the others."""
-    return rules[zlib.crc32(repr((case.tree, case.overrides)).encode()) % len(rules)]
+def _one_of(draw, case: Case, rules: tuple[str, ...]) -> Fault | None:
+    """A fault against one of ``rules``: the first, from one chosen uniformly over cases, that
+    the case allows. (Hypothesis draws the first of a list far more often than the others, and
+    each of these rules is worth as much as the others.)"""
+    import copy
+
+    start = _hash((case.tree, case.overrides), "rule")
+    for i in range(len(rules)):
+        trial = copy.deepcopy(case)
+        found = _war_rule(draw, trial, rules[(start + i) % len(rules)])
+        if found is not None:
+            case.tree, case.overrides = trial.tree, trial.overrides
+            return found
+    return None
 
 
 def phase_rule(draw, case: Case) -> Fault | None:
     """A fault against a rule of the war's phases, attrition or a type's balance (docs/war.md)."""
-    return _war_rule(draw, case, _which(case, PHASE_RULES))
+    return _one_of(draw, case, PHASE_RULES)
 
 
 def help_rule(draw, case: Case) -> Fault | None:
     """A fault against a rule of the kinds of help (docs/war.md)."""
-    return _war_rule(draw, case, _which(case, HELP_RULES))
+    return _one_of(draw, case, HELP_RULES)
 
 
 def _war_rule(draw, case: Case, rule: str) -> Fault | None:
@@ -783,6 +800,8 @@ def _war_rule(draw, case: Case, rule: str) -> Fault | None:
         if not sc["attack_types"]:
             return None
         t = draw(st.sampled_from(list(sc["attack_types"])))
+        if "phases" in sc.get("war", {}) or sc.get("war", {}).get("attrition"):
+            return None  # either could then no longer take effect: a second message
         sc["attack_types"][t]["phases"] = []
         phased = [h.get("from_phase", 1) for a in sc["actors"].values()
                   for h in a.get("contributions", {}).values()]  # fmt: skip
@@ -791,6 +810,12 @@ def _war_rule(draw, case: Case, rule: str) -> Fault | None:
         base = f"scenario.attack_types.{t}.phases"
         arms = [f"scenario.actors.{c}.contributions.arms" for c in _partner_codes(case)]
         return Fault(base, "[]", claims=(base, *arms), rule=rule)
+    if rule == "probability":  # the target's resolve or escalation, added if not given
+        key = draw(st.sampled_from(["target.resolve", "escalation"]))
+        path = f"scenario.{key}.probability.mean"
+        bad = draw(st.sampled_from(_BAD["open01"](draw(st.floats(0.01, 10.0)))))
+        _set(case, path, bad)
+        return Fault(path, _shown(bad), scope=path.rsplit(".", 1)[0], claims=(path,), rule=rule)
     if rule == "exponent":
         if not sc["attack_types"]:
             return None
@@ -856,8 +881,16 @@ FAULTS = (
 )
 
 
-# the faults a case draws from: the war's rules twice, since each stands for seven rules
-DRAWN = FAULTS + (phase_rule, help_rule)
+def uses_war(tree: dict) -> bool:
+    """A scenario that sets any part of the war as a process."""
+    own = ("capability", "exponent", "phases")
+    return bool(
+        tree.get("war")
+        or "resolve" in tree["target"]
+        or "escalation" in tree
+        or any(a.get("contributions") for a in tree["actors"].values())
+        or any(k in at for at in tree["attack_types"].values() for k in own)
+    )
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -871,7 +904,10 @@ def scenarios(draw) -> Case:
 
     case = Case(tree=draw(valid_scenario()), seed=draw(st.integers(0, 2**32 - 1)))
     n = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))
-    for fault in draw(st.lists(st.sampled_from(DRAWN), min_size=n, max_size=n)):
+    faults = draw(st.lists(st.sampled_from(FAULTS), min_size=n, max_size=n))
+    if faults and uses_war(case.tree):  # its first fault against the war's own rules
+        faults[0] = (phase_rule, help_rule)[_hash(case.tree, "kind") % 2]
+    for fault in faults:
         trial = copy.deepcopy(case)
         try:
             found = fault(draw, trial)

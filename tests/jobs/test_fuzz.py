@@ -463,8 +463,8 @@ def test_the_fuzz_cases_cover_every_fault_and_every_mechanism():
     assert rules == set(fuzz_cases.WAR_RULES)
     war_paths = re.compile(r"\.(war|resolve|escalation|contributions)\b")
     generic = {f.kind for c in seen for f in c.faults if not f.rule and war_paths.search(f.path)}
-    assert generic & {"out_of_range", "non_finite"} and "unknown_key" in generic  # the war too
-    war = [t for t in valid if _uses_war(t)]
+    assert {"unknown_key", "silent"} <= generic  # and the war's own faults above
+    war = [t for t in valid if fuzz_cases.uses_war(t)]
     assert 0.2 < len(war) / len(valid) < 0.45
     phased = [ps for t in war for _, ps in fuzz_cases._phase_lists(t)]
     assert {len(ps) for ps in phased} == {1, 2, 3, 4}
@@ -479,15 +479,3 @@ def test_the_fuzz_cases_cover_every_fault_and_every_mechanism():
     arms = [a["contributions"]["arms"] for t in war for a in t["actors"].values()
             if "arms" in a.get("contributions", {})]  # fmt: skip
     assert any(h.get("from_phase", 1) > 1 for h in arms)
-
-
-def _uses_war(tree: dict) -> bool:
-    """A scenario that sets any part of the war as a process."""
-    own = ("capability", "exponent", "phases")
-    return bool(
-        tree.get("war")
-        or "resolve" in tree["target"]
-        or "escalation" in tree
-        or any(a.get("contributions") for a in tree["actors"].values())
-        or any(k in at for at in tree["attack_types"].values() for k in own)
-    )
