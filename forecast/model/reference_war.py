@@ -107,7 +107,8 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
                 rpow = np.where(r - wr.resolve_logit < 0.0, 0.0, np.inf)
             else:
                 rpow = _exp((r - wr.resolve_logit) * (1.0 / b))
-            keeps = d < a * rpow if b < 0.0 else d > a * rpow
+            with np.errstate(over="ignore"):  # a slope near 0: A rpow is inf, as in the kernel
+                keeps = d < a * rpow if b < 0.0 else d > a * rpow
             mem = np.where((mem == 1) & ~keeps, 2, mem)
         crossed = np.zeros(n, dtype=bool)
         if escalates:  # escalates iff log(v / (e - v)) < m log(D / A), never when v >= e
