@@ -358,6 +358,19 @@ REGRESSIONS: dict[str, Case] = {
             Fault("scenario.actors", "AUS", scope="=scenario.actors"),
         ],
     ),
+    # a resolve's balance_slope near 0: A exp((logit(u) - L) / b) overflowed in the reference (a
+    # RuntimeWarning, an error under pytest); the kernel's is inf without a warning, the same
+    "balance_slope_near_zero": Case(
+        _with(
+            _tree(),
+            aggressor={"code": "CHN", "capability": {"mean": 20.0, "sd": 0.0}},
+            target={
+                "code": "TWN",
+                "capability": {"mean": 15.0, "sd": 0.0},
+                "resolve": {"probability": {"mean": 0.33}, "balance_slope": -1e-33},
+            },
+        )
+    ),
     # values of the war that cannot take effect were accepted silently
     "attrition_without_a_second_phase": Case(
         _with(_tree(), war={"attrition": 0.3, "phases": [{"name": "assault"}]}),
