@@ -358,8 +358,8 @@ REGRESSIONS: dict[str, Case] = {
             Fault("scenario.actors", "AUS", scope="=scenario.actors"),
         ],
     ),
-    # a resolve's balance_slope near 0: A exp((logit(u) - L) / b) overflowed in the reference (a
-    # RuntimeWarning, an error under pytest); the kernel's is inf without a warning, the same
+    # a resolve's balance_slope near 0: (logit(u) - L) / b or A exp(...) overflowed in the
+    # reference (a RuntimeWarning, an error under pytest); the kernel's is inf without a warning
     "balance_slope_near_zero": Case(
         _with(
             _tree(),
@@ -368,6 +368,16 @@ REGRESSIONS: dict[str, Case] = {
                 "code": "TWN",
                 "capability": {"mean": 15.0, "sd": 0.0},
                 "resolve": {"probability": {"mean": 0.33}, "balance_slope": -1e-33},
+            },
+        )
+    ),
+    "balance_slope_smallest_normal": Case(
+        _with(
+            _tree(),
+            target={
+                "code": "TWN",
+                "capability": {"mean": 1.0, "sd": 0.0},
+                "resolve": {"probability": {"mean": 0.2}, "balance_slope": 2.2250738585072014e-308},
             },
         )
     ),
