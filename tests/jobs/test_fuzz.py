@@ -487,8 +487,12 @@ def test_the_fuzz_cases_cover_every_fault_and_every_mechanism():
     war_paths = re.compile(r"\.(war|resolve|escalation|contributions)\b")
     generic = {f.kind for c in seen for f in c.faults if not f.rule and war_paths.search(f.path)}
     assert {"unknown_key", "silent"} <= generic  # and the war's own faults above
+    # a third of the valid trees get the war (a fifth of the cases, as Hypothesis repeats its
+    # simplest trees and some faults remove it); most then carry a fault against its rules, so
+    # about one valid case in six runs it
+    assert 0.15 < sum(fuzz_cases.uses_war(c.tree) for c in seen) / len(seen) < 0.42
     war = [t for t in valid if fuzz_cases.uses_war(t)]
-    assert 0.2 < len(war) / len(valid) < 0.45
+    assert 0.1 < len(war) / len(valid) < 0.45
     phased = [ps for t in war for _, ps in fuzz_cases._phase_lists(t)]
     assert {len(ps) for ps in phased} == {1, 2, 3, 4}
     assert any(ph.get("fait_accompli") is False for ps in phased for ph in ps)
