@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from forecast.config.loading import load_config
-from forecast.config.schema import EscalationConfig, ResolveConfig, WarConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,20 +44,21 @@ def bare_scenario(quick, actors, factors=None, draws=4, realizations=20000, **sc
     """A quick config whose scenario holds only ``actors``, ``factors`` and ``scenario`` parts.
 
     Every mechanism the base scenario switched on (attack types, institutions, the aggressor's
-    type choice and fait accompli, the war's phases, the target's resolve, escalation) is reset
-    to its default, off; the aggressor's prize, cost and
-    decision noise and the horizon to the schema's defaults, known.
+    type choice and fait accompli, the war as a process: phases, attrition, the target's resolve,
+    escalation) is reset to its default, off; the aggressor's prize, cost and decision noise and
+    the horizon to the schema's defaults, known.
     """
+    from forecast.config.schema import EscalationConfig, ResolveConfig, WarConfig
+
     cfg = quick(draws=draws, realizations=realizations)
     sc = cfg.scenario
     with open_dict(cfg):
         for node in (sc.actors, sc.factors, sc.attack_types, sc.institutions):
             for key in list(node):
                 del node[key]
-        # the war as a process: off (one phase, a target that always fights, no escalation)
-        sc.war = WarConfig()
-        sc.escalation = EscalationConfig()
-        sc.target.resolve = ResolveConfig()
+        sc.war = OmegaConf.structured(WarConfig)
+        sc.target.resolve = OmegaConf.structured(ResolveConfig)
+        sc.escalation = OmegaConf.structured(EscalationConfig)
         base = {
             "aggressor": {
                 "choose_type": False,

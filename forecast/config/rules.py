@@ -119,31 +119,29 @@ def attack_type_names(sc: Any) -> list[str]:
     return list(sc.attack_types.keys()) or [ATTACK]
 
 
-def dependency_cycle(edges: dict[str, list[str]]) -> list[str] | None:
-    """A cycle in ``edges`` (node -> nodes it depends on), as a list of nodes, or None."""
+def dependency_cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Cycles in ``edges`` (node -> nodes it depends on), each as a list of nodes: one for each
+    edge back to a node on the search's path, so that every cycle a user wrote in a separate
+    place is reported (a cycle that shares an edge with one found may be folded into it)."""
     state: dict[str, int] = {}
     stack: list[str] = []
+    found: list[list[str]] = []
 
-    def visit(node: str) -> list[str] | None:
+    def visit(node: str) -> None:
         state[node] = 1
         stack.append(node)
         for nxt in edges.get(node, []):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :] + [nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
+                found.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
         stack.pop()
         state[node] = 2
-        return None
 
     for node in edges:
         if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
+            visit(node)
+    return found
 
 
 def validate(cfg: Any) -> list[str]:
@@ -270,9 +268,9 @@ def _actor_rules(r: _Rules, sc: Any) -> None:
         r.closed_prob(f"{base}.engaged.capability_factor", p.engaged.capability_factor)
         r.non_negative(f"{base}.cost_to_aggressor", p.cost_to_aggressor)
         # a partner naming itself is reported above, not again as a cycle
-        edges[code] = [o for o in [*p.requires, *p.follows.keys()] if o in partners and o != code]
-    cycle = dependency_cycle(edges)
-    if cycle:
+        linked = dict.fromkeys([*p.requires, *p.follows.keys()])  # once each: one message a cycle
+        edges[code] = [o for o in linked if o in partners and o != code]
+    for cycle in dependency_cycles(edges):
         r.add("scenario.actors: requires/follows dependencies form a cycle: " + " -> ".join(cycle))
 
 
@@ -372,7 +370,7 @@ def _war_rules(r: _Rules, sc: Any) -> None:
         base = f"scenario.attack_types.{name}"
         if at.phases is not None:
             if not len(at.phases):
-                r.add(f"{base}.phases: give at least one phase, or null for war.phases")
+                r.add(f"{base}.phases: give at least one phase, or null for war.phases, got []")
             _phase_rules(r, f"{base}.phases", at.phases)
         if at.exponent is not None:
             r.positive(f"{base}.exponent", at.exponent)
@@ -401,8 +399,11 @@ def _war_rules(r: _Rules, sc: Any) -> None:
                 if not 1 <= int(h.from_phase) <= longest:
                     r.add(f"{base}.from_phase must be a phase number in 1..{longest}, "
                           f"got {h.from_phase}")  # fmt: skip
-            elif arms_amount not in (None, 0.0) or int(h.from_phase) != 1:
-                r.add(f"{base}: amount and from_phase are for arms only")
+            else:
+                if arms_amount not in (None, 0.0):
+                    r.add(f"{base}.amount is for arms only, got mean {arms_amount}")
+                if int(h.from_phase) != 1:
+                    r.add(f"{base}.from_phase is for arms only, got {h.from_phase}")
             if kind == "sanctions":
                 r.non_negative(f"{base}.cost", h.cost)
             elif float(h.cost) != 0.0:

@@ -277,7 +277,40 @@ def silent_values(cfg: Any) -> list[str]:
         + _calibrated(cfg)
         + _factors(sc)
         + _sampler(cfg)
+        + _war(sc)
     )
+
+
+def _war(sc: Any) -> list[str]:
+    """The war as a process (docs/war.md): attrition where no war has a second phase,
+    war.phases where every attack type has its own, and the slope of the target's resolve or the
+    escalation's shift without their probability."""
+    out = []
+    own = [at.phases for at in sc.attack_types.values()]
+    wars = [list(p) if p is not None else list(sc.war.phases) for p in own] or [sc.war.phases]
+    if float(sc.war.attrition) != 0 and all(len(phases) <= 1 for phases in wars):
+        out.append(
+            f"scenario.war.attrition = {sc.war.attrition} cannot take effect: every attack "
+            "type's war has one phase, and attrition acts between phases; give a second phase "
+            "(scenario.war.phases), or remove it"
+        )
+    if len(sc.war.phases) and own and all(p is not None for p in own):
+        names = [ph.name for ph in sc.war.phases]
+        out.append(
+            f"scenario.war.phases = {names} cannot take effect: every attack type gives its own "
+            "(scenario.attack_types.<type>.phases); remove it, or remove one type's phases"
+        )
+    for path, key, node in (
+        ("scenario.target.resolve", "balance_slope", sc.target.resolve),
+        ("scenario.escalation", "willingness_shift", sc.escalation),
+    ):
+        off = OmegaConf.is_missing(node.probability, "mean") and not is_elicited(node.probability)
+        if off and float(node[key]) != 0:
+            out.append(
+                f"{path}.{key} = {node[key]} cannot take effect: {path}.probability is not "
+                "given, so the mechanism is off; give it, or remove it"
+            )
+    return out
 
 
 def _node(cfg: Any, path: str) -> Any:

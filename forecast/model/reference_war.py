@@ -103,11 +103,13 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
         if resolve:  # keeps iff logit(u) - L < b log(D / A) (see the kernel's phase_draws)
             uc = u[:, cols.resolve + k]
             r = _log(uc / (1.0 - uc))
-            if b == 0.0:
-                rpow = np.where(r - wr.resolve_logit < 0.0, 0.0, np.inf)
-            else:
-                rpow = _exp((r - wr.resolve_logit) * (1.0 / b))
-            keeps = d < a * rpow if b < 0.0 else d > a * rpow
+            # a slope near 0: (r - L) / b and A rpow overflow to inf, as in the kernel (silently)
+            with np.errstate(over="ignore"):
+                if b == 0.0:
+                    rpow = np.where(r - wr.resolve_logit < 0.0, 0.0, np.inf)
+                else:
+                    rpow = _exp((r - wr.resolve_logit) * (1.0 / b))
+                keeps = d < a * rpow if b < 0.0 else d > a * rpow
             mem = np.where((mem == 1) & ~keeps, 2, mem)
         crossed = np.zeros(n, dtype=bool)
         if escalates:  # escalates iff log(v / (e - v)) < m log(D / A), never when v >= e

@@ -9,6 +9,7 @@ faults must be rejected, with a message for each fault and no message about anyt
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ OTHERS = ("BRA", "ZAF", "EGY")  # institution members that are neither partner n
 RULES = ("individual", "unanimity", "consensus", "qualified_majority", "veto")
 COMMITMENTS = ("defense", "offense", "neutrality", "consultation", "ambiguous", "none")
 TYPES = ("invasion", "blockade", "quarantine")
+PHASE_NAMES = ("assault", "landing", "campaign", "siege", "reinforcement", "counteroffensive")
+KINDS = ("access", "arms", "sanctions")  # kinds of help besides troops (docs/war.md)
 NON_FINITE = (math.nan, math.inf, -math.inf)
 
 
@@ -45,6 +48,7 @@ class Fault:
     scope: str = ""
     claims: tuple[str, ...] = ()
     kind: str = ""  # the FAULTS function that made it
+    rule: str = ""  # phase_rule, help_rule: which of the war's rules (WAR_RULES)
 
     def __post_init__(self) -> None:
         self.scope = self.scope or self.path
@@ -232,7 +236,96 @@ def valid_scenario(draw) -> dict:
         tree["late_discount"] = draw(unit)
     n_inst = draw(st.integers(0, 3))
     tree["institutions"] = {f"inst{j}": draw(institution(codes, aggressor)) for j in range(n_inst)}
+    # the war as a process in a third of the cases, drawn last so that the draws above (and so
+    # the old mechanisms' distribution) are the same with or without it; chosen by the tree's
+    # hash, since Hypothesis draws the simplest choice (0) far more often than a third
+    if _hash(tree, "war") % 3 == 0:
+        draw(war_process(tree))
     return tree
+
+
+def _hash(obj: Any, salt: str) -> int:
+    """A choice made from what was drawn, the same in every run, independent for each ``salt``
+    (a choice Hypothesis drew itself would be its simplest far more often than not)."""
+    return int.from_bytes(hashlib.sha256(f"{salt}{obj!r}".encode()).digest()[:8], "big")
+
+
+@st.composite
+def phase_list(draw) -> list[dict]:
+    """1-4 phases: the first without a duration, each later one with one; a fait_accompli flag
+    only before the last phase (the last phase decides the war whatever its flag)."""
+    n = draw(st.integers(1, 4))
+    names = draw(st.lists(st.sampled_from(PHASE_NAMES), unique=True, min_size=n, max_size=n))
+    phases = []
+    for k, name in enumerate(names):
+        ph: dict[str, Any] = {"name": name}
+        if k > 0:
+            ph["duration"] = draw(st.floats(0.5, 400.0))
+        if k < n - 1 and draw(st.booleans()):
+            ph["fait_accompli"] = draw(st.booleans())
+        phases.append(ph)
+    return phases
+
+
+def longest_war(tree: dict) -> int:
+    """The most phases of any attack type (its own, else war.phases), at least 1."""
+    shared = len(tree.get("war", {}).get("phases", []))
+    types = tree["attack_types"].values()
+    return max([len(at["phases"]) if "phases" in at else shared for at in types] or [shared]) or 1
+
+
+@st.composite
+def war_process(draw, tree: dict) -> None:
+    """Add the war as a process (docs/war.md) to ``tree``: phases, attrition, the target's
+    resolve, escalation, a balance per attack type and kinds of help. Every value it writes can
+    take effect."""
+    war: dict[str, Any] = {}
+    if draw(st.booleans()):
+        war["phases"] = draw(phase_list())
+    types = tree["attack_types"]
+    for at in types.values():
+        if draw(st.integers(0, 3)) == 0:
+            at["phases"] = draw(phase_list())
+        if draw(st.integers(0, 2)) == 0:
+            at["capability"] = draw(belief())
+        if draw(st.integers(0, 2)) == 0:
+            at["exponent"] = draw(st.floats(0.3, 4.0))
+    if types and all("phases" in at for at in types.values()):
+        war.pop("phases", None)  # every type has its own: war.phases could not take effect
+    phased = [at.get("phases", war.get("phases", [])) for at in types.values()] or [
+        war.get("phases", [])
+    ]
+    if any(len(ps) > 1 for ps in phased) and draw(st.booleans()):
+        war["attrition"] = draw(st.sampled_from([0.0, draw(st.floats(0.0, 0.99))]))
+    if war:
+        tree["war"] = war
+    if draw(st.booleans()):
+        resolve: dict[str, Any] = {"probability": draw(willingness())}
+        if draw(st.booleans()):
+            resolve["balance_slope"] = draw(st.floats(-3.0, 3.0))
+        tree["target"]["resolve"] = resolve
+    if draw(st.booleans()):
+        esc: dict[str, Any] = {"description": "a threshold", "probability": draw(willingness())}
+        if draw(st.booleans()):
+            esc["willingness_shift"] = draw(shift)
+        tree["escalation"] = esc
+    longest = longest_war(tree)
+    for p in tree["actors"].values():
+        if not draw(st.booleans()):
+            continue
+        help_: dict[str, Any] = {}
+        for kind in draw(st.lists(st.sampled_from(KINDS), unique=True, min_size=1)):
+            h: dict[str, Any] = {"willingness": draw(willingness())}
+            if draw(st.booleans()):
+                h["correlation"] = draw(st.sampled_from([0.0, 1.0, draw(unit)]))
+            if kind == "arms":
+                h["amount"] = draw(belief(0.05, 5.0))
+                if draw(st.booleans()):
+                    h["from_phase"] = draw(st.integers(1, longest))
+            if kind == "sanctions" and draw(st.booleans()):
+                h["cost"] = draw(st.sampled_from([0.0, draw(st.floats(0.0, 1.0))]))
+            help_[kind] = h
+        p["contributions"] = help_
 
 
 # ----------------------------------------------------------------------------------------------
@@ -263,9 +356,13 @@ def _range(path: str) -> str:
     """The rule a number at ``path`` obeys: open01, closed01, pos, nonneg, pm1, int or free."""
     parts = path.split(".")
     last, parent = parts[-1], parts[-2]
-    if parent == "willingness" and last == "mean":
+    if parent in ("willingness", "probability") and last == "mean":  # probability: resolve, ...
         return "open01"
-    if last in ("sd", "spread", "buck_passing", "cost_to_aggressor") or path.endswith(
+    if path == "scenario.war.attrition":
+        return "attrition"
+    if last == "from_phase":
+        return "phase_no"
+    if last in ("sd", "spread", "buck_passing", "cost_to_aggressor", "cost") or path.endswith(
         "perceived.noise"
     ):
         return "nonneg"
@@ -279,6 +376,7 @@ def _range(path: str) -> str:
         "vote_correlation",
         "probability",
         "capability_factor",
+        "correlation",
     ):
         return "closed01"
     if parent == "loadings":
@@ -297,6 +395,7 @@ _BAD = {
     "pos": lambda x: [0.0, -x],
     "nonneg": lambda x: [-x],
     "pm1": lambda x: [1.0 + x, -1.0 - x],
+    "attrition": lambda x: [-x, 1.0, 1.0 + x],
 }
 
 
@@ -316,7 +415,7 @@ def _shown(x: Any) -> str:
 
 def out_of_range(draw, case: Case) -> Fault | None:
     leaves = [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) in _BAD]
-    leaves += [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) == "int"]
+    leaves += [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) in INTEGERS]
     if not leaves:
         return None
     path, value = draw(st.sampled_from(leaves))
@@ -325,6 +424,8 @@ def out_of_range(draw, case: Case) -> Fault | None:
     if kind == "int":  # an institution's k
         n = len(_node(case.tree, parent.split(".")[1:])["members"])
         bad = draw(st.sampled_from([0, n + 1]))
+    elif kind == "phase_no":  # arms from a phase
+        bad = draw(st.sampled_from([0, longest_war(case.tree) + 1]))
     else:
         bad = draw(st.sampled_from(_BAD[kind](draw(st.floats(0.01, 10.0)))))
     scope = "scenario.attack_types" if _type_probability(path) else parent
@@ -334,8 +435,11 @@ def out_of_range(draw, case: Case) -> Fault | None:
     return Fault(path, _shown(bad), scope=scope, claims=(parent,))
 
 
+INTEGERS = ("int", "phase_no")
+
+
 def non_finite(draw, case: Case) -> Fault | None:
-    leaves = [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) != "int"]
+    leaves = [(p, v) for p, v in _leaves(case.tree, "scenario") if _range(p) not in INTEGERS]
     if not leaves:
         return None
     path, _ = draw(st.sampled_from(leaves))
@@ -363,6 +467,10 @@ def wrong_type(draw, case: Case) -> Fault | None:
 def belief_as_number(draw, case: Case) -> Fault | None:
     options = ["scenario.aggressor.capability", "scenario.target.capability"]
     options += [f"scenario.actors.{c}.capability" for c in _partner_codes(case)]
+    options += [f"scenario.attack_types.{t}.capability" for t in case.tree["attack_types"]]
+    for c, p in case.tree["actors"].items():
+        if "arms" in p.get("contributions", {}):
+            options.append(f"scenario.actors.{c}.contributions.arms.amount")
     path = draw(st.sampled_from(options))
     value = draw(st.floats(0.1, 5.0))
     _set(case, path, value)
@@ -371,8 +479,11 @@ def belief_as_number(draw, case: Case) -> Fault | None:
 
 def unknown_key(draw, case: Case) -> Fault | None:
     nodes = ["scenario", "scenario.aggressor", "scenario.target", "scenario.horizon"]
+    nodes += ["scenario.war", "scenario.target.resolve", "scenario.escalation"]
     for c in _partner_codes(case):
         nodes += [f"scenario.actors.{c}", f"scenario.actors.{c}.willingness"]
+        for kind in case.tree["actors"][c].get("contributions", {}):
+            nodes.append(f"scenario.actors.{c}.contributions.{kind}")
     nodes += [f"scenario.institutions.{i}" for i in case.tree["institutions"]]
     nodes += [f"scenario.attack_types.{t}" for t in case.tree["attack_types"]]
     node = draw(st.sampled_from(nodes))
@@ -439,10 +550,28 @@ def missing(draw, case: Case) -> Fault | None:
     options = ["scenario.aggressor.code", "scenario.target.code", "scenario.name"]
     for c in case.tree["actors"]:
         options += [f"scenario.actors.{c}.willingness.mean", f"scenario.actors.{c}.capability.mean"]
+        for kind in case.tree["actors"][c].get("contributions", {}):
+            options.append(f"scenario.actors.{c}.contributions.{kind}.willingness.mean")
+    for base, phases in _phase_lists(case.tree):
+        options += [f"{base}[{k}].name" for k in range(len(phases))]
     path = draw(st.sampled_from(options))
+    if "[" in path:  # a phase's name: messages name the list (the path stops at the index)
+        base, k = path.split("[")[0], int(path.split("[")[1].split("]")[0])
+        del _node(case.tree, base.split(".")[1:])[k]["name"]
+        return Fault(path, "???", stage=MISSING, scope=base, claims=(base,))
     parts = path.split(".")[1:]
     del _node(case.tree, parts[:-1])[parts[-1]]
     return Fault(path, "???", stage=MISSING, claims=(path,))
+
+
+def _phase_lists(tree: dict) -> list[tuple[str, list]]:
+    """(path, phases) of every phase list of the scenario."""
+    shared = tree.get("war", {}).get("phases")
+    out = [("scenario.war.phases", shared)] if shared is not None else []
+    for t, at in tree["attack_types"].items():
+        if "phases" in at:
+            out.append((f"scenario.attack_types.{t}.phases", at["phases"]))
+    return out
 
 
 def empty(draw, case: Case) -> Fault | None:
@@ -463,7 +592,15 @@ def empty_override(draw, case: Case) -> Fault | None:
     """``path={}`` over a non-empty mapping: it would clear nothing."""
     options = []
     for c, p in case.tree["actors"].items():
-        for key in ("access", "allies", "follows", "loadings", "attribution", "type_willingness"):
+        for key in (
+            "access",
+            "allies",
+            "follows",
+            "loadings",
+            "attribution",
+            "type_willingness",
+            "contributions",
+        ):
             if p.get(key):
                 options.append(f"scenario.actors.{c}.{key}")
     for name, inst in case.tree["institutions"].items():
@@ -509,6 +646,11 @@ def silent(draw, case: Case) -> Fault | None:
     if sc["aggressor"]["choose_type"]:
         options += [f"probability:{t}" for t in sc["attack_types"]]
     options += [f"sd:{t}" for t, at in sc["attack_types"].items() if "prize" not in at]
+    if longest_war(sc) == 1:
+        options.append("attrition")
+    if sc["attack_types"] and all("phases" in at for at in sc["attack_types"].values()):
+        options.append("war_phases")
+    options += [f"off:{key}" for key in ("resolve", "escalation") if not _war_part(sc, key)]
     what, _, who = draw(st.sampled_from(options)).partition(":")
     value = draw(st.floats(0.05, 0.95).filter(lambda v: v != 0.5))  # 0.5: a default
     if what == "engaged":
@@ -531,10 +673,186 @@ def silent(draw, case: Case) -> Fault | None:
         return Fault(path, "unused", claims=(path,))
     elif what == "probability":
         path = f"scenario.attack_types.{who}.probability"
+    elif what == "attrition":
+        path = "scenario.war.attrition"
+    elif what == "war_phases":
+        path = "scenario.war.phases"
+        sc.setdefault("war", {})["phases"] = [{"name": "assault"}]
+        return Fault(path, "['assault']", scope=path, claims=(path,))
+    elif what == "off":
+        key = {"resolve": "balance_slope", "escalation": "willingness_shift"}[who]
+        path = f"scenario.{'target.' if who == 'resolve' else ''}{who}.{key}"
     else:
         path = f"scenario.attack_types.{who}.prize.sd"
     _set(case, path, value)
     return Fault(path, _shown(value), claims=(path.rsplit(".", 1)[0],))
+
+
+# the rules of the war as a process (forecast.config.rules._war_rules) that phase_rule and
+# help_rule break
+PHASE_RULES = (
+    "attrition",
+    "no_duration",
+    "bad_duration",
+    "first_duration",
+    "duplicate_name",
+    "no_type_phases",
+    "exponent",
+    "probability",
+)
+HELP_RULES = (
+    "unknown_kind",
+    "correlation",
+    "from_phase",
+    "amount_not_arms",
+    "from_phase_not_arms",
+    "cost_not_sanctions",
+    "no_arms_amount",
+)
+WAR_RULES = PHASE_RULES + HELP_RULES
+
+
+def _some_phases(draw, case: Case) -> tuple[str, list] | None:
+    """A phase list with at least two phases: one of the case's, else war.phases made so."""
+    lists = [(b, ps) for b, ps in _phase_lists(case.tree) if len(ps) >= 2]
+    if lists:
+        return draw(st.sampled_from(lists))
+    helps = [h for a in case.tree["actors"].values() for h in a.get("contributions", {}).values()]
+    if any("from_phase" in h for h in helps) or case.tree.get("war", {}).get("attrition"):
+        return None  # a second phase could make a bad from_phase or a silent attrition valid
+    second = {"name": "second", "duration": draw(st.floats(1.0, 90.0))}  # a name no list has
+    lists = [(b, ps) for b, ps in _phase_lists(case.tree) if ps]
+    if lists:
+        base, phases = draw(st.sampled_from(lists))
+        phases.append(second)
+        return base, phases
+    if any("phases" in at for at in case.tree["attack_types"].values()):
+        return None  # every list is empty: a type's phases []
+    case.tree.setdefault("war", {})["phases"] = [{"name": "assault"}, second]
+    return "scenario.war.phases", case.tree["war"]["phases"]
+
+
+def _help(draw, case: Case, kind: str) -> tuple[str, dict]:
+    """(path, mapping) of a partner's help of ``kind``, added (valid) if it gives none."""
+    code = draw(st.sampled_from(_partner_codes(case)))
+    given = case.tree["actors"][code].setdefault("contributions", {})
+    if kind not in given:
+        given[kind] = {"willingness": draw(willingness())}
+        if kind == "arms":
+            given[kind]["amount"] = draw(belief(0.05, 5.0))
+    return f"scenario.actors.{code}.contributions.{kind}", given[kind]
+
+
+def _one_of(draw, case: Case, rules: tuple[str, ...]) -> Fault | None:
+    """A fault against one of ``rules``: the first, from one chosen uniformly over cases, that
+    the case allows. (Hypothesis draws the first of a list far more often than the others, and
+    each of these rules is worth as much as the others.)"""
+    import copy
+
+    start = _hash((case.tree, case.overrides), "rule")
+    for i in range(len(rules)):
+        trial = copy.deepcopy(case)
+        found = _war_rule(draw, trial, rules[(start + i) % len(rules)])
+        if found is not None:
+            case.tree, case.overrides = trial.tree, trial.overrides
+            return found
+    return None
+
+
+def phase_rule(draw, case: Case) -> Fault | None:
+    """A fault against a rule of the war's phases, attrition or a type's balance (docs/war.md)."""
+    return _one_of(draw, case, PHASE_RULES)
+
+
+def help_rule(draw, case: Case) -> Fault | None:
+    """A fault against a rule of the kinds of help (docs/war.md)."""
+    return _one_of(draw, case, HELP_RULES)
+
+
+def _war_rule(draw, case: Case, rule: str) -> Fault | None:
+    sc = case.tree
+    if rule == "attrition":
+        bad = draw(st.sampled_from(_BAD["attrition"](draw(st.floats(0.01, 10.0)))))
+        if len(_phase_lists(sc)) == 0:
+            _some_phases(draw, case)  # so that the attrition would take effect
+        _set(case, "scenario.war.attrition", bad)
+        return Fault("scenario.war.attrition", _shown(bad), claims=("scenario.war",), rule=rule)
+    if rule in ("no_duration", "bad_duration", "first_duration", "duplicate_name"):
+        found = _some_phases(draw, case)
+        if found is None:
+            return None
+        base, phases = found
+        k = draw(st.integers(1, len(phases) - 1))
+        if rule == "no_duration":
+            del phases[k]["duration"]
+            path, shown = f"{base}[{k}].duration", "None"
+        elif rule == "bad_duration":
+            phases[k]["duration"] = bad = draw(st.sampled_from([0.0, -draw(st.floats(0.01, 9.0))]))
+            path, shown = f"{base}[{k}].duration", _shown(bad)
+        elif rule == "first_duration":
+            phases[0]["duration"] = bad = draw(st.floats(0.5, 90.0))
+            path, shown = f"{base}[0].duration", _shown(bad)
+        else:
+            phases[k]["name"] = phases[0]["name"]
+            path, shown = base, phases[0]["name"]
+        return Fault(path, shown, scope=base, claims=(base,), rule=rule)
+    if rule == "no_type_phases":
+        if not sc["attack_types"]:
+            return None
+        t = draw(st.sampled_from(list(sc["attack_types"])))
+        if "phases" in sc.get("war", {}) or sc.get("war", {}).get("attrition"):
+            return None  # either could then no longer take effect: a second message
+        sc["attack_types"][t]["phases"] = []
+        phased = [h.get("from_phase", 1) for a in sc["actors"].values()
+                  for h in a.get("contributions", {}).values()]  # fmt: skip
+        if max(phased, default=1) > longest_war(sc):  # it would put an arms phase out of range
+            return None
+        base = f"scenario.attack_types.{t}.phases"
+        arms = [f"scenario.actors.{c}.contributions.arms" for c in _partner_codes(case)]
+        return Fault(base, "[]", claims=(base, *arms), rule=rule)
+    if rule == "probability":  # the target's resolve or escalation, added if not given
+        key = draw(st.sampled_from(["target.resolve", "escalation"]))
+        path = f"scenario.{key}.probability.mean"
+        bad = draw(st.sampled_from(_BAD["open01"](draw(st.floats(0.01, 10.0)))))
+        _set(case, path, bad)
+        return Fault(path, _shown(bad), scope=path.rsplit(".", 1)[0], claims=(path,), rule=rule)
+    if rule == "exponent":
+        if not sc["attack_types"]:
+            return None
+        path = f"scenario.attack_types.{draw(st.sampled_from(list(sc['attack_types'])))}.exponent"
+        bad = draw(st.sampled_from([0.0, -draw(st.floats(0.01, 5.0))]))
+        _set(case, path, bad)
+        return Fault(path, _shown(bad), claims=(path,), rule=rule)
+    if rule == "unknown_kind":
+        code = draw(st.sampled_from(_partner_codes(case)))
+        kind = draw(st.sampled_from(["troops", "loans"]))
+        path = f"scenario.actors.{code}.contributions.{kind}"
+        _set(case, path, {"willingness": draw(willingness())})
+        return Fault(path, kind, claims=(path,), rule=rule)
+    kind = {"from_phase": "arms", "no_arms_amount": "arms", "correlation": None}.get(rule)
+    kind = kind or draw(st.sampled_from([k for k in KINDS if k not in rule]))
+    base, h = _help(draw, case, kind)
+    if rule == "correlation":
+        path, bad = f"{base}.correlation", draw(st.sampled_from(_BAD["closed01"](0.5)))
+    elif rule == "from_phase":
+        path, bad = f"{base}.from_phase", draw(st.sampled_from([0, longest_war(sc) + 1]))
+    elif rule == "no_arms_amount":
+        h.pop("amount")
+        return Fault(f"{base}.amount.mean", "0.0", scope=base, claims=(base,), rule=rule)
+    elif rule == "amount_not_arms":
+        path, bad = f"{base}.amount", {"mean": draw(st.floats(0.05, 5.0)), "sd": 0.0}
+    elif rule == "from_phase_not_arms":
+        path, bad = f"{base}.from_phase", draw(st.integers(2, 4))
+    else:
+        path, bad = f"{base}.cost", draw(st.floats(0.01, 1.0))
+    _set(case, path, bad)
+    shown = _shown(bad["mean"]) if isinstance(bad, dict) else _shown(bad)
+    return Fault(path, shown, scope=base, claims=(base,), rule=rule)
+
+
+def _war_part(tree: dict, key: str) -> dict:
+    """The scenario's target resolve or escalation ({} if not given)."""
+    return tree["target"].get("resolve", {}) if key == "resolve" else tree.get("escalation", {})
 
 
 def sampler_fault(draw, case: Case) -> Fault | None:
@@ -558,7 +876,21 @@ FAULTS = (
     number_override,
     silent,
     sampler_fault,
+    phase_rule,
+    help_rule,
 )
+
+
+def uses_war(tree: dict) -> bool:
+    """A scenario that sets any part of the war as a process."""
+    own = ("capability", "exponent", "phases")
+    return bool(
+        tree.get("war")
+        or "resolve" in tree["target"]
+        or "escalation" in tree
+        or any(a.get("contributions") for a in tree["actors"].values())
+        or any(k in at for at in tree["attack_types"].values() for k in own)
+    )
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -572,7 +904,10 @@ def scenarios(draw) -> Case:
 
     case = Case(tree=draw(valid_scenario()), seed=draw(st.integers(0, 2**32 - 1)))
     n = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))
-    for fault in draw(st.lists(st.sampled_from(FAULTS), min_size=n, max_size=n)):
+    faults = draw(st.lists(st.sampled_from(FAULTS), min_size=n, max_size=n))
+    if faults and uses_war(case.tree):  # its first fault against the war's own rules
+        faults[0] = (phase_rule, help_rule)[_hash(case.tree, "kind") % 2]
+    for fault in faults:
         trial = copy.deepcopy(case)
         try:
             found = fault(draw, trial)
