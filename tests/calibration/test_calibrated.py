@@ -155,4 +155,5 @@ def test_calibrated_table_command_prints_every_partner(posterior):
     lines = res.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["partner", "commitment", "mean"]
     # partners in state-code order: the config's order means nothing
-    assert [line.split()[0] for line in lines[1:]] == ["DEU", "FRA", "GBR", "POL", "USA"]
+    codes = ["DEU", "FIN", "FRA", "GBR", "POL", "SWE", "USA"]
+    assert [line.split()[0] for line in lines[1:]] == codes
