@@ -261,9 +261,14 @@ def test_columns_not_drawn_cannot_change_an_outcome(scenario):
         kernels.simulate_block(kernel_inputs(m, plan.draws, d), z, u, a)
         kernels.simulate_block(kernel_inputs(m, plan.draws, d), z2, u2, b)
         assert_same_tallies(a, b, scenario)
-    if scenario == "taiwan":  # attribution (USA, JPN), engaged (USA), allies (JPN, PHL), contest
-        assert m.random_numbers_per_crisis == (10, 6)
-        assert (m.n_normals, m.n_uniforms) == (10, 13)
+    if scenario == "taiwan":
+        # normals: factor, resolve (4), delays (4), fait accompli, and the help decisions of
+        # Japan's bases and US arms (their own parts: correlations 0.6 and 0.5); uniforms:
+        # attribution (USA, JPN), engaged (USA), allies (JPN, PHL), the contest, the second
+        # phase's contest, and the target's resolve and escalation in each of two phases
+        assert m.random_numbers_per_crisis == (12, 11)
+        # a help column for every partner and kind (3 x 4), drawn only where used
+        assert (m.n_normals, m.n_uniforms) == (22, 18)
 
 
 def test_turning_a_mechanism_on_keeps_common_random_numbers():
