@@ -26,7 +26,10 @@ import faulthandler
 import functools
 import math
 import os
+import pickle
 import re
+import subprocess
+import sys
 import tempfile
 import time
 import zlib
@@ -37,7 +40,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from omegaconf import DictConfig, OmegaConf
 
 from forecast.analysis import sensitivity
@@ -46,6 +49,7 @@ from forecast.config.loading import load_config, merge
 from forecast.config.schema import ScenarioConfig
 from forecast.jobs import run
 from forecast.sampling import sampler
+from tests.conftest import REPO
 from tests.jobs import fuzz_cases
 from tests.jobs.fuzz_cases import TYPED, Case, Fault
 
@@ -453,26 +457,49 @@ def test_load_config_reports_every_number_for_a_belief_at_once():
     assert "got the number 0.5" in info.value.problems[0]
 
 
+_GENERATE = """
+import pickle, sys
+from hypothesis import HealthCheck, Phase, given, settings
+from tests.conftest import REPO
+from tests.jobs import fuzz_cases
+
+seen = []
+
+@settings(
+    max_examples=1000,  # as many as the fuzz test runs: each of the war's rules is hit
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+@given(case=fuzz_cases.scenarios())
+def collect(case):
+    seen.append(case)
+
+collect()
+with open(sys.argv[1], "wb") as f:
+    pickle.dump(seen, f)
+"""
+
+
 def test_the_fuzz_cases_cover_every_fault_and_every_mechanism():
     """The generator is not vacuous: a sample of its cases (generated only, in seconds) holds
     every kind of fault and every rule of the war that a fault hits, valid cases with many
     partners, dependencies, every institution rule, three attack types and a chosen type, and
     valid cases (about a third) with the war as a process: several phases, attrition, the
     target's resolve, escalation, a balance per attack type and every kind of help."""
-    seen: list[Case] = []
-
-    @settings(
-        max_examples=1000,  # as many as the fuzz test runs: each of the war's rules is hit
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=fuzz_cases.scenarios())
-    def collect(case):
-        seen.append(case)
-
-    collect()
+    # generated in a fresh interpreter: the cases Hypothesis draws here depend on what the
+    # process ran before (after a load_config call they differ, derandomized or not)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cases.pickle"
+        subprocess.run(
+            [sys.executable, "-c", _GENERATE, str(out)],
+            check=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=600,
+        )
+        seen: list[Case] = pickle.loads(out.read_bytes())
     assert {f.kind for c in seen for f in c.faults} == {f.__name__ for f in fuzz_cases.FAULTS}
     valid = [c.tree for c in seen if c.valid]
     assert 0.2 < len(valid) / len(seen) < 0.8
