@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forecast.model import coalition, inputs, kernels, reference
+from forecast.model.war import N_PH
 from tests.model.kernel_cases import random_inputs
 
 W = kernels.LANES
@@ -54,9 +55,12 @@ class Chunk:
             a.lanes(np.int64), np.zeros(a.J, np.int64),
             (a.lanes(np.int64), a.lanes(np.int64), a.lanes(np.int64)),
         )  # fmt: skip
-        kernels.timing(a.pa, a.inputs.timing, a.z, r0, w, a.cols, cap, late, fa)
+        kernels.timing(a.pa, a.inputs.timing, a.z, r0, w, a.cols, cap, late, fa, no_lanes(a.P),
+                       False)  # fmt: skip
         kernels.total_power_inverse(cap, w, inv)
-        kernels.contest(a.inputs.power, a.u, r0, w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
+        pw = a.inputs.power
+        kernels.contest(pw.aggressor, pw.exponent, a.u, r0, w, a.cols, c_star, a.lanes(),
+                        a.lanes(np.int64))  # fmt: skip
         return x, shift, cap, late, inv, c_star
 
     def decisions(self, t=0):
@@ -84,6 +88,30 @@ class Chunk:
             self.net, self.u, self.r0, self.w, self.cols.chain, chained, ent, self.lanes(), 0
         )
         return attributed, act, chained, ent
+
+
+def no_lanes(rows, dtype=float):
+    """A (rows, 0) array: the war's arrays in a kernel without the war as a process."""
+    return np.empty((rows, 0), dtype=dtype)
+
+
+def simple_wx(a):
+    """The war context of :func:`forecast.model.coalition.outcome` without the war as a process
+    (``wx[0]`` false: the coalition's power decides), shaped as the kernel builds it."""
+    P, wr = a.P, a.inputs.war
+    K = wr.cum_days.shape[1]
+    i64 = np.int64
+    empty = np.empty(0)
+    arrays = (no_lanes(P), no_lanes(P), *(no_lanes(K) for _ in range(4)))
+    ctx = (a.net.access, a.inputs.power.target, a.inputs.power.aggressor, 0.5)
+    scratch = (no_lanes(P), no_lanes(P), *(empty for _ in range(6)),
+               *(np.empty(0, i64) for _ in range(4)))  # fmt: skip
+    rec = (False, np.zeros((K, N_PH), i64), no_lanes(K), np.zeros(1, i64), empty)
+    base = (a.lanes(i64), a.lanes(), a.lanes(i64), a.lanes(i64))
+    lanes = (np.empty(0, i64), no_lanes(4, i64), no_lanes(P), no_lanes(P),
+             *(no_lanes(K) for _ in range(4)), empty)  # fmt: skip
+    masks = (a.lanes(i64), a.lanes(i64), a.lanes(i64))
+    return (False, wr, 0, *masks, np.empty(0, i64), arrays, ctx, scratch, rec, base, lanes)
 
 
 def twins(helper):
@@ -180,8 +208,10 @@ def test_timing(fn, seed):
     cap = np.random.default_rng(seed).lognormal(size=(a.P, W))
     start = cap[:, : a.w].T.copy()
     late = a.lanes(np.int64)
-    fn(a.pa, a.inputs.timing, a.z, a.r0, a.w, a.cols, cap, late, a.lanes())
-    ref_cap, ref_late = reference.timing(a.pa, a.inputs.timing, a.zr, a.cols, start)
+    logd = a.lanes(rows=a.P)
+    fn(a.pa, a.inputs.timing, a.z, a.r0, a.w, a.cols, cap, late, a.lanes(), logd, True)
+    ref_cap, ref_late, ref_logd, _ = reference.timing(a.pa, a.inputs.timing, a.zr, a.cols, start)
+    np.testing.assert_array_equal(logd[:, : a.w].T, ref_logd)
     np.testing.assert_array_equal(cap[:, : a.w].T, ref_cap)
     np.testing.assert_array_equal(bools(late[: a.w], a.P), ref_late)
     assert ref_late.any() and not ref_late.all()
@@ -203,8 +233,10 @@ def test_total_power_inverse(fn):
 def test_contest(fn, seed):
     a = Chunk(seed)
     c_star = a.lanes()
-    fn(a.inputs.power, a.u, a.r0, a.w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
-    np.testing.assert_array_equal(c_star[: a.w], reference.contest(a.inputs.power, a.ur, a.cols))
+    pw = a.inputs.power
+    fn(pw.aggressor, pw.exponent, a.u, a.r0, a.w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
+    ref = reference.contest(pw.aggressor, pw.exponent, a.ur, a.cols)
+    np.testing.assert_array_equal(c_star[: a.w], ref)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -291,7 +323,7 @@ def test_pivotality(fn, seed, dependent):
     world = (attributed, x, shift, cap, inv)
     outs = (a.lanes(np.int64, rows=a.P), a.lanes(rows=a.P))
     fn(pa.thr[0], pa.expected[0], pa.attribution[0], pa.buck, world, a.net, a.u, a.r0, w,
-       a.cols.chain, act, c, c_star, target, scratch, piv, flips, outs)  # fmt: skip
+       a.cols.chain, act, c, c_star, target, scratch, piv, flips, outs, simple_wx(a))  # fmt: skip
     rows = (bools(attributed[:w], a.P), *_world_rows(a, x, shift, cap, inv))
     ref_piv, ref_flips = reference.pivotality(
         pa.thr[0], pa.expected[0], pa.attribution[0], pa.buck, rows, a.net, a.ur, a.cols.chain,
@@ -343,7 +375,7 @@ def test_pivotality_deterrence(fn, seed, dependent):
     pact, c_perc = a.lanes(np.int64), a.lanes()
     perc_scratch = (a.lanes(rows=4), pact, a.lanes(np.int64), a.lanes(), c_perc)
     kernels.misperception(pa.thr_perc[0], pa.expected_perc[0], pa, world, a.net, a.u, a.r0, w,
-                          a.cols.chain, target, c_star, perc_scratch)  # fmt: skip
+                          a.cols.chain, target, c_star, perc_scratch, simple_wx(a))  # fmt: skip
     counts = (np.zeros(P, dtype=np.int64), np.zeros(P, dtype=np.int64),
               np.zeros(P, dtype=np.int64), np.zeros((P, P), dtype=np.int64),
               np.zeros((P, P), dtype=np.int64))  # fmt: skip
@@ -352,7 +384,7 @@ def test_pivotality_deterrence(fn, seed, dependent):
     outs = (a.lanes(np.int64, rows=P), a.lanes(rows=P))  # not read: perception is not exact
     n_win = fn(pa.thr_perc[0], pa.expected_perc[0], pa.buck, world, a.net, a.u, a.r0, w,
                a.cols.chain, pact, c_perc, c_star, target, scratch, counts, False,
-               outs)  # fmt: skip
+               outs, simple_wx(a))  # fmt: skip
     rows = (bools(attributed[:w], P), *_world_rows(a, x, shift, cap, inv))
     ref = reference.pivotality_deterrence(
         pa.thr_perc[0], pa.expected_perc[0], pa.buck, rows, a.net, a.ur, a.cols.chain,
@@ -384,9 +416,9 @@ def test_misperception(fn, seed):
     world = (attributed, x, shift, cap, inv)
     pa = a.pa
     n_win = fn(pa.thr_perc[0], pa.expected_perc[0], pa, world, a.net, a.u, a.r0, a.w,
-               a.cols.chain, target, c_star, scratch)  # fmt: skip
+               a.cols.chain, target, c_star, scratch, simple_wx(a))  # fmt: skip
     rows = (bools(attributed[: a.w], a.P), *_world_rows(a, x, shift, cap, inv))
-    ref_pact, ref_win = reference.misperception(
+    ref_pact, ref_win, _ = reference.misperception(
         a.pa.thr_perc[0],
         a.pa.expected_perc[0],
         a.pa,
