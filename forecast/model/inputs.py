@@ -169,7 +169,8 @@ class Tallies(NamedTuple):
     mandates_perc: np.ndarray  # (J,) crises with a mandate in the world the aggressor perceives
     by_pair: np.ndarray  # (T, P, P, N_PP) counts PP_* of partner j with partner i forced out
     by_phase: np.ndarray  # (T, K, N_PH) counts PH_* of each phase (forecast.model.war)
-    phase_power: np.ndarray  # (T, K) sum of the coalition's power over the crises in each phase
+    phase_power: np.ndarray  # (T, K) sum of the coalition's power over the crises in each phase,
+    # in units of 1 / forecast.model.war.POWER_SCALE (each crisis's power truncated to them)
 
 
 def links(a: np.ndarray, neutral: float) -> Links:

@@ -571,7 +571,7 @@ def simulate_block(inputs, z, u, out):
         np.empty((K, Wg)), np.empty(Wg),
     )  # fmt: skip
     cnt_ph = np.zeros((T, K, N_PH), dtype=np.int64)
-    sum_power = np.zeros((T, K, Wg))  # lane by lane, summed once per block
+    sum_power = np.zeros((T, K, Wg), dtype=np.int64)  # lane by lane, in fixed point
     cnt_esc = np.zeros((T, 1), dtype=np.int64)
     cur_a, cur_m = np.nan, np.nan  # the balance c_star was computed for
     for r0 in range(0, n, W):
@@ -697,7 +697,7 @@ def simulate_block(inputs, z, u, out):
         for kk in range(K):
             for j in range(N_PH):
                 out.by_phase[t, kk, j] += cnt_ph[t, kk, j]
-            total = 0.0
+            total = np.int64(0)
             for ln in range(Wg):
                 total += sum_power[t, kk, ln]
             out.phase_power[t, kk] += total

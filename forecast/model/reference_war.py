@@ -9,7 +9,15 @@ import numpy as np
 
 # the reference imports this module: its log_ and exp_ are read when called, not at import
 from forecast.model import reference as ref
-from forecast.model.war import N_KINDS, N_PH, PH_DECIDED, PH_FOUGHT, PH_HOLD
+from forecast.model.war import (
+    N_KINDS,
+    N_PH,
+    PH_DECIDED,
+    PH_FOUGHT,
+    PH_HOLD,
+    POWER_CAP,
+    POWER_SCALE,
+)
 
 
 def _log(y):
@@ -139,7 +147,8 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
             by_phase[k, PH_HOLD] += hold.sum()
             by_phase[k, PH_DECIDED] += ends.sum()
             esc[0] += crossed.sum()
-            power[k] += d[mem != 0].sum()
+            fixed = (np.minimum(d, POWER_CAP) * POWER_SCALE).astype(np.int64)  # see POWER_SCALE
+            power[k] += int(fixed[mem != 0].sum())
         run = going
         if lam > 0.0 and not last:
             s = d / (d + a)

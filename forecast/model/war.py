@@ -26,6 +26,12 @@ PH_FOUGHT = 0  # crises whose war reaches phase k
 PH_HOLD = 1  # the aggressor holds the objective at the end of phase k (or has won before it)
 PH_DECIDED = 2  # the war ends in phase k
 N_PH = 3
+# The sums of the coalition's power per phase are kept in fixed point, units of 1 / POWER_SCALE
+# of capability (each crisis's power truncated, and capped at POWER_CAP): integers add in any
+# order to the same total, so the result is the same on any number of threads or workers and in
+# the kernel and its reference (a float sum would depend on the order of its terms).
+POWER_SCALE = 65536.0
+POWER_CAP = 1e6
 
 
 @njit(inline="always", **JIT)
@@ -233,7 +239,7 @@ def war(wr, t, sets, arrays, ctx, scratch, w, won, rec):
     ``ctx`` = (access (:class:`~forecast.model.inputs.Links`), cap_target, aggressor,
     discount).
     ``scratch`` = (live, arml (P, W); d, d2, a, tl, y, lg (W,); run, pres, mem, bits (W,)
-    int64). ``rec`` = (on, by_phase (K, N_PH) int64, power (K, W), esc (1,) int64, d1 (W,)):
+    int64). ``rec`` = (on, by_phase (K, N_PH) int64, power (K, W) int64, esc (1,) int64, d1 (W,)):
     with ``on``, the phase counts, the sum of D_k over the crises whose war reaches phase k
     (lane by lane), the escalations and phase 0's power (the histogram's) are added.
 
@@ -318,9 +324,9 @@ def war(wr, t, sets, arrays, ctx, scratch, w, won, rec):
             by_phase[k, PH_HOLD] += n_hold
             by_phase[k, PH_DECIDED] += n_decided
             esc[0] += crossed
-            pk = power[k]  # per lane: a float sum over lanes would be one serial chain
+            pk = power[k]  # per lane, in fixed point: see POWER_SCALE
             for ln in range(w):
-                pk[ln] += d[ln] if mem[ln] != 0 else 0.0
+                pk[ln] += np.int64(min(d[ln], POWER_CAP) * POWER_SCALE) if mem[ln] != 0 else 0
             if k == 0:
                 for ln in range(w):
                     d1[ln] = d[ln]

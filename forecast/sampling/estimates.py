@@ -329,7 +329,9 @@ def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> N
     st.put("mcse_p_escalation", (DRAW,), (w * _se(esc, nt)).sum(axis=1))
     # phases beyond a type's own: the war has ended, its outcome holds
     ph = acc.by_phase.copy()
-    power = acc.phase_power.copy()
+    from forecast.model.war import POWER_SCALE
+
+    power = acc.phase_power / POWER_SCALE  # fixed point: units of 1 / POWER_SCALE
     for t, k_t in enumerate(model.static["war"]["n_phases"]):
         ph[:, t, k_t:, PH_HOLD] = ph[:, t, k_t - 1 : k_t, PH_HOLD]
     hold = ph[..., PH_HOLD] / nt[..., None]

@@ -130,7 +130,7 @@ def test_simulate_joins_a_scheduler_by_address_with_identical_dataset(quick, clu
     assert "forecast-draws" in cluster.scheduler.task_prefixes  # it really ran there
     assert set(local.data_vars) == set(via.data_vars)
     for name in local.data_vars:
-        assert np.array_equal(local[name].values, via[name].values), name
+        assert np.array_equal(local[name].values, via[name].values, equal_nan=True), name
 
 
 def _realizations_for(quick, seconds: float) -> int:
@@ -378,4 +378,4 @@ def test_cli_executor_dask_writes_the_local_forecast(quick, tmp_path):
     local = simulate(quick(*args, draws=12, realizations=1000))
     assert "kind: dask" in via.attrs["config"]
     for name in local.data_vars:
-        assert np.array_equal(local[name].values, via[name].values), name
+        assert np.array_equal(local[name].values, via[name].values, equal_nan=True), name
