@@ -159,15 +159,11 @@ def escalation_power(wr, t, ethr, inv_m, w, y, bits, epow):
 
 
 @njit(inline="always", **JIT)
-def _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, tl, w, pres, d):
-    """pres (W,) int64: the partners of ``members`` whose troops are in phase k (arrived by its
-    end, or any in the last phase, the late ones at the discount); d (W,): the coalition's
-    power in the phase: the target's, then the arms given from that phase on, then the troops
-    present, each in partner order."""
+def _power(wr, k, pres, arms_mask, live, arml, tl, w, d):
+    """d (W,): the coalition's power in phase k for the troops ``pres`` (W,) int64: the
+    target's, then the arms given from that phase on, then the troops, each in partner order."""
     P = live.shape[0]
-    le = log_end[k]
     for ln in range(w):
-        pres[ln] = members[ln] if last else 0
         d[ln] = tl[ln]
     for i in range(P):
         if wr.arms[i] == 0.0 or k < wr.arms_from[i]:
@@ -175,12 +171,6 @@ def _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, t
         ai = arml[i]
         for ln in range(w):
             d[ln] = d[ln] + ai[ln] if (arms_mask[ln] >> i) & 1 else d[ln]
-    if not last:  # who has arrived by the phase's end
-        for i in range(P):
-            di = logd[i]
-            for ln in range(w):
-                here = (((members[ln] >> i) & 1) == 1) & (di[ln] <= le[ln])
-                pres[ln] |= np.int64(here) << i
     for i in range(P):
         li = live[i]
         for ln in range(w):
@@ -188,21 +178,21 @@ def _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, t
 
 
 @njit(inline="always", **JIT)
-def _power(wr, k, pres, arms_mask, live, arml, tl, w, d):
-    """d (W,): :func:`_present_power`'s power for the troops ``pres`` (W,) int64."""
+def _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, tl, w, pres, d):
+    """pres (W,) int64: the partners of ``members`` whose troops are in phase k (arrived by its
+    end, or any in the last phase, the late ones at the discount); d (W,): the coalition's
+    power in the phase (:func:`_power` of those troops)."""
     P = live.shape[0]
+    le = log_end[k]
     for ln in range(w):
-        d[ln] = tl[ln]
-    for i in range(P):
-        if wr.arms[i] == 0.0 or k < wr.arms_from[i]:
-            continue
-        ai = arml[i]
-        for ln in range(w):
-            d[ln] = d[ln] + ai[ln] if (arms_mask[ln] >> i) & 1 else d[ln]
-    for i in range(P):
-        li = live[i]
-        for ln in range(w):
-            d[ln] = d[ln] + li[ln] if (pres[ln] >> i) & 1 else d[ln]
+        pres[ln] = members[ln] if last else 0
+    if not last:  # who has arrived by the phase's end
+        for i in range(P):
+            di = logd[i]
+            for ln in range(w):
+                here = (((members[ln] >> i) & 1) == 1) & (di[ln] <= le[ln])
+                pres[ln] |= np.int64(here) << i
+    _power(wr, k, pres, arms_mask, live, arml, tl, w, d)
 
 
 @njit(inline="always", **JIT)
