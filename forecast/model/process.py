@@ -17,10 +17,6 @@ from forecast.config.rules import KINDS, is_set, phases_of
 _EPS = 1e-9
 
 
-def _value(x: Any) -> Any:
-    return getattr(x, "value", x)
-
-
 def parameters(sc: Any, codes: tuple[str, ...], types: tuple[str, ...], make: Any) -> list:
     """The process's epistemic parameters, as (group, [Parameter]) pairs; ``make(name, path,
     belief, kind)`` builds one (kind ``willingness`` or ``positive``). Only what a scenario sets

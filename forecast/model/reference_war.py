@@ -11,7 +11,6 @@ import numpy as np
 from forecast.model import reference as ref
 from forecast.model.war import (
     N_KINDS,
-    N_PH,
     PH_DECIDED,
     PH_FOUGHT,
     PH_HOLD,
@@ -160,8 +159,3 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
                     arml[:, i] = np.where(arms_mask[:, i], arml[:, i] * f, arml[:, i])
                 live[:, i] = np.where(pres[:, i], live[:, i] * f, live[:, i])
     return won, d1
-
-
-def new_counts(K):
-    """Zeroed (by_phase (K, N_PH), power (K,), esc (1,)) for :func:`war`'s ``rec``."""
-    return np.zeros((K, N_PH), dtype=np.int64), np.zeros(K), np.zeros(1, dtype=np.int64)
