@@ -552,11 +552,11 @@ def simulate_block(inputs, z, u, out):
     K = wr.cum_days.shape[1]
     Wg = W if general else 0
     cap_raw, logd = np.empty((P, Wg)), np.empty((P, Wg))
-    log_end, q = np.empty((K, Wg)), np.empty((K, Wg))
-    rpow, ethr, epow = np.zeros((K, Wg)), np.zeros((K, Wg)), np.zeros((K, Wg))
-    lq = np.empty((K, Wg))
+    log_end, efa = np.empty((K, Wg)), np.empty(Wg)
+    q, epow = np.empty((T, K, Wg)), np.zeros((T, K, Wg))  # by attack type
+    rpow, lq = np.zeros((K, Wg)), np.empty((K, Wg))
+    esc = (np.empty((K, Wg)), np.empty((K, Wg), dtype=np.int64), np.zeros(K, dtype=np.int64))
     may_escalate = np.zeros(W, dtype=np.int64)
-    arrays = (cap_raw, logd, log_end, q, rpow, epow)
     given = np.zeros((N_KINDS, W), dtype=np.int64)
     stay, stay_p = np.zeros(W, dtype=np.int64), np.zeros(W, dtype=np.int64)
     hosts, d1 = np.empty(Wg, dtype=np.int64), np.empty(Wg)
@@ -595,22 +595,22 @@ def simulate_block(inputs, z, u, out):
         total_power_inverse(cap_eff, w, inv_total)
         if general:  # the phases' draws: contests, the target's resolve, escalation
             phase_logodds(u, r0, w, cols.contest, cols.phase, y, bits, lq)
-            phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr, may_escalate)
+            phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate)
+            if K > 1:  # the later phases' ends are exp(fa) + their days
+                exp_lanes(fa, w, bits, efa)
         cur_a, cur_m = np.nan, np.nan
-        ends_of, odds_of = -1, -1  # the attack type whose phase ends and odds are computed
+        ends_of = -1  # the attack type whose phase ends are in log_end
         for t in range(T):
             a_t, m_t = wr.aggressor[t], wr.exponent[t]
             if general:
                 for ln in range(w):
                     c_star[ln] = 0.5
                 if ends_of < 0 or not same_phases(wr, ends_of, t):
-                    phase_ends(wr, t, fa, w, y, bits, log_end)
+                    phase_ends(wr, t, fa, efa, w, bits, log_end)
                     ends_of = t
-                if odds_of < 0 or not (same_phases(wr, odds_of, t) and m_t == wr.exponent[odds_of]):
-                    phase_odds(wr, t, lq, 1.0 / m_t, w, y, bits, q)
-                    if wr.escalation > 0.0:
-                        escalation_power(wr, t, ethr, 1.0 / m_t, w, y, bits, epow)
-                    odds_of = t
+                phase_odds(wr, t, lq, w, y, bits, q)
+                if wr.escalation > 0.0:
+                    escalation_power(wr, t, esc, w, y, bits, epow)
             elif not (a_t == cur_a and m_t == cur_m):  # this type's balance
                 contest(a_t, m_t, u, r0, w, cols, c_star, y, bits)
                 cur_a, cur_m = a_t, m_t
@@ -631,6 +631,7 @@ def simulate_block(inputs, z, u, out):
                 stay_mask(pa.thr[t], shift, x, wr.escalation_shift, w, stay)
                 stay_mask(pa.thr_perc[t], shift_p, x, wr.escalation_shift, w, stay_p)
             ctx = (net.access, pw.target, a_t, inputs.timing.late_discount)
+            arrays = (cap_raw, logd, log_end, q[t], rpow, epow[t])
             off = (False, cnt_ph[t], sum_power[t], cnt_esc[t], d1)
             extra, arms_mask = given[HELP_ACCESS], given[HELP_ARMS]
             if general:  # the true world's war first: the other worlds are variants of it
@@ -645,10 +646,23 @@ def simulate_block(inputs, z, u, out):
             wx = (*parts, stay, *rest, (act, c, stay, may_escalate), lanes)
             wx_m = (*parts, stay_p, *rest, (act, c, stay, may_escalate), lanes)
             wx_p = (*parts, stay_p, *rest, (pact, c2, stay_p, may_escalate), lanes)
-            n_pwin = misperception(
-                pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
-                pw.target, c_star, (s, pact, pent, f, c2), wx_m,
-            )  # fmt: skip
+            # the aggressor sees the world as it is (its thresholds, expectations and votes):
+            # its world is the true one, and pivotality's forced-out worlds are its
+            exact = not perc
+            for i in range(P):
+                exact &= pa.thr_perc[t, i] == pa.thr[t, i]
+                exact &= pa.expected_perc[t, i] == pa.expected[t, i]
+            if exact:
+                n_pwin = 0
+                for ln in range(w):
+                    pact[ln] = act[ln]
+                    c2[ln] = c[ln]
+                    n_pwin += c[ln] > c_star[ln]
+            else:
+                n_pwin = misperception(
+                    pa.thr_perc[t], pa.expected_perc[t], pa, pworld, net, u, r0, w, cols.chain,
+                    pw.target, c_star, (s, pact, pent, f, c2), wx_m,
+                )  # fmt: skip
             if r0 == 0:  # the block's first PIVOTAL_CRISES crises
                 wp = min(w, PIVOTAL_CRISES)
                 pivotality(
@@ -656,12 +670,6 @@ def simulate_block(inputs, z, u, out):
                     cols.chain, act, c, c_star, pw.target, piv_scratch, cnt_tp[t, P_PIVOTAL],
                     cnt_tp[t, P_FLIPS], forced_out, wx,
                 )  # fmt: skip
-                # the aggressor sees the world as it is (its thresholds, expectations and votes):
-                # pivotality's forced-out worlds are its
-                exact = not perc
-                for i in range(P):
-                    exact &= pa.thr_perc[t, i] == pa.thr[t, i]
-                    exact &= pa.expected_perc[t, i] == pa.expected[t, i]
                 # in the world misperception decided in (pact, and c2 its outcome)
                 cnt_t[t, T_PWIN_PIV] += pivotality_deterrence(
                     pa.thr_perc[t], pa.expected_perc[t], pa.buck, pworld, net, u, r0, wp,

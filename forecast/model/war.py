@@ -63,20 +63,18 @@ def help_given(wr, attributed, x, z, r0, w, col, given):
 
 
 @njit(inline="always", **JIT)
-def phase_ends(wr, t, fa, w, y, bits, log_end):
+def phase_ends(wr, t, fa, efa, w, bits, log_end):
     """log_end (K, W): the log of the time each phase of type t ends, phase 0 at the
-    fait-accompli time (log fa (W,)), phase k at exp(fa) + cum_days[t, k]. y (W,) scratch."""
+    fait-accompli time (log fa (W,)), phase k at exp(fa) + cum_days[t, k]; efa (W,) is exp(fa)
+    (computed once per chunk for every attack type, and read only when K > 1)."""
     K = wr.n_phases[t]
     le0 = log_end[0]
     for ln in range(w):
         le0[ln] = fa[ln]
-    if K == 1:
-        return
-    exp_lanes(fa, w, bits, y)
     for k in range(1, K):
         d, le = wr.cum_days[t, k], log_end[k]
         for ln in range(w):
-            le[ln] = y[ln] + d
+            le[ln] = efa[ln] + d
         log_lanes(le, w, bits, le)
 
 
@@ -92,18 +90,35 @@ def phase_logodds(u, r0, w, contest_col, phase_col, y, bits, lq):
 
 
 @njit(inline="always", **JIT)
-def phase_odds(wr, t, lq, inv_m, w, y, bits, q):
-    """q (K, W): (u_k / (1 - u_k))^(1/m) = exp(lq_k / m) of each phase of type t, so the
-    coalition takes phase k iff D_k > A_k q_k."""
+def _same_odds(wr, t, k):
+    """An earlier attack type than t with t's contest exponent and a phase k, or -1: phase k's
+    odds and escalation powers depend on the phase's draws and the exponent only."""
+    for s in range(t):
+        if wr.exponent[s] == wr.exponent[t] and wr.n_phases[s] > k:
+            return s
+    return -1
+
+
+@njit(inline="always", **JIT)
+def phase_odds(wr, t, lq, w, y, bits, q):
+    """q[t] (K, W): (u_k / (1 - u_k))^(1/m) = exp(lq_k / m) of each phase of type t, so the
+    coalition takes phase k iff D_k > A_k q_k; q (T, K, W). A phase an earlier type with the
+    same exponent has is copied from it."""
+    inv_m = 1.0 / wr.exponent[t]
     for k in range(wr.n_phases[t]):
-        lk, qk = lq[k], q[k]
+        lk, qk, src = lq[k], q[t, k], _same_odds(wr, t, k)
+        if src >= 0:
+            qs = q[src, k]
+            for ln in range(w):
+                qk[ln] = qs[ln]
+            continue
         for ln in range(w):
             y[ln] = lk[ln] * inv_m
         exp_lanes(y, w, bits, qk)
 
 
 @njit(inline="always", **JIT)
-def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr, may_escalate):
+def phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate):
     """Each phase's draws of the target's resolve and of escalation, as thresholds, so that no
     war evaluates a log or an exp (both are drawn once per chunk, for every world of it):
 
@@ -111,9 +126,11 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr, may_escalate):
       r = logit(u) - L < b lg. rpow (K, W) = exp(r / b): it keeps iff D > A rpow for b > 0,
       D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields);
     - the war escalates iff v < e expit(m lg), that is iff ethr = log(v / (e - v)) < m lg
-      (never when v >= e: ethr = inf); ethr (K, W) goes to :func:`escalation_power` for each
-      exponent m. may_escalate (W,) int64: 1 in a crisis where some phase's draw is below e,
-      the only crises in which who stays in can matter.
+      (never when v >= e). ``esc`` = (ethr (K, W), idx (K, W) int64, n (K,) int64): phase k's
+      n[k] crises with v < e are lanes idx[k, :n[k]], and ethr[k, j] is the threshold of lane
+      idx[k, j] (the log is taken of those lanes only); they go to :func:`escalation_power`.
+      may_escalate (W,) int64: 1 in a crisis where some phase's draw is below e, the only
+      crises in which who stays in can matter.
     """
     K = rpow.shape[0]
     if wr.resolve_logit != np.inf:
@@ -135,43 +152,67 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, ethr, may_escalate):
         may_escalate[ln] = 0
     if wr.escalation > 0.0:
         e = wr.escalation
+        ethr, idx, n = esc
         for k in range(K):
-            uc, ek = u[r0 : r0 + w, cols.escalation + k], ethr[k]
+            uc, ik = u[r0 : r0 + w, cols.escalation + k], idx[k]
+            nk = 0
             for ln in range(w):
-                y[ln] = uc[ln] / (e - uc[ln]) if uc[ln] < e else 1.0
-            log_lanes(y, w, bits, ek)
+                below = uc[ln] < e
+                ik[nk] = ln
+                nk += below
             for ln in range(w):
-                ek[ln] = ek[ln] if uc[ln] < e else np.inf
                 may_escalate[ln] |= np.int64(uc[ln] < e)
+            for j in range(nk):
+                v = uc[ik[j]]
+                y[j] = v / (e - v)
+            log_lanes(y, nk, bits, ethr[k])
+            n[k] = nk
 
 
 @njit(inline="always", **JIT)
-def escalation_power(wr, t, ethr, inv_m, w, y, bits, epow):
-    """epow (K, W) = exp(ethr / m): the war of a type with exponent m escalates in phase k iff
-    D_k > A_k epow[k] (inf where it never does)."""
+def escalation_power(wr, t, esc, w, y, bits, epow):
+    """epow[t] (K, W) = exp(ethr / m): the war of a type with exponent m escalates in phase k iff
+    D_k > A_k epow[t, k] (inf where it never does); epow (T, K, W), ``esc`` of
+    :func:`phase_draws`. A phase an earlier type with the same exponent has is copied from it."""
+    ethr, idx, n = esc
+    inv_m = 1.0 / wr.exponent[t]
     for k in range(wr.n_phases[t]):
-        ek, pk = ethr[k], epow[k]
+        pk, src = epow[t, k], _same_odds(wr, t, k)
+        if src >= 0:
+            ps = epow[src, k]
+            for ln in range(w):
+                pk[ln] = ps[ln]
+            continue
+        ek, ik, nk = ethr[k], idx[k], n[k]
+        for j in range(nk):
+            y[j] = ek[j] * inv_m
+        exp_lanes(y, nk, bits, y)
         for ln in range(w):
-            y[ln] = ek[ln] * inv_m if ek[ln] != np.inf else 0.0
-        exp_lanes(y, w, bits, pk)
+            pk[ln] = np.inf
+        for j in range(nk):
+            pk[ik[j]] = y[j]
+
+
+@njit(inline="always", **JIT)
+def _armed_target(wr, k, arms_mask, arml, tl, w, d):
+    """d (W,): the target's power in phase k, then the arms given from that phase on, in partner
+    order (the first terms of :func:`_power`)."""
+    for ln in range(w):
+        d[ln] = tl[ln]
+    for i in range(arml.shape[0]):
+        if wr.arms[i] == 0.0 or k < wr.arms_from[i]:
+            continue
+        ai = arml[i]
         for ln in range(w):
-            pk[ln] = pk[ln] if ek[ln] != np.inf else np.inf
+            d[ln] = d[ln] + ai[ln] if (arms_mask[ln] >> i) & 1 else d[ln]
 
 
 @njit(inline="always", **JIT)
 def _power(wr, k, pres, arms_mask, live, arml, tl, w, d):
     """d (W,): the coalition's power in phase k for the troops ``pres`` (W,) int64: the
     target's, then the arms given from that phase on, then the troops, each in partner order."""
-    P = live.shape[0]
-    for ln in range(w):
-        d[ln] = tl[ln]
-    for i in range(P):
-        if wr.arms[i] == 0.0 or k < wr.arms_from[i]:
-            continue
-        ai = arml[i]
-        for ln in range(w):
-            d[ln] = d[ln] + ai[ln] if (arms_mask[ln] >> i) & 1 else d[ln]
-    for i in range(P):
+    _armed_target(wr, k, arms_mask, arml, tl, w, d)
+    for i in range(live.shape[0]):
         li = live[i]
         for ln in range(w):
             d[ln] = d[ln] + li[ln] if (pres[ln] >> i) & 1 else d[ln]
@@ -181,18 +222,22 @@ def _power(wr, k, pres, arms_mask, live, arml, tl, w, d):
 def _present_power(wr, k, last, members, arms_mask, logd, log_end, live, arml, tl, w, pres, d):
     """pres (W,) int64: the partners of ``members`` whose troops are in phase k (arrived by its
     end, or any in the last phase, the late ones at the discount); d (W,): the coalition's
-    power in the phase (:func:`_power` of those troops)."""
-    P = live.shape[0]
+    power in the phase (:func:`_power` of those troops, in the same order, in one pass)."""
+    if last:
+        for ln in range(w):
+            pres[ln] = members[ln]
+        _power(wr, k, pres, arms_mask, live, arml, tl, w, d)
+        return
     le = log_end[k]
     for ln in range(w):
-        pres[ln] = members[ln] if last else 0
-    if not last:  # who has arrived by the phase's end
-        for i in range(P):
-            di = logd[i]
-            for ln in range(w):
-                here = (((members[ln] >> i) & 1) == 1) & (di[ln] <= le[ln])
-                pres[ln] |= np.int64(here) << i
-    _power(wr, k, pres, arms_mask, live, arml, tl, w, d)
+        pres[ln] = 0
+    _armed_target(wr, k, arms_mask, arml, tl, w, d)
+    for i in range(live.shape[0]):  # who has arrived by the phase's end, and their power
+        di, li = logd[i], live[i]
+        for ln in range(w):
+            here = (((members[ln] >> i) & 1) == 1) & (di[ln] <= le[ln])
+            pres[ln] |= np.int64(here) << i
+            d[ln] = d[ln] + li[ln] if here else d[ln]
 
 
 @njit(inline="always", **JIT)
