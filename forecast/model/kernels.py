@@ -574,6 +574,15 @@ def simulate_block(inputs, z, u, out):
     sum_power = np.zeros((T, K, Wg), dtype=np.int64)  # lane by lane, in fixed point
     cnt_esc = np.zeros((T, 1), dtype=np.int64)
     cur_a, cur_m = np.nan, np.nan  # the balance c_star was computed for
+    # the aggressor sees the world of type t as it is (its thresholds, expectations and votes):
+    # its world is the true one, and pivotality's forced-out worlds are its
+    exact = np.empty(T, dtype=np.bool_)
+    for t in range(T):
+        same = not perc
+        for i in range(P):
+            same &= pa.thr_perc[t, i] == pa.thr[t, i]
+            same &= pa.expected_perc[t, i] == pa.expected[t, i]
+        exact[t] = same
     for r0 in range(0, n, W):
         w = min(W, n - r0)
         resolve(pa, z, r0, w, cols, x)
@@ -646,13 +655,7 @@ def simulate_block(inputs, z, u, out):
             wx = (*parts, stay, *rest, (act, c, stay, may_escalate), lanes)
             wx_m = (*parts, stay_p, *rest, (act, c, stay, may_escalate), lanes)
             wx_p = (*parts, stay_p, *rest, (pact, c2, stay_p, may_escalate), lanes)
-            # the aggressor sees the world as it is (its thresholds, expectations and votes):
-            # its world is the true one, and pivotality's forced-out worlds are its
-            exact = not perc
-            for i in range(P):
-                exact &= pa.thr_perc[t, i] == pa.thr[t, i]
-                exact &= pa.expected_perc[t, i] == pa.expected[t, i]
-            if exact:
+            if exact[t]:
                 n_pwin = 0
                 for ln in range(w):
                     pact[ln] = act[ln]
@@ -675,7 +678,8 @@ def simulate_block(inputs, z, u, out):
                     pa.thr_perc[t], pa.expected_perc[t], pa.buck, pworld, net, u, r0, wp,
                     cols.chain, pact, c2, c_star, pw.target, det_scratch,
                     (cnt_tp[t, P_PJOIN_PIV], cnt_tp[t, P_PWIN_OUT], cnt_tp[t, P_PWIN_FLIPS],
-                     cnt_pp[t, PP_PJOIN_OUT], cnt_pp[t, PP_PJOIN_FLIPS]), exact, forced_out, wx_p,
+                     cnt_pp[t, PP_PJOIN_OUT], cnt_pp[t, PP_PJOIN_FLIPS]), exact[t], forced_out,
+                    wx_p,
                 )  # fmt: skip
                 cnt_t[t, T_PIVOTAL_N] += wp
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
