@@ -17,6 +17,11 @@ whose load changes from minute to minute:
 - **rng**: the raw rate of the sampler's generator (numpy's SFC64 with numpy's double and
   ziggurat normal, inlined in numba: standard normals and uniforms), the RNG-bound limit it
   implies for the numbers one Taiwan crisis draws, and the sampler's fraction of that limit.
+- **toy**: a 7-partner model written the plain way in numba, and the sampler's rate as a
+  multiple of its rate.
+- **ratios**: the last two are taken in turns (``--rounds``): each round times the sampler (one
+  thread, its whole work), the toy and the generator one after the other, and the ratios are
+  taken within the round; the medians and ranges over the rounds are reported.
 - **scaling**: with realizations (10^5 .. 10^9, each in a fresh process that also reports its
   peak RSS), with the number of partners (2 .. 64, synthesized from Taiwan's partners) and with
   threads (1, 2).
@@ -344,8 +349,8 @@ def _toy_kernel():
     return toy
 
 
-def bench_toy(args, sampler_cpu_ns: float) -> dict:
-    """The numba toy's CPU time per crisis, and the sampler's rate as a share of its rate."""
+def toy_timer(args):
+    """A function that times the numba toy once: its CPU ns per crisis, on the calling thread."""
     toy = _toy_kernel()
     rng = np.random.default_rng(1)
     thr = np.linspace(-0.5, 0.5, TOY_PARTNERS)
@@ -353,18 +358,90 @@ def bench_toy(args, sampler_cpu_ns: float) -> dict:
     cap = np.linspace(1.0, 4.0, TOY_PARTNERS)
     toy(rng, 10, thr, load, cap, 2.0, 10.0, 2.0)
     n = args.toy_crises
-    t = min(
-        _thread_seconds(toy, rng, n, thr, load, cap, 2.0, 10.0, 2.0) for _ in range(args.repeats)
-    )
-    ns = t / n * 1e9
+
+    def timed() -> float:
+        return _thread_seconds(toy, rng, n, thr, load, cap, 2.0, 10.0, 2.0) / n * 1e9
+
+    return timed
+
+
+def sampler_timer(args):
+    """A function that times the sampler once on the calling thread: its CPU ns per crisis for
+    the whole of its work (each draw's inputs, filling the random blocks, the kernel), on one
+    thread as the toy and the generator are timed."""
+    from forecast.sampling import sampler
+
+    plan = taiwan_plan(args.ratio_draws, args.peer_realizations, "numba", 1)
+    sampler.run_draws(plan, [0])
+    draws = range(plan.n_draws)
+    n = plan.n_draws * plan.settings.realizations
+
+    def timed() -> float:
+        return _thread_seconds(sampler.run_draws, plan, draws) / n * 1e9
+
+    return timed
+
+
+def bench_ratios(args) -> dict:
+    """The sampler against the numba toy and against its RNG-bound limit, timed in turns.
+
+    The machine's load changes from second to second, so each round times the sampler, the toy
+    and the generator one after the other, all on one thread, and takes the ratios within the
+    round; the medians over ``--rounds`` rounds are reported, with the range. Timing each peer
+    once, minutes apart, let one noisy minute move a ratio by a fifth."""
+    sampler_ns, toy_ns, rng = sampler_timer(args), toy_timer(args), rng_timer(args)
+    rounds = []
+    for _ in range(args.rounds):
+        s, t, (n_ns, u_ns) = sampler_ns(), toy_ns(), rng["timed"]()
+        per_crisis = rng["normals_per_crisis"] * n_ns + rng["uniforms_per_crisis"] * u_ns
+        rounds.append(
+            {
+                "sampler_cpu_ns_per_crisis": s,
+                "toy_cpu_ns_per_crisis": t,
+                "ns_per_normal": n_ns,
+                "ns_per_uniform": u_ns,
+                "rng_ns_per_crisis": per_crisis,
+                "sampler_rate_over_toy_rate": t / s,
+                "fraction_of_limit_cpu": per_crisis / s,
+            }
+        )
+
+    def med(key: str) -> float:
+        return float(np.median([r[key] for r in rounds]))
+
+    def span(key: str) -> list[float]:
+        return [min(r[key] for r in rounds), max(r[key] for r in rounds)]
+
+    return {
+        "note": (
+            "one thread each; per round the sampler (Taiwan, full model, its whole work), the toy "
+            "and the generator in turn, the ratios taken within the round; medians over rounds"
+        ),
+        "rounds": rounds,
+        "sampler_cpu_ns_per_crisis": med("sampler_cpu_ns_per_crisis"),
+        "toy_cpu_ns_per_crisis": med("toy_cpu_ns_per_crisis"),
+        "rng_ns_per_crisis": med("rng_ns_per_crisis"),
+        "ns_per_normal": med("ns_per_normal"),
+        "ns_per_uniform": med("ns_per_uniform"),
+        "sampler_rate_over_toy_rate": med("sampler_rate_over_toy_rate"),
+        "sampler_rate_over_toy_rate_range": span("sampler_rate_over_toy_rate"),
+        "fraction_of_limit_cpu": med("fraction_of_limit_cpu"),
+        "fraction_of_limit_cpu_range": span("fraction_of_limit_cpu"),
+    }
+
+
+def bench_toy(ratios: dict) -> dict:
+    """The numba toy's CPU time per crisis, and the sampler's rate as a share of its rate."""
     return {
         "model": (
             f"{TOY_PARTNERS} partners, one common factor, Bernoulli joins (copula), a contest; "
             "numpy's Generator called from numba, one crisis at a time"
         ),
-        "cpu_ns_per_crisis": ns,
-        "sampler_cpu_ns_per_crisis": sampler_cpu_ns,
-        "sampler_rate_over_toy_rate": ns / sampler_cpu_ns,
+        "cpu_ns_per_crisis": ratios["toy_cpu_ns_per_crisis"],
+        "sampler_cpu_ns_per_crisis": ratios["sampler_cpu_ns_per_crisis"],
+        "sampler_rate_over_toy_rate": ratios["sampler_rate_over_toy_rate"],
+        "sampler_rate_over_toy_rate_range": ratios["sampler_rate_over_toy_rate_range"],
+        "rounds": len(ratios["rounds"]),
     }
 
 
@@ -422,23 +499,40 @@ def _thread_seconds(f, *a) -> float:
     return time.thread_time() - t0
 
 
-def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: int) -> dict:
-    """Raw generator rate inside numba and the limit it sets on realizations per second."""
+def rng_timer(args) -> dict:
+    """The numbers one Taiwan crisis draws, and a function that times the sampler's generator
+    once: its CPU ns per normal and per uniform, on the calling thread."""
     from forecast.model import random_numbers
     from forecast.sampling import sampler
 
     plan = taiwan_plan(4, 10000)
     nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
-    drawn = plan.model.random_columns
-    normals, uniforms, generator_normals, generator_uniforms = _rng_kernels()
+    normals, uniforms, _, _ = _rng_kernels()
     state = np.empty(4, dtype=np.uint64)  # an SFC64 state
     random_numbers.sfc64_seed(sampler.block_key(1, 0, 0), state)
     buf = np.empty(4096)
     normals(state, 10, buf)
     uniforms(state, 10, buf)
     n = args.rng_numbers
-    t_n = min(_thread_seconds(normals, state, n, buf) for _ in range(args.repeats)) / n
-    t_u = min(_thread_seconds(uniforms, state, n, buf) for _ in range(args.repeats)) / n
+
+    def timed() -> tuple[float, float]:
+        t_n = _thread_seconds(normals, state, n, buf) / n
+        t_u = _thread_seconds(uniforms, state, n, buf) / n
+        return t_n * 1e9, t_u * 1e9
+
+    return {"normals_per_crisis": nz, "uniforms_per_crisis": nu, "timed": timed}
+
+
+def bench_rng(args, ratios: dict, sampler_wall_rate: float, threads: int) -> dict:
+    """Raw generator rate inside numba and the limit it sets on realizations per second."""
+    from forecast.model import random_numbers
+    from forecast.sampling import sampler
+
+    plan = taiwan_plan(4, 10000)
+    drawn = plan.model.random_columns
+    _, _, generator_normals, generator_uniforms = _rng_kernels()
+    buf = np.empty(4096)
+    n = args.rng_numbers
     # the same numbers through numpy's Generator object, as numba supports it (a call through a
     # function pointer per number): what the sampler used before it inlined the generator
     gen = np.random.Generator(np.random.SFC64(1))
@@ -456,16 +550,17 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
         )
         / 10000
     )
-    per_crisis = nz * t_n + nu * t_u
+    per_crisis = ratios["rng_ns_per_crisis"] * 1e-9
     limit_per_core = 1.0 / per_crisis
+    nz, nu = plan.model.random_numbers_per_crisis
     return {
         "generator": (
             "numpy's SFC64 with numpy's double and ziggurat-normal algorithms, inlined in numba "
             "(random_numbers.sfc64_double and sfc64_normal, as random_numbers.fill_block draws "
             "them)"
         ),
-        "ns_per_normal": t_n * 1e9,
-        "ns_per_uniform": t_u * 1e9,
+        "ns_per_normal": ratios["ns_per_normal"],
+        "ns_per_uniform": ratios["ns_per_uniform"],
         "numpy_generator_in_numba_ns_per_normal": t_gn * 1e9,
         "numpy_generator_in_numba_ns_per_uniform": t_gu * 1e9,
         "normals_per_crisis": nz,
@@ -476,8 +571,9 @@ def bench_rng(args, sampler_cpu_ns: float, sampler_wall_rate: float, threads: in
         "limit_per_core": limit_per_core,
         "limit_all_cores": limit_per_core * threads,
         "threads": threads,
-        "sampler_cpu_ns_per_crisis": sampler_cpu_ns,
-        "fraction_of_limit_cpu": per_crisis * 1e9 / sampler_cpu_ns,
+        "sampler_cpu_ns_per_crisis": ratios["sampler_cpu_ns_per_crisis"],
+        "fraction_of_limit_cpu": ratios["fraction_of_limit_cpu"],
+        "fraction_of_limit_cpu_range": ratios["fraction_of_limit_cpu_range"],
         "fraction_of_limit_wall": sampler_wall_rate / (limit_per_core * threads),
     }
 
@@ -703,15 +799,12 @@ def bench(args) -> dict:
     t0 = time.perf_counter()
     print("peers (numba, numpy, PyMC) ...", flush=True)
     peers = bench_peers(args)
+    print(f"the sampler, the numba toy and the generator in turns ({args.rounds} rounds) ...",
+          flush=True)  # fmt: skip
+    ratios = bench_ratios(args)
     print("RNG-bound limit ...", flush=True)
-    rng = bench_rng(
-        args,
-        peers["numba"]["cpu_ns_per_realization"],
-        peers["numba"]["realizations_per_second"],
-        peers["threads"],
-    )
-    print("numba toy ...", flush=True)
-    toy = bench_toy(args, peers["numba"]["cpu_ns_per_realization"])
+    rng = bench_rng(args, ratios, peers["numba"]["realizations_per_second"], peers["threads"])
+    toy = bench_toy(ratios)
     print("threads ...", flush=True)
     threads = bench_threads(args)
     print("partners ...", flush=True)
@@ -755,6 +848,7 @@ def bench(args) -> dict:
         "peers": peers,
         "rng": rng,
         "toy": toy,
+        "ratios": ratios,
         "threads": threads,
         "partners": partners,
         "realizations": realizations,
@@ -842,6 +936,8 @@ def plot(report: dict, path: Path) -> None:
 
 def summary(report: dict) -> str:
     p, r, st = report["peers"], report["rng"], report["startup"]
+    toy_lo, toy_hi = report["toy"]["sampler_rate_over_toy_rate_range"]
+    rng_lo, rng_hi = r["fraction_of_limit_cpu_range"]
     lines = [
         f"numba  {p['numba']['realizations_per_second']:>14,.0f} /s wall "
         f"({p['numba']['cpu_ns_per_realization']:.0f} CPU ns per crisis, {p['threads']} threads)",
@@ -854,11 +950,13 @@ def summary(report: dict) -> str:
         f"x{p['ratio_numba_core_to_pymc_vectorised']:.1f} vectorised PyMC",
         f"numba/numpy x{p['ratio_numba_to_numpy']:.1f} (CPU x{p['cpu_ratio_numba_to_numpy']:.1f}),"
         f" numba/PyMC x{p['ratio_numba_to_pymc']:.0f} (CPU x{p['cpu_ratio_numba_to_pymc']:.0f})",
-        f"numba toy {report['toy']['cpu_ns_per_crisis']:.0f} CPU ns per crisis: the sampler "
-        f"runs at x{report['toy']['sampler_rate_over_toy_rate']:.2f} its rate (CPU)",
+        f"one thread, in turns: sampler {r['sampler_cpu_ns_per_crisis']:.0f} CPU ns per crisis, "
+        f"numba toy {report['toy']['cpu_ns_per_crisis']:.0f}: the sampler runs at "
+        f"x{report['toy']['sampler_rate_over_toy_rate']:.2f} its rate (CPU; rounds "
+        f"{toy_lo:.2f} to {toy_hi:.2f})",
         f"RNG-bound limit {r['limit_per_core']:,.0f} /s per core ({r['rng_ns_per_crisis']:.0f} ns"
-        f" per crisis); sampler at {r['fraction_of_limit_cpu']:.0%} (CPU), "
-        f"{r['fraction_of_limit_wall']:.0%} (wall)",
+        f" per crisis); sampler at {r['fraction_of_limit_cpu']:.0%} (CPU; rounds {rng_lo:.0%} to "
+        f"{rng_hi:.0%}), {r['fraction_of_limit_wall']:.0%} (wall, all threads)",
         f"start-up: compile {st['compile_seconds']:.1f} s, cache load "
         f"{st['cache_load_seconds']:.2f} s, first sample "
         f"{st['time_to_first_sample_seconds']:.1f} s",
@@ -871,18 +969,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="realizations up to 10^7 only")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--rounds", type=int, default=9, help="turns of sampler, toy and generator for the ratios"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--replot", action="store_true", help="redraw the PNG from the JSON")
     args = parser.parse_args(argv)
     args.max_realizations = 10**7 if args.quick else 10**9
     args.peer_draws, args.peer_realizations = 64, 50000
+    args.ratio_draws = 8  # the sampler's share of a round: 400 000 crises, about 0.1 s
     args.numpy_draws = 4 if args.quick else 8
     # pm.draw has a fixed cost per call (about 45 ms here) besides its cost per draw: enough
     # draws that PyMC is timed at its steady rate, not penalised for the fixed cost
     args.pymc_draws = 30
     args.pymc_single_draws = 20000
-    args.rng_numbers = 2 * 10**7
-    args.toy_crises = 2 * 10**6
+    args.rng_numbers = 10**7
+    args.toy_crises = 10**6
     args.partner_crises = 2 * 10**5 if args.quick else 10**6
     return args
 
