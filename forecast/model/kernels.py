@@ -340,18 +340,18 @@ def total_power_inverse(cap_eff, w, inv_total):
 
 
 @njit(inline="always", **JIT)
-def contest(aggressor, exponent, u, r0, w, cols, c_star, y, bits):
+def contest(aggressor, exponent, u, r0, w, cols, c_star, y):
     """c_star (W,): the power the coalition needs to win each crisis, A (u / (1 - u))^(1/m) for
     its contest uniform u (see :func:`winning_power`), A the aggressor's power and m the contest
-    exponent of the attack type. y (W,), bits (W,) int64: scratch."""
+    exponent of the attack type. y (W,): scratch."""
     inv_m = 1.0 / exponent
     uc = u[r0 : r0 + w, cols.contest]
     for ln in range(w):
         y[ln] = uc[ln] / (1.0 - uc[ln])
-    log_lanes(y, w, bits, c_star)
+    log_lanes(y, w, c_star)
     for ln in range(w):
         c_star[ln] = c_star[ln] * inv_m
-    exp_lanes(c_star, w, bits, y)
+    exp_lanes(c_star, w, y)
     for ln in range(w):
         c_star[ln] = aggressor * y[ln]
 
@@ -462,15 +462,15 @@ def tally_help(act, given, w, by_partner):
 
 
 @njit(inline="always", **JIT)
-def histogram(c, inv_aggr, w, y, bits, lg, bins, h):
+def histogram(c, inv_aggr, w, y, lg, bins, h):
     """h (4, N_BINS) += the bins of log10(C / A) of the w crises, lane ln into copy ln & 3
     (consecutive lanes often fall in the same bin, and one copy would chain their increments
-    through memory); ratios beyond HIST_CLIP fall in the end bins anyway. y, lg (W,), bits,
-    bins (W,) int64: scratch."""
+    through memory); ratios beyond HIST_CLIP fall in the end bins anyway. y, lg (W,), bins (W,)
+    int64: scratch."""
     scale = N_BINS / (HIST_HI - HIST_LO)
     for ln in range(w):
         y[ln] = min(max(c[ln] * inv_aggr, HIST_CLIP[0]), HIST_CLIP[1])
-    log_lanes(y, w, bits, lg)
+    log_lanes(y, w, lg)
     for ln in range(w):
         b = np.int64(np.floor((lg[ln] * INV_LN10 - HIST_LO) * scale))
         bins[ln] = min(max(b, 0), N_BINS - 1)
@@ -603,10 +603,10 @@ def simulate_block(inputs, z, u, out):
         timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa, logd, general)
         total_power_inverse(cap_eff, w, inv_total)
         if general:  # the phases' draws: contests, the target's resolve, escalation
-            phase_logodds(u, r0, w, cols.contest, cols.phase, y, bits, lq)
-            phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate)
+            phase_logodds(u, r0, w, cols.contest, cols.phase, y, lq)
+            phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate)
             if K > 1:  # the later phases' ends are exp(fa) + their days
-                exp_lanes(fa, w, bits, efa)
+                exp_lanes(fa, w, efa)
         cur_a, cur_m = np.nan, np.nan
         ends_of = -1  # the attack type whose phase ends are in log_end
         for t in range(T):
@@ -615,13 +615,13 @@ def simulate_block(inputs, z, u, out):
                 for ln in range(w):
                     c_star[ln] = 0.5
                 if ends_of < 0 or not same_phases(wr, ends_of, t):
-                    phase_ends(wr, t, fa, efa, w, bits, log_end)
+                    phase_ends(wr, t, fa, efa, w, log_end)
                     ends_of = t
-                phase_odds(wr, t, lq, w, y, bits, q)
+                phase_odds(wr, t, lq, w, y, q)
                 if wr.escalation > 0.0:
-                    escalation_power(wr, t, esc, w, y, bits, epow)
+                    escalation_power(wr, t, esc, w, y, epow)
             elif not (a_t == cur_a and m_t == cur_m):  # this type's balance
-                contest(a_t, m_t, u, r0, w, cols, c_star, y, bits)
+                contest(a_t, m_t, u, r0, w, cols, c_star, y)
                 cur_a, cur_m = a_t, m_t
             attribution(pa.attribution[t], u, r0, w, cols, attributed)
             if perc:
@@ -685,9 +685,9 @@ def simulate_block(inputs, z, u, out):
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
             if general:
                 tally_help(act, given, w, cnt_tp[t])
-                histogram(d1, 1.0 / a_t, w, y, bits, c2, bins, cnt_hist[t])
+                histogram(d1, 1.0 / a_t, w, y, c2, bins, cnt_hist[t])
             else:
-                histogram(c, 1.0 / a_t, w, y, bits, c2, bins, cnt_hist[t])
+                histogram(c, 1.0 / a_t, w, y, c2, bins, cnt_hist[t])
     for t in range(T):
         if not general:  # the fighters are the hosts
             for i in range(P):

@@ -7,7 +7,8 @@ same results to the bit. Imports numpy and numba only.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from forecast.model.jit import JIT
 
@@ -51,29 +52,39 @@ def exp_poly(x, k):
     return 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
 
 
-@njit(inline="always", **JIT)
-def log_lanes(y, w, bits, out):
-    """out[:w] = log(y[:w]) after y[:w] is clamped up to TINY in place; bits: int64 scratch."""
-    m = bits.view(np.float64)
-    yi = y.view(np.int64)
-    for ln in range(w):
-        y[ln] = max(y[ln], TINY)
-    for ln in range(w):
-        ix = yi[ln] - SQRT_HALF_BITS
-        bits[ln] = (ix & MANTISSA) + SQRT_HALF_BITS
-        out[ln] = np.float64(ix >> 52)
-    for ln in range(w):
-        out[ln] = log_poly(m[ln] - 1.0, out[ln])
+@intrinsic
+def float_bits(typingctx, x):
+    """The bits of a float64 as an int64 (a bit cast, which LLVM vectorises)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def bits_float(typingctx, x):
+    """The float64 whose bits are an int64 (a bit cast, which LLVM vectorises)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
 
 
 @njit(inline="always", **JIT)
-def exp_lanes(x, w, bits, out):
-    """out[:w] = exp(x[:w]), x clamped to [EXP_LO, EXP_HI]; bits: (>= w,) int64 scratch."""
-    scale = bits.view(np.float64)
+def log_lanes(y, w, out):
+    """out[:w] = log(max(y[:w], TINY)); out may be y."""
+    for ln in range(w):
+        ix = float_bits(max(y[ln], TINY)) - SQRT_HALF_BITS
+        m = bits_float((ix & MANTISSA) + SQRT_HALF_BITS)
+        out[ln] = log_poly(m - 1.0, np.float64(ix >> 52))
+
+
+@njit(inline="always", **JIT)
+def exp_lanes(x, w, out):
+    """out[:w] = exp(x[:w]), x clamped to [EXP_LO, EXP_HI]; out may be x."""
     for ln in range(w):
         xl = min(max(x[ln], EXP_LO), EXP_HI)
         k = np.floor(xl * INV_LN2 + 0.5)
-        out[ln] = exp_poly(xl, k)
-        bits[ln] = (np.int64(k) + 1023) << 52
-    for ln in range(w):
-        out[ln] = out[ln] * scale[ln]
+        out[ln] = exp_poly(xl, k) * bits_float((np.int64(k) + 1023) << 52)

@@ -63,7 +63,7 @@ def help_given(wr, attributed, x, z, r0, w, col, given):
 
 
 @njit(inline="always", **JIT)
-def phase_ends(wr, t, fa, efa, w, bits, log_end):
+def phase_ends(wr, t, fa, efa, w, log_end):
     """log_end (K, W): the log of the time each phase of type t ends, phase 0 at the
     fait-accompli time (log fa (W,)), phase k at exp(fa) + cum_days[t, k]; efa (W,) is exp(fa)
     (computed once per chunk for every attack type, and read only when K > 1)."""
@@ -75,18 +75,18 @@ def phase_ends(wr, t, fa, efa, w, bits, log_end):
         d, le = wr.cum_days[t, k], log_end[k]
         for ln in range(w):
             le[ln] = efa[ln] + d
-        log_lanes(le, w, bits, le)
+        log_lanes(le, w, le)
 
 
 @njit(inline="always", **JIT)
-def phase_logodds(u, r0, w, contest_col, phase_col, y, bits, lq):
+def phase_logodds(u, r0, w, contest_col, phase_col, y, lq):
     """lq (K, W): log(u_k / (1 - u_k)) of each phase's contest uniform (phase 0: the contest
     uniform of the model without phases), once per chunk for every attack type."""
     for k in range(lq.shape[0]):
         uc = u[r0 : r0 + w, contest_col if k == 0 else phase_col + k - 1]
         for ln in range(w):
             y[ln] = uc[ln] / (1.0 - uc[ln])
-        log_lanes(y, w, bits, lq[k])
+        log_lanes(y, w, lq[k])
 
 
 @njit(inline="always", **JIT)
@@ -100,7 +100,7 @@ def _same_odds(wr, t, k):
 
 
 @njit(inline="always", **JIT)
-def phase_odds(wr, t, lq, w, y, bits, q):
+def phase_odds(wr, t, lq, w, y, q):
     """q[t] (K, W): (u_k / (1 - u_k))^(1/m) = exp(lq_k / m) of each phase of type t, so the
     coalition takes phase k iff D_k > A_k q_k; q (T, K, W). A phase an earlier type with the
     same exponent has is copied from it."""
@@ -114,11 +114,11 @@ def phase_odds(wr, t, lq, w, y, bits, q):
             continue
         for ln in range(w):
             y[ln] = lk[ln] * inv_m
-        exp_lanes(y, w, bits, qk)
+        exp_lanes(y, w, qk)
 
 
 @njit(inline="always", **JIT)
-def phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate):
+def phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate):
     """Each phase's draws of the target's resolve and of escalation, as thresholds, so that no
     war evaluates a log or an exp (both are drawn once per chunk, for every world of it):
 
@@ -139,7 +139,7 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate):
             uc, rk = u[r0 : r0 + w, cols.resolve + k], rpow[k]
             for ln in range(w):
                 y[ln] = uc[ln] / (1.0 - uc[ln])
-            log_lanes(y, w, bits, rk)
+            log_lanes(y, w, rk)
             if b == 0.0:
                 for ln in range(w):
                     rk[ln] = 0.0 if rk[ln] - L < 0.0 else np.inf
@@ -147,7 +147,7 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate):
             inv_b = 1.0 / b
             for ln in range(w):
                 y[ln] = (rk[ln] - L) * inv_b
-            exp_lanes(y, w, bits, rk)
+            exp_lanes(y, w, rk)
     for ln in range(w):
         may_escalate[ln] = 0
     if wr.escalation > 0.0:
@@ -165,12 +165,12 @@ def phase_draws(wr, u, r0, w, cols, y, bits, rpow, esc, may_escalate):
             for j in range(nk):
                 v = uc[ik[j]]
                 y[j] = v / (e - v)
-            log_lanes(y, nk, bits, ethr[k])
+            log_lanes(y, nk, ethr[k])
             n[k] = nk
 
 
 @njit(inline="always", **JIT)
-def escalation_power(wr, t, esc, w, y, bits, epow):
+def escalation_power(wr, t, esc, w, y, epow):
     """epow[t] (K, W) = exp(ethr / m): the war of a type with exponent m escalates in phase k iff
     D_k > A_k epow[t, k] (inf where it never does); epow (T, K, W), ``esc`` of
     :func:`phase_draws`. A phase an earlier type with the same exponent has is copied from it."""
@@ -186,7 +186,7 @@ def escalation_power(wr, t, esc, w, y, bits, epow):
         ek, ik, nk = ethr[k], idx[k], n[k]
         for j in range(nk):
             y[j] = ek[j] * inv_m
-        exp_lanes(y, nk, bits, y)
+        exp_lanes(y, nk, y)
         for ln in range(w):
             pk[ln] = np.inf
         for j in range(nk):
@@ -216,6 +216,29 @@ def _power(wr, k, pres, arms_mask, live, arml, tl, w, d):
         li = live[i]
         for ln in range(w):
             d[ln] = d[ln] + li[ln] if (pres[ln] >> i) & 1 else d[ln]
+
+
+@njit(inline="always", **JIT)
+def _staying_power(wr, k, mem, pres, stay, arms_mask, live, arml, tl, w, idx, d2):
+    """d2[ln] for the lanes whose war escalated in phase k (mem 3): :func:`_power` of the troops
+    present who stay in, in its order (the target, the arms, the troops); the other lanes are
+    left alone. They are few: the lanes are listed in idx (W,) int64 and summed one by one."""
+    n = 0
+    for ln in range(w):
+        idx[n] = ln
+        n += mem[ln] == 3
+    P = live.shape[0]
+    for j in range(n):
+        ln = idx[j]
+        v = tl[ln]
+        for i in range(P):
+            if wr.arms[i] != 0.0 and k >= wr.arms_from[i] and (arms_mask[ln] >> i) & 1:
+                v = v + arml[i, ln]
+        stays = pres[ln] & stay[ln]
+        for i in range(P):
+            if (stays >> i) & 1:
+                v = v + live[i, ln]
+        d2[ln] = v
 
 
 @njit(inline="always", **JIT)
@@ -331,13 +354,10 @@ def war(wr, t, sets, arrays, ctx, scratch, w, won, rec):
                 mem[ln] = 3 if cross else mem[ln]
                 crossed += cross
         qk = q[k]
+        for ln in range(w):
+            d2[ln] = d[ln]
         if crossed:  # the contest is fought on the power that stays
-            for ln in range(w):
-                bits[ln] = pres[ln] & stay[ln] if mem[ln] == 3 else pres[ln]
-            _power(wr, k, bits, arms_mask, live, arml, tl, w, d2)
-        else:
-            for ln in range(w):
-                d2[ln] = d[ln]
+            _staying_power(wr, k, mem, pres, stay, arms_mask, live, arml, tl, w, bits, d2)
         n_fought = n_hold = n_decided = 0
         # the aggressor holding the objective at the phase's end ends the war
         ends_if_held = wr.decisive[t, k] or last

@@ -59,8 +59,7 @@ class Chunk:
                        False)  # fmt: skip
         kernels.total_power_inverse(cap, w, inv)
         pw = a.inputs.power
-        kernels.contest(pw.aggressor, pw.exponent, a.u, r0, w, a.cols, c_star, a.lanes(),
-                        a.lanes(np.int64))  # fmt: skip
+        kernels.contest(pw.aggressor, pw.exponent, a.u, r0, w, a.cols, c_star, a.lanes())
         return x, shift, cap, late, inv, c_star
 
     def decisions(self, t=0):
@@ -234,7 +233,7 @@ def test_contest(fn, seed):
     a = Chunk(seed)
     c_star = a.lanes()
     pw = a.inputs.power
-    fn(pw.aggressor, pw.exponent, a.u, a.r0, a.w, a.cols, c_star, a.lanes(), a.lanes(np.int64))
+    fn(pw.aggressor, pw.exponent, a.u, a.r0, a.w, a.cols, c_star, a.lanes())
     ref = reference.contest(pw.aggressor, pw.exponent, a.ur, a.cols)
     np.testing.assert_array_equal(c_star[: a.w], ref)
 
@@ -456,7 +455,7 @@ def test_histogram(w, seed, spread):
     c = np.random.default_rng(seed).lognormal(0, spread, W)
     for fn in (kernels.histogram, kernels.histogram.py_func):
         h = np.zeros((4, kernels.N_BINS), dtype=np.int64)
-        fn(c, 0.7, w, np.empty(W), np.empty(W, np.int64), np.empty(W), np.empty(W, np.int64), h)
+        fn(c, 0.7, w, np.empty(W), np.empty(W), np.empty(W, np.int64), h)
         ref = np.zeros(kernels.N_BINS)
         reference.histogram(c[:w], 0.7, ref)
         np.testing.assert_array_equal(h.sum(axis=0), ref)
