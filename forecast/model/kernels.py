@@ -47,7 +47,7 @@ from forecast.model.coalition import (
     pivotality_deterrence,
 )
 from forecast.model.jit import JIT
-from forecast.model.lanes import INV_LN10, exp_lanes, log_lanes
+from forecast.model.lanes import INV_LN10, exp_lanes, log_lanes, log_one
 from forecast.model.war import (
     HELP_ACCESS,
     HELP_ARMS,
@@ -462,17 +462,15 @@ def tally_help(act, given, w, by_partner):
 
 
 @njit(inline="always", **JIT)
-def histogram(c, inv_aggr, w, y, lg, bins, h):
+def histogram(c, inv_aggr, w, bins, h):
     """h (4, N_BINS) += the bins of log10(C / A) of the w crises, lane ln into copy ln & 3
     (consecutive lanes often fall in the same bin, and one copy would chain their increments
-    through memory); ratios beyond HIST_CLIP fall in the end bins anyway. y, lg (W,), bins (W,)
-    int64: scratch."""
+    through memory); ratios beyond HIST_CLIP fall in the end bins anyway. bins (W,) int64:
+    scratch."""
     scale = N_BINS / (HIST_HI - HIST_LO)
     for ln in range(w):
-        y[ln] = min(max(c[ln] * inv_aggr, HIST_CLIP[0]), HIST_CLIP[1])
-    log_lanes(y, w, lg)
-    for ln in range(w):
-        b = np.int64(np.floor((lg[ln] * INV_LN10 - HIST_LO) * scale))
+        lg = log_one(min(max(c[ln] * inv_aggr, HIST_CLIP[0]), HIST_CLIP[1]))
+        b = np.int64(np.floor((lg * INV_LN10 - HIST_LO) * scale))
         bins[ln] = min(max(b, 0), N_BINS - 1)
     for ln in range(w):
         h[ln & 3, bins[ln]] += 1
@@ -603,7 +601,7 @@ def simulate_block(inputs, z, u, out):
         timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa, logd, general)
         total_power_inverse(cap_eff, w, inv_total)
         if general:  # the phases' draws: contests, the target's resolve, escalation
-            phase_logodds(u, r0, w, cols.contest, cols.phase, y, lq)
+            phase_logodds(u, r0, w, cols.contest, cols.phase, lq)
             phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate)
             if K > 1:  # the later phases' ends are exp(fa) + their days
                 exp_lanes(fa, w, efa)
@@ -617,7 +615,7 @@ def simulate_block(inputs, z, u, out):
                 if ends_of < 0 or not same_phases(wr, ends_of, t):
                     phase_ends(wr, t, fa, efa, w, log_end)
                     ends_of = t
-                phase_odds(wr, t, lq, w, y, q)
+                phase_odds(wr, t, lq, w, q)
                 if wr.escalation > 0.0:
                     escalation_power(wr, t, esc, w, y, epow)
             elif not (a_t == cur_a and m_t == cur_m):  # this type's balance
@@ -685,9 +683,9 @@ def simulate_block(inputs, z, u, out):
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
             if general:
                 tally_help(act, given, w, cnt_tp[t])
-                histogram(d1, 1.0 / a_t, w, y, c2, bins, cnt_hist[t])
+                histogram(d1, 1.0 / a_t, w, bins, cnt_hist[t])
             else:
-                histogram(c, 1.0 / a_t, w, y, c2, bins, cnt_hist[t])
+                histogram(c, 1.0 / a_t, w, bins, cnt_hist[t])
     for t in range(T):
         if not general:  # the fighters are the hosts
             for i in range(P):

@@ -73,18 +73,31 @@ def bits_float(typingctx, x):
 
 
 @njit(inline="always", **JIT)
+def log_one(y):
+    """log(max(y, TINY)), the arithmetic of :func:`log_lanes`, for use inside a lane loop."""
+    ix = float_bits(max(y, TINY)) - SQRT_HALF_BITS
+    m = bits_float((ix & MANTISSA) + SQRT_HALF_BITS)
+    return log_poly(m - 1.0, np.float64(ix >> 52))
+
+
+@njit(inline="always", **JIT)
+def exp_one(x):
+    """exp(x), x clamped to [EXP_LO, EXP_HI], the arithmetic of :func:`exp_lanes`, for use
+    inside a lane loop."""
+    xl = min(max(x, EXP_LO), EXP_HI)
+    k = np.floor(xl * INV_LN2 + 0.5)
+    return exp_poly(xl, k) * bits_float((np.int64(k) + 1023) << 52)
+
+
+@njit(inline="always", **JIT)
 def log_lanes(y, w, out):
     """out[:w] = log(max(y[:w], TINY)); out may be y."""
     for ln in range(w):
-        ix = float_bits(max(y[ln], TINY)) - SQRT_HALF_BITS
-        m = bits_float((ix & MANTISSA) + SQRT_HALF_BITS)
-        out[ln] = log_poly(m - 1.0, np.float64(ix >> 52))
+        out[ln] = log_one(y[ln])
 
 
 @njit(inline="always", **JIT)
 def exp_lanes(x, w, out):
     """out[:w] = exp(x[:w]), x clamped to [EXP_LO, EXP_HI]; out may be x."""
     for ln in range(w):
-        xl = min(max(x[ln], EXP_LO), EXP_HI)
-        k = np.floor(xl * INV_LN2 + 0.5)
-        out[ln] = exp_poly(xl, k) * bits_float((np.int64(k) + 1023) << 52)
+        out[ln] = exp_one(x[ln])

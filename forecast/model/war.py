@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from forecast.model.jit import JIT
-from forecast.model.lanes import exp_lanes, log_lanes
+from forecast.model.lanes import exp_lanes, exp_one, log_lanes, log_one
 
 N_KINDS = 3  # kinds of help besides troops, in this order
 HELP_ACCESS, HELP_ARMS, HELP_SANCTIONS = 0, 1, 2
@@ -79,14 +79,13 @@ def phase_ends(wr, t, fa, efa, w, log_end):
 
 
 @njit(inline="always", **JIT)
-def phase_logodds(u, r0, w, contest_col, phase_col, y, lq):
+def phase_logodds(u, r0, w, contest_col, phase_col, lq):
     """lq (K, W): log(u_k / (1 - u_k)) of each phase's contest uniform (phase 0: the contest
     uniform of the model without phases), once per chunk for every attack type."""
     for k in range(lq.shape[0]):
-        uc = u[r0 : r0 + w, contest_col if k == 0 else phase_col + k - 1]
+        uc, lk = u[r0 : r0 + w, contest_col if k == 0 else phase_col + k - 1], lq[k]
         for ln in range(w):
-            y[ln] = uc[ln] / (1.0 - uc[ln])
-        log_lanes(y, w, lq[k])
+            lk[ln] = log_one(uc[ln] / (1.0 - uc[ln]))
 
 
 @njit(inline="always", **JIT)
@@ -100,7 +99,7 @@ def _same_odds(wr, t, k):
 
 
 @njit(inline="always", **JIT)
-def phase_odds(wr, t, lq, w, y, q):
+def phase_odds(wr, t, lq, w, q):
     """q[t] (K, W): (u_k / (1 - u_k))^(1/m) = exp(lq_k / m) of each phase of type t, so the
     coalition takes phase k iff D_k > A_k q_k; q (T, K, W). A phase an earlier type with the
     same exponent has is copied from it."""
@@ -113,8 +112,7 @@ def phase_odds(wr, t, lq, w, y, q):
                 qk[ln] = qs[ln]
             continue
         for ln in range(w):
-            y[ln] = lk[ln] * inv_m
-        exp_lanes(y, w, qk)
+            qk[ln] = exp_one(lk[ln] * inv_m)
 
 
 @njit(inline="always", **JIT)
@@ -135,19 +133,15 @@ def phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate):
     K = rpow.shape[0]
     if wr.resolve_logit != np.inf:
         L, b = wr.resolve_logit, wr.resolve_slope
+        inv_b = 1.0 / b if b != 0.0 else 0.0
         for k in range(K):
             uc, rk = u[r0 : r0 + w, cols.resolve + k], rpow[k]
-            for ln in range(w):
-                y[ln] = uc[ln] / (1.0 - uc[ln])
-            log_lanes(y, w, rk)
             if b == 0.0:
                 for ln in range(w):
-                    rk[ln] = 0.0 if rk[ln] - L < 0.0 else np.inf
+                    rk[ln] = 0.0 if log_one(uc[ln] / (1.0 - uc[ln])) - L < 0.0 else np.inf
                 continue
-            inv_b = 1.0 / b
             for ln in range(w):
-                y[ln] = (rk[ln] - L) * inv_b
-            exp_lanes(y, w, rk)
+                rk[ln] = exp_one((log_one(uc[ln] / (1.0 - uc[ln])) - L) * inv_b)
     for ln in range(w):
         may_escalate[ln] = 0
     if wr.escalation > 0.0:
