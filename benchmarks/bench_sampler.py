@@ -366,9 +366,9 @@ def toy_timer(args):
 
 
 def sampler_timer(args):
-    """A function that times the sampler once on the calling thread: its CPU ns per crisis for
-    the whole of its work (each draw's inputs, filling the random blocks, the kernel), on one
-    thread as the toy and the generator are timed."""
+    """The sampler's Taiwan plan, and a function that times the sampler once on the calling
+    thread: its CPU ns per crisis for the whole of its work (each draw's inputs, filling the
+    random blocks, the kernel), on one thread as the toy and the generator are timed."""
     from forecast.sampling import sampler
 
     plan = taiwan_plan(args.ratio_draws, args.peer_realizations, "numba", 1)
@@ -379,7 +379,7 @@ def sampler_timer(args):
     def timed() -> float:
         return _thread_seconds(sampler.run_draws, plan, draws) / n * 1e9
 
-    return timed
+    return plan, timed
 
 
 def bench_ratios(args) -> dict:
@@ -389,7 +389,8 @@ def bench_ratios(args) -> dict:
     and the generator one after the other, all on one thread, and takes the ratios within the
     round; the medians over ``--rounds`` rounds are reported, with the range. Timing each peer
     once, minutes apart, let one noisy minute move a ratio by a fifth."""
-    sampler_ns, toy_ns, rng = sampler_timer(args), toy_timer(args), rng_timer(args)
+    plan, sampler_ns = sampler_timer(args)
+    toy_ns, rng = toy_timer(args), rng_timer(args, *plan.model.random_numbers_per_crisis)
     rounds = []
     for _ in range(args.rounds):
         s, t, (n_ns, u_ns) = sampler_ns(), toy_ns(), rng["timed"]()
@@ -499,14 +500,13 @@ def _thread_seconds(f, *a) -> float:
     return time.thread_time() - t0
 
 
-def rng_timer(args) -> dict:
-    """The numbers one Taiwan crisis draws, and a function that times the sampler's generator
-    once: its CPU ns per normal and per uniform, on the calling thread."""
+def rng_timer(args, nz: int, nu: int) -> dict:
+    """The nz normals and nu uniforms one crisis draws (not its block's columns), and a function
+    that times the sampler's generator once: its CPU ns per normal and per uniform, on the
+    calling thread."""
     from forecast.model import random_numbers
     from forecast.sampling import sampler
 
-    plan = taiwan_plan(4, 10000)
-    nz, nu = plan.model.random_numbers_per_crisis  # the numbers drawn, not the block's columns
     normals, uniforms, _, _ = _rng_kernels()
     state = np.empty(4, dtype=np.uint64)  # an SFC64 state
     random_numbers.sfc64_seed(sampler.block_key(1, 0, 0), state)

@@ -47,7 +47,7 @@ from forecast.model.coalition import (
     pivotality_deterrence,
 )
 from forecast.model.jit import JIT
-from forecast.model.lanes import INV_LN10, exp_lanes, log_lanes, log_one
+from forecast.model.lanes import INV_LN10, exp_lanes, exp_one, log_one
 from forecast.model.war import (
     HELP_ACCESS,
     HELP_ARMS,
@@ -340,20 +340,14 @@ def total_power_inverse(cap_eff, w, inv_total):
 
 
 @njit(inline="always", **JIT)
-def contest(aggressor, exponent, u, r0, w, cols, c_star, y):
+def contest(aggressor, exponent, u, r0, w, cols, c_star):
     """c_star (W,): the power the coalition needs to win each crisis, A (u / (1 - u))^(1/m) for
     its contest uniform u (see :func:`winning_power`), A the aggressor's power and m the contest
-    exponent of the attack type. y (W,): scratch."""
+    exponent of the attack type."""
     inv_m = 1.0 / exponent
     uc = u[r0 : r0 + w, cols.contest]
     for ln in range(w):
-        y[ln] = uc[ln] / (1.0 - uc[ln])
-    log_lanes(y, w, c_star)
-    for ln in range(w):
-        c_star[ln] = c_star[ln] * inv_m
-    exp_lanes(c_star, w, y)
-    for ln in range(w):
-        c_star[ln] = aggressor * y[ln]
+        c_star[ln] = aggressor * exp_one(log_one(uc[ln] / (1.0 - uc[ln])) * inv_m)
 
 
 @njit(inline="always", **JIT)
@@ -619,7 +613,7 @@ def simulate_block(inputs, z, u, out):
                 if wr.escalation > 0.0:
                     escalation_power(wr, t, esc, w, y, epow)
             elif not (a_t == cur_a and m_t == cur_m):  # this type's balance
-                contest(a_t, m_t, u, r0, w, cols, c_star, y)
+                contest(a_t, m_t, u, r0, w, cols, c_star)
                 cur_a, cur_m = a_t, m_t
             attribution(pa.attribution[t], u, r0, w, cols, attributed)
             if perc:

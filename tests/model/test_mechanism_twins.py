@@ -59,7 +59,7 @@ class Chunk:
                        False)  # fmt: skip
         kernels.total_power_inverse(cap, w, inv)
         pw = a.inputs.power
-        kernels.contest(pw.aggressor, pw.exponent, a.u, r0, w, a.cols, c_star, a.lanes())
+        kernels.contest(pw.aggressor, pw.exponent, a.u, r0, w, a.cols, c_star)
         return x, shift, cap, late, inv, c_star
 
     def decisions(self, t=0):
@@ -233,7 +233,7 @@ def test_contest(fn, seed):
     a = Chunk(seed)
     c_star = a.lanes()
     pw = a.inputs.power
-    fn(pw.aggressor, pw.exponent, a.u, a.r0, a.w, a.cols, c_star, a.lanes())
+    fn(pw.aggressor, pw.exponent, a.u, a.r0, a.w, a.cols, c_star)
     ref = reference.contest(pw.aggressor, pw.exponent, a.ur, a.cols)
     np.testing.assert_array_equal(c_star[: a.w], ref)
 
