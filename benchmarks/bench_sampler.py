@@ -841,6 +841,7 @@ def bench(args) -> dict:
         "load_average_1m_at_end": os.getloadavg()[0],
         "machine": platform.platform(),
         "processor": platform.processor(),
+        "cpu": cpu(),
         "git_revision": _storage().git_revision(),
         "package_versions": _storage().package_versions(),
         "settings": vars(args),
@@ -938,7 +939,11 @@ def summary(report: dict) -> str:
     p, r, st = report["peers"], report["rng"], report["startup"]
     toy_lo, toy_hi = report["toy"]["sampler_rate_over_toy_rate_range"]
     rng_lo, rng_hi = r["fraction_of_limit_cpu_range"]
+    c = report.get("cpu")  # absent from the JSON of older runs
     lines = [
+        f"cpu: {c['model']}, {c['simd']} (LLVM compiles for {c['llvm_host_cpu']})"
+        if c
+        else "cpu: not recorded",
         f"numba  {p['numba']['realizations_per_second']:>14,.0f} /s wall "
         f"({p['numba']['cpu_ns_per_realization']:.0f} CPU ns per crisis, {p['threads']} threads)",
         f"numpy  {p['numpy']['realizations_per_second']:>14,.0f} /s wall "
@@ -987,6 +992,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.toy_crises = 10**6
     args.partner_crises = 2 * 10**5 if args.quick else 10**6
     return args
+
+
+def cpu() -> dict:
+    """The CPU the figures were taken on: its model name, the widest vector instructions it has
+    and the CPU LLVM compiles the kernels for. The kernel runs side by side crises in vector
+    registers and the toy one crisis at a time, so the ratio between them depends on the
+    vector width (see README.md, "Speed")."""
+    from llvmlite import binding
+
+    model, flags = "", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not model:
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:  # not Linux
+        pass
+    simd = next((f for f in ("avx512f", "avx2", "avx", "sse4_2") if f in flags), "unknown")
+    return {"model": model or platform.processor(), "simd": simd,
+            "llvm_host_cpu": binding.get_host_cpu_name()}  # fmt: skip
 
 
 def _storage():
