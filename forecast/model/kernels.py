@@ -56,6 +56,7 @@ from forecast.model.war import (
     N_PH,
     escalation_power,
     help_given,
+    help_pivotality,
     phase_draws,
     phase_ends,
     phase_logodds,
@@ -90,7 +91,13 @@ P_PWIN_FLIPS = 8  # ... and that outcome differs from the perceived world's as i
 P_ACCESS = 9  # gives access (its bases are open): it fights or grants access
 P_ARMS = 10  # gives arms
 P_SANCTIONS = 11  # imposes sanctions
-N_TP = 12
+# pivotality of the kinds of help (forecast.model.war.help_pivotality), on the T_PIVOTAL_N crises:
+# won with the help forced minus won with it withheld, and the crises whose outcome differs
+P_PIV_ACCESS = 12  # its bases
+P_PIV_ARMS = 13  # its arms
+P_FLIPS_ACCESS = 14
+P_FLIPS_ARMS = 15
+N_TP = 16
 
 # Per-type, per-pair accumulators, by_pair[t, i, j, .]: partner j in the perceived world with
 # partner i forced out (pivotality_deterrence, on the T_PIVOTAL_N crises)
@@ -673,6 +680,13 @@ def simulate_block(inputs, z, u, out):
                      cnt_pp[t, PP_PJOIN_OUT], cnt_pp[t, PP_PJOIN_FLIPS]), exact[t], forced_out,
                     wx_p,
                 )  # fmt: skip
+                if general:  # bases and arms apart from troops (c_in, c_out, ain, aout are free)
+                    help_pivotality(
+                        wr, t, net.host, (act, extra, arms_mask, stay), attributed, arrays, ctx,
+                        war_scratch, lanes, off, wp, c, (ain, aout, c_in, c_out),
+                        (cnt_tp[t, P_PIV_ACCESS : P_PIV_ARMS + 1],
+                         cnt_tp[t, P_FLIPS_ACCESS : P_FLIPS_ARMS + 1]),
+                    )  # fmt: skip
                 cnt_t[t, T_PIVOTAL_N] += wp
             tally(act, ent, pact, late, c, c_star, w, n_pwin, cnt_t[t], cnt_tp[t])
             if general:

@@ -37,7 +37,9 @@ One crisis, for each attack type t:
     minus those won with it forced out, every other partner deciding again.
 12. :func:`pivotality_deterrence`: the aggressor's perceived world with each partner known to
     stay out, every other partner deciding again on the perceived thresholds.
-13. :func:`tally`, :func:`histogram`: the counts.
+13. :func:`forecast.model.reference_war.help_pivotality`: with the war as a process, the total
+    effect of each partner's bases and of its arms, its troops as they are.
+14. :func:`tally`, :func:`histogram`: the counts.
 """
 
 import numpy as np
@@ -53,8 +55,12 @@ from forecast.model.kernels import (
     P_ARMS,
     P_ENTANGLED,
     P_FLIPS,
+    P_FLIPS_ACCESS,
+    P_FLIPS_ARMS,
     P_IN_TIME,
     P_JOIN,
+    P_PIV_ACCESS,
+    P_PIV_ARMS,
     P_PIVOTAL,
     P_PJOIN,
     P_PJOIN_PIV,
@@ -497,6 +503,15 @@ def simulate_block(inputs, z, u, out):
         out.by_partner[t, :, P_PWIN_FLIPS] += pwin_flips
         out.by_pair[t, :, :, PP_PJOIN_OUT] += pjoin_out
         out.by_pair[t, :, :, PP_PJOIN_FLIPS] += pjoin_flips
+        if wr.general:  # bases and arms apart from troops
+            hp, hf = reference_war.help_pivotality(
+                wr, t, net.host, act[:m], given[HELP_ACCESS][:m], given[HELP_ARMS][:m], stay[:m],
+                attributed[:m], _first_ctx(ctx, m),
+            )  # fmt: skip
+            out.by_partner[t, :, P_PIV_ACCESS] += hp[0]
+            out.by_partner[t, :, P_PIV_ARMS] += hp[1]
+            out.by_partner[t, :, P_FLIPS_ACCESS] += hf[0]
+            out.by_partner[t, :, P_FLIPS_ARMS] += hf[1]
         tally(act, ent, pact, late, c, c_star, n_pwin, out.by_type[t], out.by_partner[t])
         if wr.general:
             out.by_partner[t, :, P_ACCESS] += (act | given[HELP_ACCESS]).sum(axis=0)

@@ -10,6 +10,8 @@ import numpy as np
 # the reference imports this module: its log_ and exp_ are read when called, not at import
 from forecast.model import reference as ref
 from forecast.model.war import (
+    HELP_ACCESS,
+    HELP_ARMS,
     N_KINDS,
     PH_DECIDED,
     PH_FOUGHT,
@@ -159,3 +161,24 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
                     arml[:, i] = np.where(arms_mask[:, i], arml[:, i] * f, arml[:, i])
                 live[:, i] = np.where(pres[:, i], live[:, i] * f, live[:, i])
     return won, d1
+
+
+def help_pivotality(wr, t, host, act, extra, arms_mask, stay, attributed, ctx):
+    """(piv, flips) (2, P) int64, row 0 the bases and row 1 the arms: the crises won with
+    partner i's help of that kind forced (given wherever it recognises the attack) minus those
+    won with it withheld, and the crises whose outcome differs (see the kernel's twin)."""
+    P = act.shape[1]
+    piv, flips = np.zeros((2, P), dtype=np.int64), np.zeros((2, P), dtype=np.int64)
+    for i in range(P):
+        for row, kind in enumerate((HELP_ACCESS, HELP_ARMS)):
+            matters = host[i] if row == 0 else wr.arms[i] != 0.0
+            if wr.help_thr[kind, i] == -np.inf or not matters:
+                continue
+            won = []
+            for forced in (True, False):
+                e, a = extra.copy(), arms_mask.copy()
+                (e if kind == HELP_ACCESS else a)[:, i] = attributed[:, i] if forced else False
+                won.append(war(wr, t, act, act | e, a, stay, ctx)[0] > 0.5)
+            piv[row, i] = int(won[0].sum()) - int(won[1].sum())
+            flips[row, i] = int((won[0] != won[1]).sum())
+    return piv, flips

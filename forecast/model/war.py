@@ -425,3 +425,71 @@ def stay_mask(thr_t, shift, x, delta, w, stay):
         xi, si, th = x[i], shift[i], thr_t[i]
         for ln in range(w):
             stay[ln] |= np.int64(xi[ln] < th + si[ln] + delta) << i
+
+
+@njit(inline="always", **JIT)
+def _forced_help(kind, i, forced, act, extra, arms_mask, attributed, w, hosts, arms, idx):
+    """hosts, arms (W,) int64: the bases open and the arms given with partner i's help of kind
+    ``kind`` forced (given wherever it recognises the attack) or withheld (never given); a
+    partner that fights still opens its bases. idx (W,) int64: the lanes in which they differ
+    from the world as it is, listed first; returns how many."""
+    bit = np.int64(1) << i
+    n = 0
+    for ln in range(w):
+        able = attributed[ln] & bit
+        e, a = extra[ln], arms_mask[ln]
+        if kind == HELP_ACCESS:
+            e = (e | able) if forced else (e & ~bit)
+        else:
+            a = (a | able) if forced else (a & ~bit)
+        hosts[ln] = act[ln] | e
+        arms[ln] = a
+        idx[n] = ln
+        n += ((act[ln] | e) != (act[ln] | extra[ln])) | (a != arms_mask[ln])
+    return n
+
+
+@njit(inline="always", **JIT)
+def help_pivotality(wr, t, host, sets, attributed, arrays, ctx, scratch, lanes, rec, w, won, out,
+                    piv):  # fmt: skip
+    """Pivotality of each partner's bases and arms: the crises won with partner i's help of that
+    kind forced (given wherever i recognises the attack) minus those won with it withheld, its
+    troops and every other decision as they are, on the same random numbers. Nobody's decision
+    depends on another's help, so this is its total effect. A kind the partner never gives (its
+    threshold is -inf: not listed, or willingness 0), bases nobody needs (``host[i]`` false) and
+    arms of amount 0 take no war and add 0.
+
+    ``sets`` = (act, extra, arms_mask, stay) (W,) int64 of the world as it is: who fights, who
+    opens its bases apart from fighting, who gives arms, who stays in; won (W,): its outcome
+    (1.0 or 0.0). ``arrays``, ``ctx``, ``scratch``: :func:`war`'s; ``lanes``:
+    :func:`war_lanes`'s; ``rec``: a record that is off (:func:`war`). ``out`` = (hosts, arms
+    (W,) int64, won_in, won_out (W,)) scratch.
+    ``piv`` = (piv (2, P), flips (2, P)) int64, row 0 the bases, row 1 the arms: added to.
+    """
+    act, extra, arms_mask, stay = sets
+    hosts, arms, won_in, won_out = out
+    piv_n, flips = piv
+    idx = lanes[0]
+    P = host.shape[0]
+    for i in range(P):
+        for row in range(2):
+            kind = HELP_ACCESS if row == 0 else HELP_ARMS
+            matters = host[i] if row == 0 else wr.arms[i] != 0.0
+            if wr.help_thr[kind, i] == -np.inf or not matters:
+                continue
+            for f in range(2):
+                dst = won_in if f == 0 else won_out
+                for ln in range(w):
+                    dst[ln] = won[ln]
+                nl = _forced_help(kind, i, f == 0, act, extra, arms_mask, attributed, w, hosts,
+                                  arms, idx)  # fmt: skip
+                if nl:
+                    war_lanes(wr, t, (act, hosts, arms, stay), arrays, ctx, scratch, lanes, nl,
+                              dst, rec)  # fmt: skip
+            k_net = k_flip = 0
+            for ln in range(w):
+                a, b = won_in[ln] > 0.5, won_out[ln] > 0.5
+                k_net += np.int64(a) - np.int64(b)
+                k_flip += a != b
+            piv_n[row, i] += k_net
+            flips[row, i] += k_flip

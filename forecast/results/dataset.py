@@ -82,6 +82,12 @@ _DESCRIPTIONS = {
         "P(the partner gives this kind of help | attack): troops (= p_join), access (it fights "
         "or opens its bases), arms, sanctions"
     ),
+    "pivotality_contribution": (
+        "pivotality of each kind of help: troops (= pivotality); access and arms: P(the coalition "
+        "defeats the attack | attack, that help forced) - P(... | withheld), the partner's troops "
+        "and every other decision as they are, on the same crises; sanctions 0 (they act on the "
+        "aggressor's cost, not on the war)"
+    ),
     "p_escalation": "P(the war crosses the escalation threshold | attack)",
     "p_holds_objective": (
         "P(the aggressor holds the objective at the end of the phase | attack); after the war "
@@ -198,6 +204,7 @@ SUMMARY_VARIABLES = (
     "p_attack_type",
     "p_mandate",
     "p_contributes",
+    "pivotality_contribution",
     "p_escalation",
     "p_decided_in_phase",
     "p_holds_objective",
@@ -214,7 +221,7 @@ def _uninformative(ds: xr.Dataset, name: str, sel: dict) -> bool:
         return ds.sizes[PHASE] < 2
     if CONTRIBUTION in ds[name].dims:
         kind = sel.get(CONTRIBUTION)
-        if kind == "troops" or float(da.max()) == 0.0:
+        if kind == "troops" or not bool((da != 0.0).any()):  # a pivotality may be negative
             return True
         if "troops" not in ds[CONTRIBUTION].values:
             return False

@@ -134,10 +134,32 @@ def pivotality(by_type: np.ndarray, by_partner: np.ndarray) -> tuple[np.ndarray,
     by_partner (D, T, P, N_TP): P(win | forced in) - P(win | forced out) over the crises it was
     evaluated on (T_PIVOTAL_N), the mean of a difference d in {-1, 0, 1} per crisis, whose
     variance is P(d != 0) - mean^2."""
+    return _forced_difference(by_type, by_partner, kernels.P_PIVOTAL, kernels.P_FLIPS)
+
+
+def _forced_difference(by_type: np.ndarray, by_partner: np.ndarray, net: int, flips: int) -> tuple:
+    """The mean of a difference d in {-1, 0, 1} per crisis over the T_PIVOTAL_N crises, from the
+    counts of sum d (column ``net`` of by_partner) and of d != 0 (column ``flips``), and its
+    MCSE: the variance of d is P(d != 0) - mean^2."""
     n = np.maximum(by_type[..., kernels.T_PIVOTAL_N], 1.0)[..., None]
-    piv = by_partner[..., kernels.P_PIVOTAL] / n
-    flips = by_partner[..., kernels.P_FLIPS] / n
-    return piv, np.sqrt(np.clip(flips - piv**2, 0.0, None) / n)
+    mean = by_partner[..., net] / n
+    return mean, np.sqrt(np.clip(by_partner[..., flips] / n - mean**2, 0.0, None) / n)
+
+
+def help_pivotality(by_type: np.ndarray, by_partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pivotality of each kind of help (D, T, P, C), C the kinds of CONTRIBUTIONS, and its MCSE:
+    troops as :func:`pivotality`; bases and arms P(win | that help forced) - P(win | withheld),
+    the partner's troops and every other decision as they are; sanctions 0, as they do not act
+    on the war (their effect is on the aggressor's cost)."""
+    piv, se = pivotality(by_type, by_partner)
+    access = _forced_difference(by_type, by_partner, kernels.P_PIV_ACCESS, kernels.P_FLIPS_ACCESS)
+    arms = _forced_difference(by_type, by_partner, kernels.P_PIV_ARMS, kernels.P_FLIPS_ARMS)
+    none = np.zeros_like(piv)
+    kinds = {"troops": (piv, se), "access": access, "arms": arms, "sanctions": (none, none)}
+    return (
+        np.stack([kinds[c][0] for c in CONTRIBUTIONS], axis=-1),
+        np.stack([kinds[c][1] for c in CONTRIBUTIONS], axis=-1),
+    )
 
 
 def sanctions_cost(model: Any, by_partner: np.ndarray, n: np.ndarray) -> tuple:
@@ -324,6 +346,10 @@ def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> N
     st.put("p_contributes", (DRAW, ACTOR, CONTRIBUTION), (w[..., None, None] * per_type).sum(1))
     se = _se(per_type, n[:, None, None, None])
     st.put("mcse_p_contributes", (DRAW, ACTOR, CONTRIBUTION), (w[..., None, None] * se).sum(1))
+    piv, se_piv = help_pivotality(acc.by_type, bp)
+    dims = (DRAW, ACTOR, CONTRIBUTION)
+    st.put("pivotality_contribution", dims, (w[..., None, None] * piv).sum(1))
+    st.put("mcse_pivotality_contribution", dims, (w[..., None, None] * se_piv).sum(1))
     esc = acc.by_type[..., kernels.T_ESCALATION] / nt
     st.put("p_escalation", (DRAW,), (w * esc).sum(axis=1))
     st.put("mcse_p_escalation", (DRAW,), (w * _se(esc, nt)).sum(axis=1))

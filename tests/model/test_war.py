@@ -16,7 +16,7 @@ from scipy import special
 from forecast.jobs.run import simulate
 from forecast.model.war import POWER_SCALE
 from tests.conftest import bare_scenario
-from tests.model.test_mechanisms import DRAWS, N, assert_binomial, partner
+from tests.model.test_mechanisms import DRAWS, N_PIVOTAL, N, assert_binomial, partner
 
 C, A, M = 2.0, 3.0, 1.5  # the target's and the aggressor's power, the contest exponent
 RESOLUTION = 1 / POWER_SCALE  # the power sums per phase are in fixed point
@@ -150,6 +150,32 @@ def test_arms_add_to_the_target_from_their_phase(quick):
     ds = run(quick, {"B": partner(1e-6, contributions=help_)}, **two_phases(False))
     assert_binomial(ds.p_defense_success.values, 0.5 * pi(C + 2.0, A) + 0.5 * pi(C, A))
     assert_binomial(ds.p_contributes.sel(actor="B", contribution="arms").values, 0.5)
+
+
+def test_pivotality_of_bases_and_arms(quick):
+    """H's bases open apart from its troops (0.3) with 0.6, and lift E's power from 1 to 4.
+    Forced open they win pi(C + 4); withheld they are open only where H fights: the difference
+    is 0.7 (pi(C + 4) - pi(C + 1)). B's arms of power 2 (its troops never come), in the one
+    phase, in a run of their own: pi(C + 2) - pi(C). With common random numbers each crisis's
+    difference is 0 or 1, a Bernoulli draw, over the pivotality crises. A kind nobody lists is
+    0, and so are sanctions."""
+    help_ = {"access": {"willingness": {"mean": 0.6}, "correlation": 0.0}}
+    arms = {"arms": {"willingness": {"mean": 0.5}, "correlation": 0.0,
+                     "amount": {"mean": 2.0, "sd": 0.0}, "from_phase": 1}}  # fmt: skip
+    bases = run(quick, {"H": partner(0.3, cap=1e-9, contributions=help_),
+                        "E": partner(1 - 1e-9, cap=4.0, access={"H": 0.25})})  # fmt: skip
+    armed = run(quick, {"B": partner(1e-6, cap=1e-9, contributions=arms)})
+    pc, pa = bases.pivotality_contribution, armed.pivotality_contribution
+    assert_binomial(pc.sel(actor="H", contribution="access").values,
+                    0.7 * (pi(C + 4.0, A) - pi(C + 1.0, A)), N_PIVOTAL)  # fmt: skip
+    assert_binomial(pa.sel(actor="B", contribution="arms").values, pi(C + 2.0, A) - pi(C, A),
+                    N_PIVOTAL)  # fmt: skip
+    for actor, kind in (("E", "access"), ("H", "arms"), ("E", "arms")):
+        assert (pc.sel(actor=actor, contribution=kind) == 0.0).all(), (actor, kind)
+    assert (pa.sel(actor="B", contribution="access") == 0.0).all()
+    assert (pc.sel(contribution="sanctions") == 0.0).all()
+    np.testing.assert_array_equal(pc.sel(contribution="troops"), bases.pivotality)
+    assert (bases.mcse_pivotality_contribution.sel(actor="H", contribution="access") > 0).all()
 
 
 def test_sanctions_add_to_the_aggressors_cost(quick):

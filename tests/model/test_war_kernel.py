@@ -47,6 +47,9 @@ def test_process_kernel_matches_reference(seed, everything):
         assert a.by_partner[..., kernels.P_ARMS].sum() > 0
         assert (a.by_partner[..., kernels.P_ACCESS] >= a.by_partner[..., kernels.P_JOIN]).all()
         assert a.by_partner[..., kernels.P_PWIN_FLIPS].sum() > 0
+        # bases and arms forced and withheld changed some wars
+        assert a.by_partner[..., kernels.P_FLIPS_ACCESS].sum() > 0
+        assert a.by_partner[..., kernels.P_FLIPS_ARMS].sum() > 0
 
 
 def test_process_kernel_matches_reference_in_pure_python():
