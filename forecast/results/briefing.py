@@ -162,12 +162,15 @@ def partners_section(ds: xr.Dataset) -> str:
         if str(name).startswith("mcse_") or not {DRAW, ACTOR} <= set(ds[name].dims):
             continue
         if results.gives_help(ds, name):
-            fig = figures.grouped_bars(ds, name, CONTRIBUTION, f"Kind of help: {name}")
+            heading = f"Kind of help: {quantity_label(name)}"
+            fig = figures.grouped_bars(ds, name, CONTRIBUTION, heading)
             parts.append(h.figure_div(fig, f"fig-{name}"))
     intro = (
         "Each partner's probabilities given an attack: the mean over epistemic draws and the "
         f"{LEVEL:.0%} interval across them. Pivotality: how often the partner's choice alone "
-        "flips the outcome. Hover over a point for the numbers and the Monte Carlo error."
+        "flips the outcome; for a kind of help, how much that help forced rather than withheld "
+        "adds to P(defence succeeds). Hover over a point for the numbers and the Monte Carlo "
+        "error."
     )
     return h.section("partners", "Who comes", "".join(parts), intro)
 

@@ -39,6 +39,9 @@ _LABELS = {
     "p_coalition_forms": "P(at least one partner joins | attack)",
     "coalition_power_ratio": "coalition power / the aggressor's power",
     "p_attack_type": "P(attack type | attack)",
+    "p_contributes": "P(partner gives this kind of help | attack)",
+    "pivotality_contribution": "pivotality of each kind of help: P(defence succeeds), that help "
+    "forced - withheld",
 }
 
 

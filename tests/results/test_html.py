@@ -159,6 +159,9 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     shape = (ds.sizes["draw"], ds.sizes["actor"])
     more["p_attack_within_horizon"] = ("draw", rng.uniform(0.1, 0.4, ds.sizes["draw"]))
     more["pivotality_deterrence"] = (("draw", "actor"), rng.uniform(0, 0.3, shape))
+    kinds = (*shape, ds.sizes["contribution"])
+    help_dims = ("draw", "actor", "contribution")
+    more["pivotality_contribution"] = (help_dims, rng.uniform(0, 0.3, kinds))
     # a run whose partners give nothing but troops: no figure of kinds of help
     troops = ds.p_contributes.sel(contribution="troops")
     none = ds.copy()
@@ -174,6 +177,8 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     assert float(card["data-mean"]) == pytest.approx(float(more.p_attack_within_horizon.mean()))
     assert 'id="partner-USA-pivotality_deterrence"' in text
     assert 'id="fig-p_contributes"' in text
+    assert 'id="fig-pivotality_contribution"' in text
+    assert "Kind of help: pivotality of each kind of help" in text
     assert "does not hold P(attack within the horizon)" not in text
 
 
