@@ -442,10 +442,11 @@ def _forced_help(kind, i, forced, act, extra, arms_mask, attributed, w, hosts, a
             e = (e | able) if forced else (e & ~bit)
         else:
             a = (a | able) if forced else (a & ~bit)
-        hosts[ln] = act[ln] | e
+        h = act[ln] | e
+        hosts[ln] = h
         arms[ln] = a
         idx[n] = ln
-        n += ((act[ln] | e) != (act[ln] | extra[ln])) | (a != arms_mask[ln])
+        n += (h != (act[ln] | extra[ln])) | (a != arms_mask[ln])
     return n
 
 
