@@ -167,10 +167,12 @@ def partners_section(ds: xr.Dataset) -> str:
             parts.append(h.figure_div(fig, f"fig-{name}"))
     intro = (
         "Each partner's probabilities given an attack: the mean over epistemic draws and the "
-        f"{LEVEL:.0%} interval across them. Pivotality: how often the partner's choice alone "
-        "flips the outcome; for a kind of help, how much that help forced rather than withheld "
-        "adds to P(defence succeeds). Hover over a point for the numbers and the Monte Carlo "
-        "error."
+        f"{LEVEL:.0%} interval across them. Pivotality for defence: how much P(defence "
+        "succeeds) rises when the partner is forced in rather than kept out, every other partner "
+        "deciding again on the same crises; for a kind of help, the same with that help forced "
+        "rather than withheld. Pivotality for deterrence: how much P(attack) rises if the "
+        "aggressor knew the partner stays out. Hover over a point for the numbers and the Monte "
+        "Carlo error."
     )
     return h.section("partners", "Who comes", "".join(parts), intro)
 

@@ -93,7 +93,8 @@ def partners(ds: xr.Dataset, names: list[str], short: Callable[[str], str]):
 
 def grouped_bars(ds: xr.Dataset, name: str, dim: str, heading: str):
     """Bars of ``name`` by partner, one colour per value of ``dim`` (attack type, kind of help),
-    with the interval across draws as whiskers."""
+    with the interval across draws as whiskers. A pivotality is a difference of probabilities,
+    which may be negative: its axis is scaled to the data and marks 0."""
     go = _go()
     codes = [str(a) for a in ds[ACTOR].values]
     full = state_names(ds)
@@ -123,7 +124,11 @@ def grouped_bars(ds: xr.Dataset, name: str, dim: str, heading: str):
     fig.update_layout(
         barmode="group",
         title=f"{heading}, by {dim.replace('_', ' ')} (mean, {LEVEL:.0%} interval)",
-        yaxis={"range": [0, 1], "title": "probability"},
+        yaxis=(
+            {"title": "difference of probabilities", "zeroline": True, "zerolinewidth": 2}
+            if name.startswith("pivotality")
+            else {"range": [0, 1], "title": "probability"}
+        ),
         height=420,
     )
     return fig
@@ -408,7 +413,7 @@ def war_course(ds: xr.Dataset):
     phase = "phase"
     names = [str(p) for p in ds[phase].values]
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "P(| attack), mean and 90% interval across draws",
+        "probability given an attack: mean and 90% interval across draws",
         "coalition power in the phase, over the wars that reach it",
     ))  # fmt: skip
     for k, (name, label) in enumerate(

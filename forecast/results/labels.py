@@ -29,7 +29,7 @@ _LABELS = {
     "p_join_in_time": "P(partner joins in time | attack)",
     "p_miscalculation": "P(miscalculation: an attack it would not make with our beliefs)",
     "p_entangled": "P(partner drawn in through an ally)",
-    "pivotality": "pivotality: P(partner's choice alone flips defence success)",
+    "pivotality": "pivotality: P(defence succeeds), partner forced in - forced out",
     "pivotality_deterrence": "pivotality for deterrence: rise in P(attack) if the aggressor "
     "knew the partner stays out",
     "p_attack_within_horizon": "P(attack within the horizon)",
@@ -92,14 +92,24 @@ _KINDS = {
     "perception": "aggressor's error on {who} resolve (sd)",
     "delay": "{who} response delay (days)",
     "fait_accompli": "fait-accompli time (days)",
+    # the war as a process: kinds of help, the target's resolve, escalation
+    "access": "{who} willingness to grant access",
+    "arms": "{who} willingness to give arms",
+    "sanctions": "{who} willingness to impose sanctions",
+    "arms_amount": "{who} arms given (capability)",
+    "resolve": "{who} resolve to fight on",
+    "escalation": "escalation probability per phase",
 }
 
 
 def parameter_label(name: str, path: str, ds: xr.Dataset) -> str:
     """``willingness[USA]`` -> ``United States willingness``; the role is added for the target
-    and the aggressor. Names of an unknown kind read as they are."""
+    and the aggressor, and an attack type's own balance names its type
+    (``capability[CHN/quarantine]`` -> ``China (PRC), quarantine capability``). Names of an
+    unknown kind read as they are."""
     kind, _, code = name.rstrip("]").partition("[")
-    who = state_names(ds).get(code, code)
+    code, _, variant = code.partition("/")  # capability[CHN/quarantine]: an attack type's
+    who = state_names(ds).get(code, code) + (f", {variant}" if variant else "")
     role = {"scenario.target": " (target)", "scenario.aggressor": " (aggressor)"}
     suffix = next((r for p, r in role.items() if path.startswith(p)), "") if code else ""
     if kind in _KINDS:

@@ -126,7 +126,8 @@ def _actor_panel(
     note = f"; MCSE of means <= {float(se.max()):.1g}" if se is not None else ""
     ax.set_title(f"{title}\n(mean, {LEVEL:.0%} interval across draws{note})", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    if n > 1:  # one series is named by the title; a legend would only cover points
+        ax.legend(fontsize=8, loc="best")
 
 
 def _distribution_panel(ax: Any, ds: xr.Dataset, name: str) -> None:
@@ -169,7 +170,10 @@ def plot_report(ds: xr.Dataset) -> Figure:
         if name == "p_join":
             _actor_panel(ax, ds, name, "Who comes? P(partner joins | attack)")
         elif name == "pivotality":
-            _actor_panel(ax, ds, name, "Pivotality: P(defence succeeds), partner in - out")
+            # a difference of probabilities, negative where a partner's coming makes others
+            # pass the buck: scaled to the data, with 0 marked
+            title = "Pivotality: P(defence succeeds), partner in - out"
+            _actor_panel(ax, ds, name, title, limits=None)
         elif name == "pivotality_deterrence":
             title = "Pivotality for deterrence: P(attack) if known out - P(attack)"
             _actor_panel(ax, ds, name, title, limits=None)

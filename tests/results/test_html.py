@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 from forecast import storage
-from forecast.results import briefing, collect, compare, export, sources
+from forecast.results import briefing, collect, compare, export, figures, sources
 from forecast.results import html as h
 
 # an element that loads anything from elsewhere (the inlined plotly.js mentions URLs in its text,
@@ -180,6 +180,25 @@ def test_the_report_skips_what_a_run_lacks_and_shows_what_it_adds(briefing_run):
     assert 'id="fig-pivotality_contribution"' in text
     assert "Kind of help: pivotality of each kind of help" in text
     assert "does not hold P(attack within the horizon)" not in text
+
+
+def test_a_pivotality_by_kind_of_help_is_drawn_as_a_difference_not_clipped_at_0(briefing_run):
+    """Forcing a kind of help can lower P(defence succeeds) (a stronger coalition can push the
+    aggressor to escalate): the bars of a pivotality keep their negative values, on an axis of
+    differences, where probabilities stay on [0, 1]."""
+    _, ds = briefing_run
+    more = ds.copy()
+    rng = np.random.default_rng(2)
+    shape = (ds.sizes["draw"], ds.sizes["actor"], ds.sizes["contribution"])
+    more["pivotality_contribution"] = (("draw", "actor", "contribution"),
+                                       rng.uniform(-0.3, -0.1, shape))  # fmt: skip
+    fig = figures.grouped_bars(more, "pivotality_contribution", "contribution", "heading")
+    assert fig.layout.yaxis.title.text == "difference of probabilities"
+    assert fig.layout.yaxis.range is None  # scaled to the data, which lie below 0
+    assert max(max(bar.y) for bar in fig.data) < 0
+    probs = figures.grouped_bars(ds, "p_contributes", "contribution", "heading")
+    assert tuple(probs.layout.yaxis.range) == (0, 1)
+    assert probs.layout.yaxis.title.text == "probability"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -112,6 +112,13 @@ def test_labels_use_state_names_roles_and_units(full_run):
     assert lab["capability[CHN]"] == "China (PRC) capability (aggressor)"
     assert lab["capability[TWN]"] == "Taiwan capability (target)"
     assert lab["delay[JPN]"] == "Japan response delay (days)"
+    # the war as a process: each kind of help is its own willingness, arms also an amount
+    assert lab["access[JPN]"] == "Japan willingness to grant access"
+    assert lab["arms[USA]"] == "United States willingness to give arms"
+    assert lab["arms_amount[USA]"] == "United States arms given (capability)"
+    assert lab["resolve[TWN]"] == "Taiwan resolve to fight on (target)"
+    assert lab["escalation"] == "escalation probability per phase"
+    assert lab["capability[CHN/quarantine]"] == "China (PRC), quarantine capability"
     assert report.path_label("scenario.actors.JPN.willingness.mean", ds).startswith(
         "Japan willingness.mean"
     )
