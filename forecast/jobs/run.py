@@ -149,12 +149,9 @@ def describe(ds: xr.Dataset, cfg: DictConfig) -> str:
         )
     out.append("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
     out.append(results.format_summary(results.summary_table(ds)))
-    decided = results.decisive_phase(ds)
+    decided = results.decisive_words(ds, digits=3)
     if decided:
-        out.append(
-            f"the war is usually decided in phase '{decided[0]}': P(it ends there | attack) "
-            f"{decided[1]:.3f}"
-        )
+        out.append(decided)
     if "threshold_summary" in ds.attrs:
         out.append(ds.attrs["threshold_summary"])
     return "\n".join(out)

@@ -224,8 +224,9 @@ def power_section(ds: xr.Dataset) -> str:
     words = (
         f"In the median crisis the coalition brings {e.mean:.2g} times the aggressor's "
         f"power at the decisive time ({LEVEL:.0%} interval across draws {e.lo:.2g}–"
-        f"{e.hi:.2g}). Each box: one quantile of the crises within a draw, across draws; "
-        "above 1 the coalition outweighs the aggressor."
+        f"{e.hi:.2g}); with the war in phases, in its first phase, and against the power the "
+        "aggressor brings to the attack type. Each box: one quantile of the crises within a "
+        "draw, across draws; above 1 the coalition outweighs the aggressor."
         if e
         else ""
     )
@@ -241,10 +242,8 @@ def war_section(ds: xr.Dataset) -> str:
     decided = results.decisive_phase(ds)
     if decided is None:
         return ""
-    words = (
-        f"The war is usually decided in the phase '{decided[0]}': P(it ends there | attack) "
-        f"{decided[1]:.2f}, the mean over draws."
-    )
+    sentence = results.decisive_words(ds)
+    words = f"{sentence[0].upper()}{sentence[1:]}; the mean over draws."
     if "p_escalation" in ds and float(ds["p_escalation"].max()) > 0:
         e = h.estimate(ds, "p_escalation", {})
         if e:

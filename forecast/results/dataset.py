@@ -77,10 +77,15 @@ _DESCRIPTIONS = {
         "P(the institution gives a mandate) in the world the aggressor perceives: votes from the "
         "willingness it perceives, on the same crises"
     ),
-    "coalition_power": "quantiles of coalition power at the decisive time, capability units",
+    "coalition_power": (
+        "quantiles of coalition power at the decisive time (with the war in phases: in its first "
+        "phase), capability units, over the crises of every attack type weighted by P(attack "
+        "type | attack)"
+    ),
     "p_contributes": (
-        "P(the partner gives this kind of help | attack): troops (= p_join), access (it fights "
-        "or opens its bases), arms, sanctions"
+        "P(the partner decides to give this kind of help | attack): troops (= p_join), access "
+        "(it fights or opens its bases), arms (given, whether or not the war lasts to the phase "
+        "they arrive in), sanctions"
     ),
     "pivotality_contribution": (
         "pivotality of each kind of help: troops (= pivotality); access and arms: P(the coalition "
@@ -93,11 +98,21 @@ _DESCRIPTIONS = {
         "P(the aggressor holds the objective at the end of the phase | attack); after the war "
         "has ended, its outcome"
     ),
-    "p_decided_in_phase": "P(the war ends in this phase | attack)",
+    "p_decided_in_phase": (
+        "P(the war ends in this phase | attack), over the attack types weighted by P(attack "
+        "type | attack), their phases lined up by position"
+    ),
+    "p_decided_in_phase_by_type": (
+        "P(the war ends in this phase | an attack of this type); 0 beyond the type's last phase "
+        "(its name in phase_name)"
+    ),
     "coalition_power_by_phase": (
         "mean coalition power (capability units) over the crises whose war reaches the phase"
     ),
-    "coalition_power_ratio": "quantiles of coalition power / the aggressor's power",
+    "coalition_power_ratio": (
+        "quantiles of coalition power / the aggressor's power in the attack type (its own where "
+        "the type sets one), at the same time as coalition_power"
+    ),
 }
 
 
@@ -108,7 +123,7 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
     dims;
     a plain dict is read as (draw,) or (draw, actor) arrays.
     """
-    from forecast.sampling.estimates import CONTRIBUTIONS, QUANTILES, phase_names
+    from forecast.sampling.estimates import CONTRIBUTIONS, QUANTILES, phase_names, type_phase_names
 
     m = plan.model
     coords = {
@@ -120,6 +135,8 @@ def to_dataset(plan: Any, stats: dict[str, np.ndarray], config_yaml: str) -> xr.
         QUANTILE: QUANTILES,
         CONTRIBUTION: list(CONTRIBUTIONS),
         PHASE: phase_names(m),
+        # each attack type's own name for each phase ("" beyond its last)
+        "phase_name": ((ATTACK_TYPE, PHASE), type_phase_names(m)),
     }
     dims_of = getattr(stats, "dims", {})
     data = {}
@@ -250,6 +267,45 @@ def decisive_phase(ds: xr.Dataset) -> tuple[str, float] | None:
     p = ds["p_decided_in_phase"].mean(DRAW).values
     k = int(np.argmax(p))
     return str(ds[PHASE].values[k]), float(p[k])
+
+
+def decisive_phases(ds: xr.Dataset) -> list[tuple[str, str, float]]:
+    """For each attack type, the phase in which its war most often ends, by the type's own name
+    for it, and P(it ends there | an attack of that type) (the mean over draws); [] with one
+    phase, or for results without ``p_decided_in_phase_by_type``."""
+    if "p_decided_in_phase_by_type" not in ds or ds.sizes.get(PHASE, 1) < 2:
+        return []
+    p = ds["p_decided_in_phase_by_type"].mean(DRAW)
+    out = []
+    for t in map(str, ds[ATTACK_TYPE].values):
+        row = p.sel({ATTACK_TYPE: t}).values
+        k = int(np.argmax(row))
+        name = (
+            str(ds["phase_name"].sel({ATTACK_TYPE: t}).values[k])
+            if "phase_name" in ds.coords
+            else ""
+        )
+        out.append((t, name or str(ds[PHASE].values[k]), float(row[k])))
+    return out
+
+
+def decisive_words(ds: xr.Dataset, digits: int = 2) -> str:
+    """The war's decisive phase in words: by attack type where the types' wars differ in their
+    phases, else the one phase in which the war most often ends; "" with one phase."""
+    per_type = decisive_phases(ds)
+    names = {name for _, name, _ in per_type}
+    if len(per_type) > 1 and (len(names) > 1 or "/" in str(ds[PHASE].values[0])):
+        parts = [f"{t} in '{name}' ({p:.{digits}f})" for t, name, p in per_type]
+        return "the war is usually decided, by attack type (P(it ends there | that attack)): " + (
+            ", ".join(parts)
+        )
+    decided = decisive_phase(ds)
+    if decided is None:
+        return ""
+    return (
+        f"the war is usually decided in the phase '{decided[0]}': P(it ends there | attack) "
+        f"{decided[1]:.{digits}f}"
+    )
 
 
 def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:

@@ -54,9 +54,11 @@ def partners(ds: xr.Dataset, names: list[str], short: Callable[[str], str]):
     full = state_names(ds)
     fig = go.Figure()
     y = np.arange(len(codes))
+    low = 0.0  # pivotality is a difference of probabilities: the axis reaches its lowest value
     for k, n in enumerate(names):
         ests = [h.estimate(ds, n, {ACTOR: a}) for a in codes]
         ok = [i for i, e in enumerate(ests) if e is not None]
+        low = min([low, *(float(ests[i].lo) for i in ok)])
         off = (k - (len(names) - 1) / 2) * 0.7 / len(names)
         mean = np.array([ests[i].mean for i in ok])
         fig.add_trace(
@@ -80,7 +82,13 @@ def partners(ds: xr.Dataset, names: list[str], short: Callable[[str], str]):
     fig.update_layout(
         title=f"The partners: mean and {LEVEL:.0%} interval across epistemic draws",
         height=160 + 70 * len(codes),
-        xaxis={"range": [0, 1], "title": "probability"},
+        xaxis={
+            "range": [low - 0.02 if low < 0 else 0.0, 1],
+            "title": "probability; pivotality: a difference of probabilities"
+            if any(n.startswith("pivotality") for n in names)
+            else "probability",
+            "zeroline": True,
+        },
         yaxis={
             "tickvals": list(y),
             "ticktext": [full.get(a, a) for a in codes],
@@ -451,6 +459,7 @@ def war_course(ds: xr.Dataset):
         row=1,
         col=2,
     )
-    fig.update_yaxes(range=[0, 1], row=1, col=1)
+    fig.update_yaxes(range=[0, 1], title_text="probability", row=1, col=1)
+    fig.update_yaxes(title_text="power (capability units)", row=1, col=2)
     fig.update_layout(height=440, legend={"orientation": "h"})
     return fig

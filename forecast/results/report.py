@@ -213,16 +213,16 @@ def plot_war(ds: xr.Dataset) -> Figure:
     err = np.clip([m - lo, hi - m], 0.0, None)
     right.bar(x, m, yerr=err, capsize=4, color="tab:blue", alpha=0.7,
               label="coalition (mean, 90% interval)")  # fmt: skip
-    right.axhline(float(ds["capability_aggressor"].mean()), color="tab:red", ls="--",
-                  label="aggressor at the start (mean)")  # fmt: skip
+    own = "aggressor's own force at the start (mean;\nan attack type may bring less)"
+    right.axhline(float(ds["capability_aggressor"].mean()), color="tab:red", ls="--", label=own)
     right.set_xticks(x, names)
     right.set_xlabel("phase")
     right.set_ylabel("power (capability units)")
     right.set_title("Coalition power in each phase, over the wars that reach it", fontsize=10)
     right.legend(fontsize=8, loc="best")
-    decided = results.decisive_phase(ds)
-    sub = f"usually decided in '{decided[0]}' (P {decided[1]:.2f} | attack)" if decided else ""
-    fig.suptitle(f"{_title(ds)}\nthe war over its phases: {sub}", fontsize=11)
+    sub = results.decisive_words(ds).removeprefix("the war is ")
+    sub = textwrap.fill(f"the war over its phases: {sub}", 130)
+    fig.suptitle(f"{_title(ds)}\n{sub}", fontsize=11)
     _footer(fig, ds)
     return fig
 

@@ -170,7 +170,11 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
     fig.update_layout(
         title=f"{quantity_label(name)}<br><sup>against {h.esc(path)}</sup>",
         xaxis=xaxis,
-        yaxis={"range": [0, 1], "title": "probability"},
+        yaxis=(
+            {"title": "difference of probabilities", "zeroline": True, "zerolinewidth": 2}
+            if name.startswith("pivotality")  # may be negative: scaled to the data
+            else {"range": [0, 1], "title": "probability"}
+        ),
         height=460,
         hovermode="x",
         legend={"font": {"size": 11}, "orientation": "h", "y": -0.25},

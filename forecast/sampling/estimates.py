@@ -330,8 +330,41 @@ def summarise(plan: Any, acc: Any) -> Stats:
     hist = (w[..., None] * acc.hist).sum(axis=1)
     ratio = 10.0 ** _hist_quantiles(hist, QUANTILES)
     st.put("coalition_power_ratio", (D, Q), ratio)
-    st.put("coalition_power", (D, Q), ratio * plan.draws.capability_aggressor[:, None])
+    # each type's histogram is of C / A_t, A_t its own aggressor power: C's quantiles pool the
+    # types' distributions of log10 C = log10(C / A_t) + log10 A_t
+    a_t = _aggressor_by_type(m, dr)
+    if np.all(a_t == a_t[:, :1]):  # one aggressor power: C / A scaled by it
+        st.put("coalition_power", (D, Q), ratio * a_t[:, :1])
+    else:
+        st.put("coalition_power", (D, Q), 10.0 ** _pooled_quantiles(acc.hist, w, np.log10(a_t)))
     return st
+
+
+def _aggressor_by_type(model: Any, draws: Any) -> np.ndarray:
+    """(D, T) the aggressor's power in each attack type and draw: the type's own capability
+    where it sets one, else the aggressor's."""
+    cols = np.asarray(model.static["war_columns"]["capability_type"])
+    own = draws.values[:, np.maximum(cols, 0)]
+    return np.where(cols >= 0, own, draws.capability_aggressor[:, None])
+
+
+def _pooled_quantiles(hist: np.ndarray, w: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Quantiles (D, Q) of the mixture over attack types, weights w (D, T), of the histograms
+    hist (D, T, N_BINS) of log10(C / A_t), each moved by shift (D, T) = log10 A_t: the mixture's
+    CDF is sum_t w_t F_t(x - shift_t), each F_t linear within a bin (as
+    :func:`_hist_quantiles`), evaluated at every bin edge of every type and inverted by linear
+    interpolation, which is exact for such CDFs."""
+    edges = np.linspace(kernels.HIST_LO, kernels.HIST_HI, kernels.N_BINS + 1)
+    cdf = np.cumsum(hist, axis=2)
+    cdf = cdf / np.maximum(cdf[..., -1:], 1e-300)
+    cdf = np.concatenate([np.zeros((*cdf.shape[:2], 1)), cdf], axis=2)
+    D, T = w.shape
+    out = np.empty((D, len(QUANTILES)))
+    for d in range(D):
+        x = np.unique((edges[None, :] + shift[d][:, None]).ravel())
+        total = sum(w[d, t] * np.interp(x - shift[d, t], edges, cdf[d, t]) for t in range(T))
+        out[d] = np.interp(QUANTILES, total / max(total[-1], 1e-300), x)
+    return out
 
 
 def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> None:
@@ -367,6 +400,10 @@ def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> N
     st.put("mcse_p_holds_objective", (DRAW, PHASE), (ww * _se(hold, nt[..., None])).sum(axis=1))
     st.put("p_decided_in_phase", (DRAW, PHASE), (ww * decided).sum(axis=1))
     st.put("mcse_p_decided_in_phase", (DRAW, PHASE), (ww * _se(decided, nt[..., None])).sum(axis=1))
+    # each attack type's own: its phases differ from the others' (0 beyond its last)
+    dims = (DRAW, ATTACK_TYPE, PHASE)
+    st.put("p_decided_in_phase_by_type", dims, decided)
+    st.put("mcse_p_decided_in_phase_by_type", dims, _se(decided, nt[..., None]))
     fought = (ww * ph[..., PH_FOUGHT]).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         st.put(
@@ -374,6 +411,13 @@ def _process(st: Stats, model: Any, acc: Any, w: np.ndarray, n: np.ndarray) -> N
             (DRAW, PHASE),
             np.where(fought > 0, (ww * power).sum(axis=1) / fought, np.nan),
         )
+
+
+def type_phase_names(model: Any) -> list[list[str]]:
+    """(T, K) each attack type's own name for each phase of the phase dim, "" beyond its last."""
+    lists = model.static["war"]["phase_names"]
+    k = max(len(names) for names in lists)
+    return [[*map(str, names), *([""] * (k - len(names)))] for names in lists]
 
 
 def phase_names(model: Any) -> list[str]:

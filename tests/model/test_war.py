@@ -15,6 +15,7 @@ from scipy import special
 
 from forecast.jobs.run import simulate
 from forecast.model.war import POWER_SCALE
+from forecast.results import dataset as results
 from tests.conftest import bare_scenario
 from tests.model.test_mechanisms import DRAWS, N_PIVOTAL, N, assert_binomial, partner
 
@@ -204,3 +205,32 @@ def test_each_attack_type_has_its_own_balance(quick):
     by_type = ds.p_defense_success_by_type
     assert_binomial(by_type.sel(attack_type="quarantine").values, pi(C, 0.5, 3.0))
     assert_binomial(by_type.sel(attack_type="invasion").values, pi(C, A) ** 2)
+    # each type's own course: the quarantine ends in its one phase, the invasion in its first
+    # with 1 - pi (the aggressor holds the decisive assault), else in the campaign
+    own = ds.p_decided_in_phase_by_type
+    np.testing.assert_array_equal(own.sel(attack_type="quarantine"), [[1.0, 0.0]] * DRAWS)
+    assert_binomial(own.sel(attack_type="invasion", phase=own.phase[0]).values, 1 - pi(C, A))
+    np.testing.assert_allclose(own.sum("phase"), 1.0)
+    assert ds.phase_name.sel(attack_type="quarantine").values.tolist() == ["interdiction", ""]
+    assert ds.phase_name.sel(attack_type="invasion").values.tolist() == ["assault", "campaign"]
+    words = results.decisive_words(ds)
+    assert "by attack type" in words and "quarantine in 'interdiction' (1.00)" in words, words
+
+
+def test_coalition_power_is_absolute_when_attack_types_have_their_own_aggressor(quick):
+    """The target alone (power C) against an invasion (A) and a quarantine with its own power
+    0.5: C / A_t is 2/3 or 4 by type, but the coalition's power is C in every crisis, so every
+    quantile of coalition_power is C, to the histogram's resolution (bins of 0.02 in log10, about
+    5 %). Scaling the pooled C / A_t by the aggressor's own A instead would give 12 above the
+    median."""
+    types = {
+        "invasion": {"probability": 0.5},
+        "quarantine": {"probability": 0.5, "capability": {"mean": 0.5, "sd": 0.0}},
+    }
+    ds = run(quick, attack_types=types)
+    np.testing.assert_allclose(ds.coalition_power, C, rtol=0.05)
+    # the ratio is to each type's own aggressor: both values are there when both types are
+    w = ds.p_attack_type.sel(attack_type="quarantine").values
+    assert np.all((w > 0.1) & (w < 0.9)), w  # both types are likely enough to show
+    np.testing.assert_allclose(ds.coalition_power_ratio.sel(quantile=0.05), C / A, rtol=0.05)
+    np.testing.assert_allclose(ds.coalition_power_ratio.sel(quantile=0.95), C / 0.5, rtol=0.05)

@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 from forecast import storage
-from forecast.results import briefing, collect, compare, export, figures, sources
+from forecast.results import briefing, collect, compare, export, figures, sources, sweep_page
 from forecast.results import html as h
 
 # an element that loads anything from elsewhere (the inlined plotly.js mentions URLs in its text,
@@ -199,6 +199,13 @@ def test_a_pivotality_by_kind_of_help_is_drawn_as_a_difference_not_clipped_at_0(
     probs = figures.grouped_bars(ds, "p_contributes", "contribution", "heading")
     assert tuple(probs.layout.yaxis.range) == (0, 1)
     assert probs.layout.yaxis.title.text == "probability"
+    # the partners' figure: probabilities and pivotality on one axis, which reaches below 0
+    more["pivotality"] = (("draw", "actor"), rng.uniform(-0.2, -0.1, shape[:2]))
+    fig = figures.partners(more, ["p_join", "pivotality"], str)
+    low = float(more.pivotality.quantile(0.05, "draw").min())
+    assert fig.layout.xaxis.range[0] < low < 0 and fig.layout.xaxis.range[1] == 1
+    assert "difference of probabilities" in fig.layout.xaxis.title.text
+    assert tuple(figures.partners(ds, ["p_join"], str).layout.xaxis.range) == (0, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,6 +291,11 @@ def test_collect_writes_sweep_html_with_each_points_numbers(small_sweep):
     for name in ("p_deterrence", "p_join", "pivotality"):
         assert f'id="fig-{name}-0"' in text, name
     assert f'data-sweep-x="{path}"' in text
+    # pivotality is a difference of probabilities: not clipped at 0 as the probabilities are
+    piv = sweep_page.sweep_figure(s, "pivotality", path)
+    assert piv.layout.yaxis.title.text == "difference of probabilities"
+    assert piv.layout.yaxis.range is None
+    assert tuple(sweep_page.sweep_figure(s, "p_deterrence", path).layout.yaxis.range) == (0, 1)
 
 
 def test_estimates_read_in_planner_words():
