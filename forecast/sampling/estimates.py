@@ -341,11 +341,12 @@ def summarise(plan: Any, acc: Any) -> Stats:
 
 
 def _aggressor_by_type(model: Any, draws: Any) -> np.ndarray:
-    """(D, T) the aggressor's power in each attack type and draw: the type's own capability
-    where it sets one, else the aggressor's."""
-    cols = np.asarray(model.static["war_columns"]["capability_type"])
-    own = draws.values[:, np.maximum(cols, 0)]
-    return np.where(cols >= 0, own, draws.capability_aggressor[:, None])
+    """(D, T) the aggressor's power in each attack type and draw, as the kernel gets it
+    (:func:`forecast.model.process.aggressor_by_type`)."""
+    from forecast.model.process import aggressor_by_type
+
+    a = draws.capability_aggressor
+    return np.array([aggressor_by_type(model, draws.values[d], a[d]) for d in range(len(a))])
 
 
 def _pooled_quantiles(hist: np.ndarray, w: np.ndarray, shift: np.ndarray) -> np.ndarray:
