@@ -293,8 +293,8 @@ def decisive_words(ds: xr.Dataset, digits: int = 2) -> str:
     """The war's decisive phase in words: by attack type where the types' wars differ in their
     phases, else the one phase in which the war most often ends; "" with one phase."""
     per_type = decisive_phases(ds)
-    names = {name for _, name, _ in per_type}
-    if len(per_type) > 1 and (len(names) > 1 or "/" in str(ds[PHASE].values[0])):
+    own = ds.coords.get("phase_name")
+    if len(per_type) > 1 and own is not None and len({tuple(r) for r in own.values.tolist()}) > 1:
         parts = [f"{t} in '{name}' ({p:.{digits}f})" for t, name, p in per_type]
         return "the war is usually decided, by attack type (P(it ends there | that attack)): " + (
             ", ".join(parts)
