@@ -507,11 +507,16 @@ def unknown_reference(draw, case: Case) -> Fault | None:
         options += [(f"{base}.loadings.zzf", "map", "zzf")]
     for name, inst in sc["institutions"].items():
         base = f"scenario.institutions.{name}"
-        options += [(f"{base}.members", "list", UNKNOWN)]
+        if inst["rule"] != "individual":
+            # under rule individual nobody votes, so a member that is no partner is valid
+            # (the regression case outsider_member_individual_rule)
+            options += [(f"{base}.members", "list", UNKNOWN)]
         if inst["rule"] == "veto":
             options += [(f"{base}.veto", "list", UNKNOWN)]
         if inst["rule"] != "individual":
             options += [(f"{base}.vote.{UNKNOWN}", "map", UNKNOWN)]
+    if not options:
+        return None
     path, how, name = draw(st.sampled_from(options))
     if how == "list":
         node = _node(sc, path.split(".")[1:-1])
