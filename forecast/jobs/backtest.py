@@ -36,6 +36,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from forecast.analysis import scoring
 from forecast.config.loading import config_dir, load_config
+from forecast.results.dataset import if_attacked
 
 PREFIX = "backtest_"
 PREDICTORS = ("model", "base_rate", "calibrated")
@@ -138,19 +139,26 @@ def load_case(name: str, settings: Settings) -> Case:
 
 
 def model_forecasts(ds: xr.Dataset, events: list[str]) -> dict[str, float]:
-    """The crisis model's probability of each event: the mean over epistemic draws."""
+    """The crisis model's probability of each event.
+
+    The attack: the mean over epistemic draws of P(attack). The events that follow an attack
+    (a partner joins, the defence succeeds, a mandate) are scored on cases in which the attack
+    came, so their forecast is the probability once an attack is seen: the draws weighted by
+    their P(attack) (:func:`forecast.results.dataset.if_attacked`).
+    """
     out = {}
     for event in events:
         kind, _, name = event.partition(":")
         if kind == "attack":
-            p = ds.p_attack
-        elif kind == "join":
-            p = ds.p_join.sel(actor=name)
+            out[event] = float(ds.p_attack.mean("draw"))
+            continue
+        if kind == "join":
+            value = if_attacked(ds, "p_join", {"actor": name})
         elif kind == "defense_success":
-            p = ds.p_defense_success
+            value = if_attacked(ds, "p_defense_success")
         else:
-            p = ds.p_mandate.sel(institution=name)
-        out[event] = float(p.mean("draw"))
+            value = if_attacked(ds, "p_mandate", {"institution": name})
+        out[event] = float("nan") if value is None else value
     return out
 
 

@@ -147,7 +147,10 @@ def describe(ds: xr.Dataset, cfg: DictConfig) -> str:
             f"P(dispute initiation) {p.mean():.3f} [{np.quantile(p, 0.05):.3f}, "
             f"{np.quantile(p, 0.95):.3f}]"
         )
-    out.append("mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean")
+    out.append(
+        "mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean; if "
+        "attacked: the probability once an attack is seen, each draw weighted by its P(attack)"
+    )
     out.append(results.format_summary(results.summary_table(ds)))
     decided = results.decisive_words(ds, digits=3)
     if decided:

@@ -72,10 +72,10 @@ _DESCRIPTIONS = {
     "attack_value": "the aggressor's perceived value of attacking with this type (prize units)",
     "p_defense_success_by_type": "P(the coalition defeats the attack | attack of this type)",
     "p_join_by_type": "P(the partner joins | attack of this type)",
-    "p_mandate": "P(the institution gives a mandate)",
+    "p_mandate": "P(the institution gives a mandate | attack)",
     "p_mandate_perceived": (
-        "P(the institution gives a mandate) in the world the aggressor perceives: votes from the "
-        "willingness it perceives, on the same crises"
+        "P(the institution gives a mandate | attack) in the world the aggressor perceives: votes "
+        "from the willingness it perceives, on the same crises"
     ),
     "coalition_power": (
         "quantiles of coalition power at the decisive time (with the war in phases: in its first "
@@ -228,6 +228,72 @@ SUMMARY_VARIABLES = (
 )
 
 
+#: outputs whose per-draw value is conditional on an attack, P(... | attack) in that draw
+GIVEN_ATTACK = (
+    "p_defense_success",
+    "p_win_perceived",
+    "p_coalition_forms",
+    "p_join",
+    "p_join_in_time",
+    "p_entangled",
+    "pivotality",
+    "p_attack_type",
+    "p_mandate",
+    "p_mandate_perceived",
+    "p_contributes",
+    "pivotality_contribution",
+    "p_escalation",
+    "p_holds_objective",
+    "p_decided_in_phase",
+)
+#: outputs conditional on an attack of one type, P(... | an attack of type t) in each draw
+GIVEN_ATTACK_OF_TYPE = (
+    "p_defense_success_by_type",
+    "p_join_by_type",
+    "p_decided_in_phase_by_type",
+)
+
+
+def attack_weights(ds: xr.Dataset, name: str, sel: dict | None = None) -> xr.DataArray | None:
+    """Each draw's weight once an attack is seen: its P(attack), or for an output given an
+    attack of one type its P(attack with that type) at ``sel``'s attack type; None for an
+    output that does not condition on an attack, or a run without those variables."""
+    sel = sel or {}
+    if name in GIVEN_ATTACK and "p_attack" in ds:
+        return ds["p_attack"]
+    if name in GIVEN_ATTACK_OF_TYPE and "p_attack_by_type" in ds and ATTACK_TYPE in sel:
+        return ds["p_attack_by_type"].sel({ATTACK_TYPE: sel[ATTACK_TYPE]})
+    return None
+
+
+def if_attacked(ds: xr.Dataset, name: str, sel: dict | None = None) -> float | None:
+    """The probability of ``name`` at ``sel`` to use once the aggressor has attacked.
+
+    Each draw holds P(x | attack) under its own beliefs, and the draws that attack more often are
+    the likelier ones once an attack is seen, so by Bayes' rule over the epistemic draws
+    P(x | attack) = E[P(attack) P(x | attack)] / E[P(attack)]: the mean over draws weighted by
+    :func:`attack_weights`. The plain mean over draws is the expected conditional probability,
+    which differs from it wherever the aggressor's resolve to attack moves with the war's
+    prospects across draws. Draws whose value is not finite are left out; when no draw attacks
+    (every weight 0) the plain mean. None for an output that does not condition on an attack.
+    """
+    sel = sel or {}
+    w = attack_weights(ds, name, sel)
+    if w is None:
+        return None
+    x = ds[name].sel({k: v for k, v in sel.items() if k in ds[name].dims})
+    if set(x.dims) != {DRAW} or set(w.dims) != {DRAW}:
+        return None
+    xv, wv = x.values.astype(float), w.values.astype(float)
+    ok = np.isfinite(xv) & np.isfinite(wv)
+    if not ok.any():
+        return None
+    total = float(wv[ok].sum())
+    if total <= 0.0:
+        return float(xv[ok].mean())
+    return float((wv[ok] * xv[ok]).sum() / total)
+
+
 def _uninformative(ds: xr.Dataset, name: str, sel: dict) -> bool:
     """Rows the summary leaves out: a process output of a run without that part of the
     process (no escalation, one phase, a kind of help nobody gives or troops again)."""
@@ -260,25 +326,26 @@ def gives_help(ds: xr.Dataset, name: str = "p_contributes") -> bool:
 
 
 def decisive_phase(ds: xr.Dataset) -> tuple[str, float] | None:
-    """The phase in which the war most often ends, and P(it ends there | attack) (the mean over
-    draws); None with one phase."""
+    """The phase in which the war most often ends, and P(it ends there | attack) once an attack
+    is seen (:func:`if_attacked`); None with one phase."""
     if "p_decided_in_phase" not in ds or ds.sizes.get(PHASE, 1) < 2:
         return None
-    p = ds["p_decided_in_phase"].mean(DRAW).values
+    p = np.array([_given(ds, "p_decided_in_phase", {PHASE: k}) for k in ds[PHASE].values])
     k = int(np.argmax(p))
     return str(ds[PHASE].values[k]), float(p[k])
 
 
 def decisive_phases(ds: xr.Dataset) -> list[tuple[str, str, float]]:
     """For each attack type, the phase in which its war most often ends, by the type's own name
-    for it, and P(it ends there | an attack of that type) (the mean over draws); [] with one
-    phase, or for results without ``p_decided_in_phase_by_type``."""
+    for it, and P(it ends there | an attack of that type) once such an attack is seen
+    (:func:`if_attacked`); [] with one phase, or for results without
+    ``p_decided_in_phase_by_type``."""
     if "p_decided_in_phase_by_type" not in ds or ds.sizes.get(PHASE, 1) < 2:
         return []
-    p = ds["p_decided_in_phase_by_type"].mean(DRAW)
+    var = "p_decided_in_phase_by_type"
     out = []
     for t in map(str, ds[ATTACK_TYPE].values):
-        row = p.sel({ATTACK_TYPE: t}).values
+        row = np.array([_given(ds, var, {ATTACK_TYPE: t, PHASE: k}) for k in ds[PHASE].values])
         k = int(np.argmax(row))
         name = (
             str(ds["phase_name"].sel({ATTACK_TYPE: t}).values[k])
@@ -309,7 +376,8 @@ def decisive_words(ds: xr.Dataset, digits: int = 2) -> str:
 
 
 def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
-    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability.
+    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability,
+    and for the outputs given an attack ``if_attacked`` (:func:`if_attacked`; NaN elsewhere).
 
     One row per probability and (where it has one) actor, attack type or institution. The MCSE
     of the mean over D draws is sqrt(sum_d mcse_d^2) / D.
@@ -346,9 +414,20 @@ def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
                     f"q{lo_q * 100:02.0f}": float(x.quantile(lo_q)),
                     f"q{hi_q * 100:02.0f}": float(x.quantile(hi_q)),
                     "mcse": se,
+                    "if_attacked": _or_nan(if_attacked(ds, str(name), sel)),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _given(ds: xr.Dataset, name: str, sel: dict) -> float:
+    """:func:`if_attacked`, or the plain mean over draws for a run without P(attack)."""
+    p = if_attacked(ds, name, sel)
+    return float(ds[name].sel(sel).mean(DRAW)) if p is None else p
+
+
+def _or_nan(x: float | None) -> float:
+    return np.nan if x is None else x
 
 
 def format_summary(df: pd.DataFrame) -> str:
@@ -357,10 +436,15 @@ def format_summary(df: pd.DataFrame) -> str:
     q_lo, q_hi = cols[3], cols[4]
     wq = max([20] + [len(str(q)) + 2 for q in df["quantity"]]) if len(df) else 20
     wa = max([10] + [len(str(a)) + 2 for a in df["actor"]]) if len(df) else 10
-    lines = [f"{'quantity':<{wq}}{'of':<{wa}}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"]
+    head = f"{'quantity':<{wq}}{'of':<{wa}}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"
+    lines = [head + f"{'if attacked':>13}"]
     for r in df.itertuples(index=False):
         d = r._asdict()
         se = "" if d["mcse"] is None or np.isnan(d["mcse"]) else f"{d['mcse']:.1e}"
         iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
-        lines.append(f"{d['quantity']:<{wq}}{d['actor']:<{wa}}{d['mean']:>8.3f}{iv:>20}{se:>10}")
+        given = d.get("if_attacked")
+        given = "" if given is None or np.isnan(given) else f"{given:.3f}"
+        lines.append(
+            f"{d['quantity']:<{wq}}{d['actor']:<{wa}}{d['mean']:>8.3f}{iv:>20}{se:>10}{given:>13}"
+        )
     return "\n".join(lines)

@@ -74,7 +74,9 @@ class Estimate:
     """A probability as a planner reads it.
 
     ``mean`` is the mean over the epistemic draws, ``lo`` and ``hi`` the ``LEVEL`` interval of the
-    per-draw values, ``mcse`` the Monte Carlo standard error of the mean (None: not recorded).
+    per-draw values, ``mcse`` the Monte Carlo standard error of the mean (None: not recorded);
+    ``if_attacked`` the probability once an attack is seen
+    (:func:`forecast.results.dataset.if_attacked`; None for what does not condition on one).
     """
 
     name: str
@@ -84,6 +86,7 @@ class Estimate:
     mcse: float | None
     label: str = ""
     description: str = ""
+    if_attacked: float | None = None
 
     def words(self) -> str:
         """``0.70, 90% interval 0.33–0.88``."""
@@ -98,7 +101,7 @@ class Estimate:
         return (
             f'data-quantity="{esc(self.name)}" data-mean="{data_value(self.mean)}" '
             f'data-lo="{data_value(self.lo)}" data-hi="{data_value(self.hi)}" '
-            f'data-mcse="{data_value(self.mcse)}"'
+            f'data-mcse="{data_value(self.mcse)}" data-if-attacked="{data_value(self.if_attacked)}"'
         )
 
 
@@ -137,6 +140,7 @@ def estimate(ds: xr.Dataset, name: str, sel: dict | None = None) -> Estimate | N
         mcse_of_mean(ds, name, sel),
         quantity_label(name),
         str(ds[name].attrs.get("description", "")),
+        results.if_attacked(ds, name, sel),
     )
 
 
@@ -158,7 +162,18 @@ def headline_card(est: Estimate, draws: int, prefix: str = "headline") -> str:
         f'<div class="card-value">{fmt_p(est.mean)}</div>'
         f'<div class="card-words">{esc(est.words())}</div>'
         f'<div class="card-note">{esc(se)}; interval across {draws} epistemic draws</div>'
+        f"{given_note(est)}"
         f'<div class="card-desc">{esc(est.description)}</div></div>'
+    )
+
+
+def given_note(est: Estimate) -> str:
+    """The card's line for the probability once an attack is seen ("" when it has none)."""
+    if est.if_attacked is None:
+        return ""
+    return (
+        f'<div class="card-note if-attacked">once an attack is seen: {fmt_p(est.if_attacked)} '
+        "(each draw weighted by its P(attack))</div>"
     )
 
 

@@ -69,6 +69,11 @@ def test_report_html_renders_and_shows_the_numbers_of_forecast_nc(driver, briefi
         )
         # the text a planner reads says the same, rounded
         assert f"{mean:.2f}, 90% interval {lo:.2f}–{hi:.2f}" in text
+    # the probability once an attack is seen, in the card of P(defence succeeds | attack)
+    card = driver.find_element(By.ID, "headline-p_defense_success")
+    given = float(card.get_attribute("data-if-attacked"))
+    assert given == pytest.approx(float(ds.p_attack_failed.mean() / ds.p_attack.mean()), rel=1e-9)
+    assert f"once an attack is seen: {given:.2f}" in card.text
     nums, text = shown(driver, "partner-JPN-p_join")
     assert nums["mean"] == pytest.approx(float(ds.p_join.sel(actor="JPN").mean()), abs=1e-12)
     assert text.startswith(f"{float(ds.p_join.sel(actor='JPN').mean()):.2f} [")
