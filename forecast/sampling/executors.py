@@ -130,14 +130,48 @@ def _quiet_distributed() -> Iterator[None]:
     Hydra configures the root logger at INFO for the job's log; the in-process scheduler would
     fill it. Warnings (a lost worker, say) still show.
     """
+    import distributed  # noqa: F401  (its import sets up its logger and handler)
+
     logger = logging.getLogger("distributed")
     level = logger.level
     if logger.getEffectiveLevel() < logging.WARNING:
         logger.setLevel(logging.WARNING)
+    handlers = one_line_errors()
     try:
         yield
     finally:
         logger.setLevel(level)
+        for handler in handlers:
+            handler.removeFilter(ONE_LINE)
+
+
+class _OneLine(logging.Filter):
+    """A distributed log record's exception on its message's line, without the traceback.
+
+    When a run is stopped (Ctrl-C) or its cluster closed while a worker is busy, the worker's
+    heartbeat to the scheduler that has gone fails, and distributed logs that with a traceback
+    from its TCP comm: noise for a user who pressed Ctrl-C, and the same in any other error of
+    its own. The message stays, with the exception's type and text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = ()
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+ONE_LINE = _OneLine()
+
+
+def one_line_errors() -> list[logging.Handler]:
+    """Put :class:`_OneLine` on the handlers of the ``distributed`` logger; return them."""
+    handlers = list(logging.getLogger("distributed").handlers)
+    for handler in handlers:
+        handler.addFilter(ONE_LINE)
+    return handlers
 
 
 def _connect(executor_cfg: Any, path: str) -> Iterator[Client]:
@@ -189,13 +223,15 @@ def dask_setup(worker: Any) -> None:
 
     A Ctrl-C in a terminal reaches every process of the foreground group. The ``forecast``
     process then stops the run and closes the cluster; without this each worker would also die
-    of its own KeyboardInterrupt and print a traceback.
+    of its own KeyboardInterrupt and print a traceback. A busy worker whose scheduler has gone
+    logs its failed heartbeat in one line, without the traceback (:class:`_OneLine`).
     """
     import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_line_errors()
 
 
 def _wait_for_workers(client: Client, timeout: float, where: str) -> None:

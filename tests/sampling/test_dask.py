@@ -379,3 +379,40 @@ def test_cli_executor_dask_writes_the_local_forecast(quick, tmp_path):
     assert "kind: dask" in via.attrs["config"]
     for name in local.data_vars:
         assert np.array_equal(local[name].values, via[name].values, equal_nan=True), name
+
+
+_LOGS_AN_ERROR = """
+import logging
+
+from forecast.config.loading import load_config
+from forecast.sampling import executors
+
+
+def heartbeat_fails():
+    try:
+        raise OSError("the scheduler has gone")
+    except OSError:
+        logging.getLogger("distributed.worker").exception(
+            "Failed to communicate with scheduler during heartbeat."
+        )
+    return True
+
+
+cfg = load_config(["executor=dask", "executor.n_workers=1"])
+with executors.connect(cfg.executor) as client:
+    assert all(client.run(heartbeat_fails).values())
+    heartbeat_fails()  # and in the process that owns the cluster
+"""
+
+
+def test_distributed_logs_its_errors_in_one_line_without_a_traceback():
+    """What a worker prints when its heartbeat fails after Ctrl-C: the message and the
+    exception, not distributed's traceback (in the workers, and in the process that owns the
+    cluster)."""
+    res = subprocess.run(
+        [sys.executable, "-c", _LOGS_AN_ERROR], capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr
+    line = "during heartbeat. (OSError: the scheduler has gone)"
+    assert res.stderr.count(line) == 2, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
