@@ -148,8 +148,10 @@ def describe(ds: xr.Dataset, cfg: DictConfig) -> str:
             f"{np.quantile(p, 0.95):.3f}]"
         )
     out.append(
-        "mean and 90% interval across epistemic draws; MCSE: aleatory error of the mean; if "
-        "attacked: the probability once an attack is seen, each draw weighted by its P(attack)"
+        "mean and 90% interval across epistemic draws; SE: the mean's Monte Carlo error from the "
+        "draws and the crises both (another seed moves it by about this); MCSE: the crises' "
+        "part alone; if attacked: the probability once an attack is seen, each draw weighted by "
+        "its P(attack)"
     )
     out.append(results.format_summary(results.summary_table(ds)))
     decided = results.decisive_words(ds, digits=3)

@@ -99,7 +99,8 @@ def headline_section(ds: xr.Dataset) -> str:
     intro = (
         f"{' '.join(map(h.esc, sentences))} The interval is the spread across {draws} epistemic "
         "draws (what we do not know: partners' resolve, forces, the aggressor's view); the Monte "
-        "Carlo error is the chance in the simulation, the standard error of the mean."
+        "Carlo error is the chance in the simulation, the standard error of the mean from the "
+        "draws drawn and the crises simulated (another seed moves the mean by about this)."
     )
     if note:
         intro += f" {h.esc(note)}"
@@ -243,7 +244,10 @@ def war_section(ds: xr.Dataset) -> str:
     if decided is None:
         return ""
     sentence = results.decisive_words(ds)
-    words = f"{sentence[0].upper()}{sentence[1:]}; the mean over draws."
+    words = (
+        f"{sentence[0].upper()}{sentence[1:]}; once such an attack is seen (each draw weighted "
+        "by its P(attack))."
+    )
     if "p_escalation" in ds and float(ds["p_escalation"].max()) > 0:
         e = h.estimate(ds, "p_escalation", {})
         if e:

@@ -376,11 +376,13 @@ def decisive_words(ds: xr.Dataset, digits: int = 2) -> str:
 
 
 def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
-    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability,
-    and for the outputs given an attack ``if_attacked`` (:func:`if_attacked`; NaN elsewhere).
+    """Mean, epistemic interval across draws, and aleatory MCSE of the mean, per probability;
+    ``se_mean``, the mean's whole Monte Carlo error (:func:`error_of_mean`); and for the
+    outputs given an attack ``if_attacked`` and its error ``if_attacked_se``
+    (:func:`if_attacked`; NaN elsewhere).
 
     One row per probability and (where it has one) actor, attack type or institution. The MCSE
-    of the mean over D draws is sqrt(sum_d mcse_d^2) / D.
+    of the mean over D draws is sqrt(sum_d mcse_d^2) / D: the crises' part of its error alone.
     """
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
@@ -415,9 +417,47 @@ def summary_table(ds: xr.Dataset, level: float = 0.9) -> pd.DataFrame:
                     f"q{hi_q * 100:02.0f}": float(x.quantile(hi_q)),
                     "mcse": se,
                     "if_attacked": _or_nan(if_attacked(ds, str(name), sel)),
+                    "se_mean": _or_nan(error_of_mean(ds, str(name), sel)),
+                    "if_attacked_se": _or_nan(if_attacked_error(ds, str(name), sel)),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def error_of_mean(ds: xr.Dataset, name: str, sel: dict | None = None) -> float | None:
+    """The Monte Carlo standard error of the mean over draws of ``name`` at ``sel``, from both
+    sources of simulation noise: which beliefs were drawn and which crises were simulated in
+    each. The draws are independent, and each draw's value already carries its crises' noise,
+    so it is the standard error of a mean of independent values, sd / sqrt(D). Another seed
+    moves the mean by about this much. The recorded ``mcse_mean_<name>`` is the crises' part
+    alone, which more crises per draw reduce and more draws do not. None with fewer than two
+    finite values."""
+    da = ds[name].sel({k: v for k, v in (sel or {}).items() if k in ds[name].dims})
+    if set(da.dims) != {DRAW}:
+        return None
+    x = da.values.astype(float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return None
+    return float(x.std(ddof=1) / np.sqrt(x.size))
+
+
+def if_attacked_error(ds: xr.Dataset, name: str, sel: dict | None = None) -> float | None:
+    """The Monte Carlo standard error of :func:`if_attacked`, a ratio of two means over draws
+    R = mean(w x) / mean(w), by the delta method: sd(w x - R w) / (sqrt(D) mean(w)). None where
+    :func:`if_attacked` is None, or with fewer than two draws or weights summing to 0."""
+    sel = sel or {}
+    r = if_attacked(ds, name, sel)
+    w = attack_weights(ds, name, sel)
+    if r is None or w is None:
+        return None
+    x = ds[name].sel({k: v for k, v in sel.items() if k in ds[name].dims})
+    xv, wv = x.values.astype(float), w.values.astype(float)
+    ok = np.isfinite(xv) & np.isfinite(wv)
+    if ok.sum() < 2 or wv[ok].sum() <= 0.0:
+        return None
+    resid = wv[ok] * xv[ok] - r * wv[ok]
+    return float(resid.std(ddof=1) / (np.sqrt(ok.sum()) * wv[ok].mean()))
 
 
 def _given(ds: xr.Dataset, name: str, sel: dict) -> float:
@@ -436,7 +476,7 @@ def format_summary(df: pd.DataFrame) -> str:
     q_lo, q_hi = cols[3], cols[4]
     wq = max([20] + [len(str(q)) + 2 for q in df["quantity"]]) if len(df) else 20
     wa = max([10] + [len(str(a)) + 2 for a in df["actor"]]) if len(df) else 10
-    head = f"{'quantity':<{wq}}{'of':<{wa}}{'mean':>8}{'90% interval':>20}{'MCSE':>10}"
+    head = f"{'quantity':<{wq}}{'of':<{wa}}{'mean':>8}{'SE':>8}{'90% interval':>20}{'MCSE':>10}"
     lines = [head + f"{'if attacked':>13}"]
     for r in df.itertuples(index=False):
         d = r._asdict()
@@ -444,7 +484,10 @@ def format_summary(df: pd.DataFrame) -> str:
         iv = f"[{d[q_lo]:.3f}, {d[q_hi]:.3f}]"
         given = d.get("if_attacked")
         given = "" if given is None or np.isnan(given) else f"{given:.3f}"
+        whole = d.get("se_mean")
+        whole = "" if whole is None or np.isnan(whole) else f"{whole:.3f}"
         lines.append(
-            f"{d['quantity']:<{wq}}{d['actor']:<{wa}}{d['mean']:>8.3f}{iv:>20}{se:>10}{given:>13}"
+            f"{d['quantity']:<{wq}}{d['actor']:<{wa}}{d['mean']:>8.3f}{whole:>8}{iv:>20}{se:>10}"
+            f"{given:>13}"
         )
     return "\n".join(lines)

@@ -76,7 +76,9 @@ class Estimate:
     ``mean`` is the mean over the epistemic draws, ``lo`` and ``hi`` the ``LEVEL`` interval of the
     per-draw values, ``mcse`` the Monte Carlo standard error of the mean (None: not recorded);
     ``if_attacked`` the probability once an attack is seen
-    (:func:`forecast.results.dataset.if_attacked`; None for what does not condition on one).
+    (:func:`forecast.results.dataset.if_attacked`; None for what does not condition on one);
+    ``se`` the mean's whole Monte Carlo error, from the draws and the crises both
+    (:func:`forecast.results.dataset.error_of_mean`), of which ``mcse`` is the crises' part.
     """
 
     name: str
@@ -87,6 +89,7 @@ class Estimate:
     label: str = ""
     description: str = ""
     if_attacked: float | None = None
+    se: float | None = None
 
     def words(self) -> str:
         """``0.70, 90% interval 0.33–0.88``."""
@@ -101,7 +104,8 @@ class Estimate:
         return (
             f'data-quantity="{esc(self.name)}" data-mean="{data_value(self.mean)}" '
             f'data-lo="{data_value(self.lo)}" data-hi="{data_value(self.hi)}" '
-            f'data-mcse="{data_value(self.mcse)}" data-if-attacked="{data_value(self.if_attacked)}"'
+            f'data-mcse="{data_value(self.mcse)}" data-se="{data_value(self.se)}" '
+            f'data-if-attacked="{data_value(self.if_attacked)}"'
         )
 
 
@@ -141,6 +145,7 @@ def estimate(ds: xr.Dataset, name: str, sel: dict | None = None) -> Estimate | N
         quantity_label(name),
         str(ds[name].attrs.get("description", "")),
         results.if_attacked(ds, name, sel),
+        results.error_of_mean(ds, name, sel),
     )
 
 
@@ -151,11 +156,13 @@ def estimate(ds: xr.Dataset, name: str, sel: dict | None = None) -> Estimate | N
 
 def headline_card(est: Estimate, draws: int, prefix: str = "headline") -> str:
     """A card with the estimate in words; its id is ``<prefix>-<name>``."""
-    se = (
-        f"Monte Carlo error of the mean ±{fmt_se(est.mcse)}"
-        if est.mcse is not None
-        else "Monte Carlo error not recorded"
-    )
+    if est.se is not None:
+        within = f"; the crises' part ±{fmt_se(est.mcse)}" if est.mcse is not None else ""
+        se = f"Monte Carlo error of the mean ±{fmt_se(est.se)} (the draws and the crises{within})"
+    elif est.mcse is not None:
+        se = f"Monte Carlo error of the mean, the crises' part ±{fmt_se(est.mcse)}"
+    else:
+        se = "Monte Carlo error not recorded"
     return (
         f'<div class="card" id="{esc(prefix)}-{esc(est.name)}" {est.attrs()}>'
         f'<div class="card-label">{esc(est.label)}</div>'

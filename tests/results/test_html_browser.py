@@ -74,6 +74,11 @@ def test_report_html_renders_and_shows_the_numbers_of_forecast_nc(driver, briefi
     given = float(card.get_attribute("data-if-attacked"))
     assert given == pytest.approx(float(ds.p_attack_failed.mean() / ds.p_attack.mean()), rel=1e-9)
     assert f"once an attack is seen: {given:.2f}" in card.text
+    # the mean's whole Monte Carlo error (the draws and the crises), with the crises' part
+    x = ds.p_defense_success.values
+    se = float(card.get_attribute("data-se"))
+    assert se == pytest.approx(np.std(x, ddof=1) / np.sqrt(x.size), rel=1e-9)
+    assert "(the draws and the crises; the crises' part ±" in card.text
     nums, text = shown(driver, "partner-JPN-p_join")
     assert nums["mean"] == pytest.approx(float(ds.p_join.sel(actor="JPN").mean()), abs=1e-12)
     assert text.startswith(f"{float(ds.p_join.sel(actor='JPN').mean()):.2f} [")
