@@ -48,8 +48,8 @@ PARTNER_VARIABLES = (
 )
 _SHORT = {
     "p_join": "P(joins | attack)",
-    "p_join_in_time": "P(joins in time)",
-    "p_entangled": "P(drawn in through an ally)",
+    "p_join_in_time": "P(joins in time | attack)",
+    "p_entangled": "P(drawn in through an ally | attack)",
     "pivotality": "pivotality for defence",
     "pivotality_deterrence": "pivotality for deterrence",
 }

@@ -25,8 +25,11 @@ CONTRIBUTION = "contribution"
 PHASE = "phase"
 
 _DESCRIPTIONS = {
-    "p_attack": "P(the aggressor attacks), over its decision noise",
-    "p_deterrence": "P(deterrence holds) = 1 - p_attack",
+    "p_attack": (
+        "P(the aggressor attacks) in one crisis in which it weighs an attack, over its decision "
+        "noise (p_attack_within_horizon: over the scenario's horizon)"
+    ),
+    "p_deterrence": "P(deterrence holds) in one crisis in which the aggressor weighs an attack",
     "p_defense_success": "P(the coalition defeats the attack | attack)",
     "p_win_perceived": "the aggressor's perceived P(it wins | attack)",
     "p_join": "P(the partner joins | attack)",
@@ -50,7 +53,8 @@ _DESCRIPTIONS = {
     "p_miscalculation": (
         "P(the aggressor attacks in a crisis in which it would not have attacked had it shared "
         "our beliefs): max(0, p_attack - p_attack_true_beliefs) per attack type on the table, "
-        "with a common decision-noise draw; exactly 0 with no misperception"
+        "with a common decision-noise draw (with scenario.aggressor.choose_type: of the two "
+        "totals); exactly 0 with no misperception"
     ),
     "p_attack_true_beliefs": (
         "P(the aggressor attacks) had it decided on our beliefs (the true-world win and join "

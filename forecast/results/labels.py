@@ -21,21 +21,21 @@ DRAW, ACTOR = results.DRAW, results.ACTOR
 LEVEL = 0.9
 _MAX_SERIES = 6
 _LABELS = {
-    "p_deterrence": "P(deterrence holds)",
-    "p_attack": "P(aggressor attacks)",
+    "p_deterrence": "P(deterrence holds in a crisis)",
+    "p_attack": "P(aggressor attacks in a crisis)",
     "p_defense_success": "P(defence succeeds | attack)",
-    "p_win_perceived": "aggressor's perceived P(it wins)",
+    "p_win_perceived": "aggressor's perceived P(it wins | attack)",
     "p_join": "P(partner joins | attack)",
     "p_join_in_time": "P(partner joins in time | attack)",
     "p_miscalculation": "P(miscalculation: an attack it would not make with our beliefs)",
-    "p_entangled": "P(partner drawn in through an ally)",
+    "p_entangled": "P(partner drawn in through an ally | attack)",
     "pivotality": "pivotality: P(defence succeeds), partner forced in - forced out",
     "pivotality_deterrence": "pivotality for deterrence: rise in P(attack) if the aggressor "
     "knew the partner stays out",
     "p_attack_within_horizon": "P(attack within the horizon)",
     "p_attack_true_beliefs": "P(attack) if the aggressor knew the coalition's true resolve",
-    "p_attack_repelled": "P(attack, and it is repelled)",
-    "p_attack_failed": "P(attack, and it fails)",
+    "p_attack_repelled": "P(attack, a partner comes, and the coalition wins)",
+    "p_attack_failed": "P(attack, and it fails, with or without partners)",
     "p_coalition_forms": "P(at least one partner joins | attack)",
     "coalition_power_ratio": "coalition power / the aggressor's power",
     "p_attack_type": "P(attack type | attack)",
