@@ -13,7 +13,10 @@ inside the parent's block before the number::
 Backtest cases (``backtest_*.yaml``) are held to more: a judgement must give its reason
 (``judgement: <reason>``), and no comment outside the outcome block (``scenario.backtest``) may
 cite a year after the crisis year (``crisis_date``). The outcome block itself is what happened,
-and is exempt.
+and is exempt. A scenario that is no backtest case but is authored from what was known before a
+date, such as ``ukraine_2022``, is held to the same rules by a comment line of its own::
+
+    # sources before: 2022-02-24
 
 ``python -m forecast.config.sources [FILES]`` prints every problem (default: the shipped
 scenarios) and exits 1 if there is any. Depends on PyYAML only.
@@ -32,6 +35,7 @@ _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _JUDGEMENT = re.compile(r"\bjudgement\b", re.IGNORECASE)
 _JUDGEMENT_REASON = re.compile(r"\bjudgement\s*:\s*\w", re.IGNORECASE)
 _COMMENT = re.compile(r"(?:^|\s)#(.*)$")
+_SOURCES_BEFORE = re.compile(r"^#\s*sources before:\s*(\d{4})-\d\d-\d\d\s*$", re.MULTILINE)
 
 
 def _comment(line: str) -> str | None:
@@ -110,7 +114,8 @@ def check_file(path: str | Path) -> list[str]:
     text = path.read_text()
     lines = text.splitlines()
     root = yaml.compose(text)
-    strict = _is_backtest(path)
+    declared = _SOURCES_BEFORE.search(text)
+    strict = _is_backtest(path) or declared is not None
     outcome = _outcome_rows(root) if strict else range(0)
     problems = []
     for node, keys in _numbers(root):
@@ -129,7 +134,7 @@ def check_file(path: str | Path) -> list[str]:
                 "tag on its line or block"
             )
     if strict:
-        year = _crisis_year(root)
+        year = _crisis_year(root) if _is_backtest(path) else int(declared.group(1))
         if year is None:
             problems.append(f"{path.name}: scenario.backtest.crisis_date (YYYY-MM-DD) is missing")
         else:

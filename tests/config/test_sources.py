@@ -61,3 +61,22 @@ def test_the_check_covers_the_parent_block_but_not_the_grandparent(tmp_path):
     )
     problems = sources.check_file(path)
     assert len(problems) == 2 and all(":8: actors.USA.capability" in p for p in problems)
+
+
+def test_a_scenario_authored_before_a_date_is_held_to_the_backtest_rules(tmp_path):
+    """ukraine_2022 and korea_1950 are no backtest cases but declare the date their sources
+    precede: a bare judgement or a later year there is a problem too, as in a backtest case."""
+    for name in ("ukraine_2022", "korea_1950"):
+        shipped = next(p for p in sources.shipped_scenarios() if p.stem == name)
+        text = shipped.read_text()
+        assert text.startswith("# sources before: "), name
+        assert sources.check_file(shipped) == []
+        late = tmp_path / f"{name}.yaml"
+        late.write_text(text + "\nzz_bare: 0.5   # judgement\n\n# an estimate of 2031\n")
+        problems = "\n".join(sources.check_file(late))
+        assert "zz_bare = 0.5 has neither a source with a year nor a" in problems, name
+        assert "a source dated 2031, after the crisis" in problems, name
+    # without the line, the same file is held to the looser rule
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("name: x\nzz_bare: 0.5   # judgement\n\n# an estimate of 2031\n")
+    assert sources.check_file(plain) == []
