@@ -192,7 +192,10 @@ def attack_type_table(ds: xr.Dataset) -> str:
         row = [h.esc(t)]
         for n in names:
             e = h.estimate(ds, n, {ATTACK_TYPE: t})
-            row.append(f'<span id="type-{h.esc(t)}-{n}" {e.attrs()}>{h.esc(e.short())}</span>')
+            # the plain mean counts draws that would never choose this type (with choose_type)
+            seen = "" if e.if_attacked is None else f"; once seen: {h.fmt_p(e.if_attacked)}"
+            cell = h.esc(e.short() + seen)
+            row.append(f'<span id="type-{h.esc(t)}-{n}" {e.attrs()}>{cell}</span>')
         rows.append(row)
     header = ["attack type"] + [quantity_label(n) for n in names]
     return h.table(header, rows, "attack-types-table", raw=True)

@@ -212,8 +212,8 @@ def draw_parameters(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
 
 
 def draw_scatter(ds: xr.Dataset):
-    """Each draw as a point: its P(attack) against its P(defence succeeds); the hover lists the
-    draw's beliefs."""
+    """Each draw as a point: its P(attack within the horizon) (else its P(attack)) against its
+    P(defence succeeds); the hover lists the draw's beliefs."""
     x = next((n for n in ("p_attack_within_horizon", "p_attack") if n in ds), None)
     y = "p_defense_success"
     if x is None or y not in ds or ds[x].dims != (DRAW,) or ds[y].dims != (DRAW,):

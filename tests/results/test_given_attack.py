@@ -120,3 +120,21 @@ def test_the_error_of_the_mean_counts_the_draws_and_the_crises(taiwan):
     boot = [f[i].mean() / a[i].mean() for i in rng.integers(0, a.size, (2000, a.size))]
     se = results.if_attacked_error(ds, "p_defense_success")
     assert se == pytest.approx(np.std(boot), rel=0.15)
+
+
+def test_the_report_gives_each_attack_type_once_such_an_attack_is_seen(taiwan):
+    """With choose_type a draw attacks only with its best type, so the plain mean of P(defence
+    succeeds | invasion) counts draws that never invade; the table adds the value once an
+    invasion is seen, weighted by P(attack with that type)."""
+    from forecast.results import briefing
+    from forecast.results import html as h
+
+    _, ds = taiwan
+    text = briefing.attack_type_table(ds)
+    for t in map(str, ds.attack_type.values):
+        seen = results.if_attacked(ds, "p_defense_success_by_type", {"attack_type": t})
+        w = ds.p_attack_by_type.sel(attack_type=t).values
+        x = ds.p_defense_success_by_type.sel(attack_type=t).values
+        assert seen == pytest.approx((w * x).sum() / w.sum(), rel=1e-12)
+        cell = text.split(f'id="type-{t}-p_defense_success_by_type"', 1)[1].split("</span>")[0]
+        assert f"once seen: {h.fmt_p(seen)}" in cell, cell
