@@ -281,7 +281,17 @@ def if_attacked(ds: xr.Dataset, name: str, sel: dict | None = None) -> float | N
     prospects across draws. Draws whose value is not finite are left out; when no draw attacks
     (every weight 0) the plain mean. None for an output that does not condition on an attack.
     """
-    sel = sel or {}
+    pair = _weighted(ds, name, sel or {})
+    if pair is None:
+        return None
+    x, w = pair
+    total = float(w.sum())
+    return float(x.mean()) if total <= 0.0 else float((w * x).sum() / total)
+
+
+def _weighted(ds: xr.Dataset, name: str, sel: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The finite per-draw values of ``name`` at ``sel`` and their :func:`attack_weights`;
+    None for an output that does not condition on an attack, or with no finite pair."""
     w = attack_weights(ds, name, sel)
     if w is None:
         return None
@@ -290,12 +300,7 @@ def if_attacked(ds: xr.Dataset, name: str, sel: dict | None = None) -> float | N
         return None
     xv, wv = x.values.astype(float), w.values.astype(float)
     ok = np.isfinite(xv) & np.isfinite(wv)
-    if not ok.any():
-        return None
-    total = float(wv[ok].sum())
-    if total <= 0.0:
-        return float(xv[ok].mean())
-    return float((wv[ok] * xv[ok]).sum() / total)
+    return (xv[ok], wv[ok]) if ok.any() else None
 
 
 def _uninformative(ds: xr.Dataset, name: str, sel: dict) -> bool:
@@ -450,18 +455,12 @@ def if_attacked_error(ds: xr.Dataset, name: str, sel: dict | None = None) -> flo
     """The Monte Carlo standard error of :func:`if_attacked`, a ratio of two means over draws
     R = mean(w x) / mean(w), by the delta method: sd(w x - R w) / (sqrt(D) mean(w)). None where
     :func:`if_attacked` is None, or with fewer than two draws or weights summing to 0."""
-    sel = sel or {}
-    r = if_attacked(ds, name, sel)
-    w = attack_weights(ds, name, sel)
-    if r is None or w is None:
+    pair = _weighted(ds, name, sel or {})
+    if pair is None or pair[0].size < 2 or pair[1].sum() <= 0.0:
         return None
-    x = ds[name].sel({k: v for k, v in sel.items() if k in ds[name].dims})
-    xv, wv = x.values.astype(float), w.values.astype(float)
-    ok = np.isfinite(xv) & np.isfinite(wv)
-    if ok.sum() < 2 or wv[ok].sum() <= 0.0:
-        return None
-    resid = wv[ok] * xv[ok] - r * wv[ok]
-    return float(resid.std(ddof=1) / (np.sqrt(ok.sum()) * wv[ok].mean()))
+    x, w = pair
+    r = (w * x).sum() / w.sum()
+    return float((w * x - r * w).std(ddof=1) / (np.sqrt(x.size) * w.mean()))
 
 
 def _given(ds: xr.Dataset, name: str, sel: dict) -> float:
