@@ -24,6 +24,7 @@ scenarios) and exits 1 if there is any. Depends on PyYAML only.
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -160,8 +161,28 @@ def shipped_scenarios() -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    problems = check_files([Path(a) for a in args] or shipped_scenarios())
+    parser = argparse.ArgumentParser(
+        prog="python -m forecast.config.sources",
+        description=(
+            "Check that every number in a scenario file has a source with a year or a "
+            "judgement tag; backtest cases and files declaring '# sources before: DATE' must "
+            "also give each judgement's reason and cite nothing dated after the crisis."
+        ),
+    )
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="scenario files (default: the shipped scenarios)"
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    problems = []
+    for path in args.files or shipped_scenarios():
+        try:
+            problems += check_file(path)
+        except OSError as e:
+            parser.exit(2, f"{path}: cannot be read: {e.strerror or e}\n")
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            parser.exit(2, f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}\n")
     for p in problems:
         print(p)
     print(f"{len(problems)} unsourced or late-dated numbers", file=sys.stderr)

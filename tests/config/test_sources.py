@@ -3,6 +3,11 @@ case cites anything dated after its crisis."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 from forecast.config import sources
 
 BACKTEST = """\
@@ -80,3 +85,33 @@ def test_a_scenario_authored_before_a_date_is_held_to_the_backtest_rules(tmp_pat
     plain = tmp_path / "plain.yaml"
     plain.write_text("name: x\nzz_bare: 0.5   # judgement\n\n# an estimate of 2031\n")
     assert sources.check_file(plain) == []
+
+
+def test_the_command_names_an_unreadable_or_malformed_file_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nactors: [1\nother: 2\n")
+    for path, words in ((tmp_path / "missing.yaml", "cannot be read"), (bad, "not valid YAML")):
+        run = subprocess.run(
+            [sys.executable, "-m", "forecast.config.sources", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 2
+        assert f"{path}" in run.stderr and words in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "forecast.config.sources", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0 and "sources before" in shown.stdout
+
+
+def test_the_command_exits_1_and_prints_each_problem(tmp_path, capsys):
+    path = tmp_path / "backtest_x.yaml"
+    path.write_text(BACKTEST)
+    with pytest.raises(SystemExit) as stop:
+        sources.main([str(path)])
+    assert stop.value.code == 1
+    out = capsys.readouterr()
+    assert out.out.count("backtest_x.yaml:") == 3 and "3 unsourced" in out.err

@@ -30,7 +30,8 @@ def test_taiwan_defense_falls_sharply_when_japan_stands_aside():
     neither = invasion_defense({"willingness[USA]": NO}, no_entangle)
     assert both > 0.6  # CSIS: the US, Taiwan and Japan defeated the landing in most runs
     assert us_alone < 0.5 * both  # falls sharply
-    # China wins most runs when the US and Japan do not act together
+    # CSIS: China's few wins came when the US and Japan did not act together (secondary);
+    # the model's reading, stronger than the source's: without both, less than even odds
     assert us_alone < 0.5 and neither < 0.5
     # Japan's bases without its forces: most of the way back (access is its own decision)
     bases = invasion_defense({**aside, "access[JPN]": YES}, no_entangle)
