@@ -153,6 +153,8 @@ def compare_frame(runs: list[Run]) -> pd.DataFrame:
                 f"q{(1 - LEVEL) / 2 * 100:02.0f}": e.lo if e else math.nan,
                 f"q{(1 + LEVEL) / 2 * 100:02.0f}": e.hi if e else math.nan,
                 "mcse": e.mcse if e and e.mcse is not None else math.nan,
+                "se_mean": e.se if e and e.se is not None else math.nan,
+                "if_attacked": e.if_attacked if e and e.if_attacked is not None else math.nan,
                 "baseline": base.label,
             }
             d = difference(base.ds, r.ds, q, sel) if r is not base else None
@@ -167,6 +169,10 @@ def compare_frame(runs: list[Run]) -> pd.DataFrame:
                     "paired": None,
                 }
             )
+            # the difference once an attack is seen: each run weights its draws by its P(attack)
+            b = h.estimate(base.ds, q, sel) if r is not base else None
+            given = [x.if_attacked if x else None for x in (e, b)]
+            row["if_attacked_diff"] = given[0] - given[1] if None not in given else math.nan
             out.append(row)
     return pd.DataFrame(out)
 
@@ -183,13 +189,28 @@ def _headline_table(runs: list[Run], rows: list[tuple[str, str]]) -> str:
         for k, r in enumerate(runs):
             e = h.estimate(r.ds, q)
             cells.append(
-                f'<span id="compare-{k}-{q}" {e.attrs()}>{h.esc(e.words())}<br><small>Monte Carlo '
-                f"error ±{h.fmt_se(e.mcse)}</small></span>"
+                f'<span id="compare-{k}-{q}" {e.attrs()}>{h.esc(e.words())}<br><small>'
+                f"{h.esc(_error_words(e))}</small>{_given_words(e)}</span>"
                 if e
                 else "–"
             )
         body.append(cells)
     return h.table(["quantity"] + [r.label for r in runs], body, "compare-headline", raw=True)
+
+
+def _error_words(e: h.Estimate) -> str:
+    """The mean's Monte Carlo error in words: the whole of it, and the crises' part."""
+    if e.se is None:
+        return f"Monte Carlo error, the crises' part ±{h.fmt_se(e.mcse)}"
+    within = f" (the crises' part ±{h.fmt_se(e.mcse)})" if e.mcse is not None else ""
+    return f"Monte Carlo error of the mean ±{h.fmt_se(e.se)}{within}"
+
+
+def _given_words(e: h.Estimate) -> str:
+    """A cell's line for the probability once an attack is seen ("" when it has none)."""
+    if e.if_attacked is None:
+        return ""
+    return f'<br><small class="if-attacked">once an attack is seen {h.fmt_p(e.if_attacked)}</small>'
 
 
 def _difference_cards(runs: list[Run], rows: list[tuple[str, str]]) -> str:
@@ -236,7 +257,8 @@ def _partner_table(runs: list[Run], rows: list[tuple[str, str]]) -> str:
                 else None
             )
             cells.append(
-                f'<span id="compare-{k}-{q}-{a}" {e.attrs()}>{h.esc(e.short())}</span>'
+                f'<span id="compare-{k}-{q}-{a}" {e.attrs()}>{h.esc(e.short())}'
+                f"{_given_words(e)}</span>"
                 if e
                 else "–"
             )

@@ -289,6 +289,31 @@ def if_attacked(ds: xr.Dataset, name: str, sel: dict | None = None) -> float | N
     return float(x.mean()) if total <= 0.0 else float((w * x).sum() / total)
 
 
+def if_attacked_over_draws(ds: xr.Dataset, name: str) -> xr.DataArray | None:
+    """:func:`if_attacked` of ``name`` at every coordinate of its other dims at once (a sweep's
+    swept paths, the partners, the attack types): the mean over draws weighted by each draw's
+    P(attack), or for an output given an attack of one type by P(attack with that type) of the
+    same type. Draws whose value or weight is not finite are left out; where no draw attacks,
+    the plain mean. None for an output that does not condition on an attack."""
+    if name in GIVEN_ATTACK and "p_attack" in ds:
+        w = ds["p_attack"]
+    elif name in GIVEN_ATTACK_OF_TYPE and "p_attack_by_type" in ds:
+        w = ds["p_attack_by_type"]
+    else:
+        return None
+    x = ds[name]
+    if DRAW not in x.dims:
+        return None
+    x, w = xr.broadcast(x, w.astype(float))
+    ok = np.isfinite(x) & np.isfinite(w)
+    x, w = x.where(ok, 0.0), w.where(ok, 0.0)
+    total = w.sum(DRAW)
+    plain = x.sum(DRAW) / ok.sum(DRAW)
+    weighted = (w * x).sum(DRAW) / total.where(total > 0.0)
+    out = weighted.where(total > 0.0, plain).where(ok.any(DRAW))
+    return out.transpose(*[d for d in ds[name].dims if d != DRAW])
+
+
 def _weighted(ds: xr.Dataset, name: str, sel: dict) -> tuple[np.ndarray, np.ndarray] | None:
     """The finite per-draw values of ``name`` at ``sel`` and their :func:`attack_weights`;
     None for an output that does not condition on an attack, or with no finite pair."""

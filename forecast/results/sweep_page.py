@@ -87,12 +87,34 @@ window.addEventListener('load', function () {
 def _mcse_of_series(
     sweep: xr.Dataset, name: str, sel: dict, avg: list[str], single: list[str]
 ) -> np.ndarray | None:
-    """2 x the MCSE of the mean over draws (and averaged dims) of independent estimates."""
+    """The crises' part of the Monte Carlo error of the mean over draws (and averaged dims), from
+    the per-draw MCSEs of independent estimates; None when the sweep did not record them."""
     if f"mcse_{name}" not in sweep:
         return None
     s = sweep[f"mcse_{name}"].isel({d: 0 for d in single}).sel(sel) ** 2
     n = int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
-    return (2 * np.sqrt(s.sum([DRAW, *avg])) / n).values
+    return (np.sqrt(s.sum([DRAW, *avg])) / n).values
+
+
+def _error_of_series(sub: xr.DataArray) -> np.ndarray:
+    """The whole Monte Carlo error of the mean over draws at each point, from the draws and the
+    crises both: sd / sqrt(D) of the (finite) per-draw values (see
+    :func:`forecast.results.dataset.error_of_mean`)."""
+    n = np.isfinite(sub).sum(DRAW)
+    return (sub.std(DRAW, ddof=1) / np.sqrt(n.where(n > 1))).values
+
+
+def _given_series(
+    sweep: xr.Dataset, name: str, sel: dict, avg: list[str], single: list[str]
+) -> np.ndarray | None:
+    """The series once an attack is seen (each draw weighted by its P(attack) at that point,
+    :func:`forecast.results.dataset.if_attacked_over_draws`), averaged over ``avg``; None for an
+    output that does not condition on an attack."""
+    given = results.if_attacked_over_draws(sweep, name)
+    if given is None:
+        return None
+    given = given.isel({d: 0 for d in single if d in given.dims}).sel(sel)
+    return (given.mean(avg) if avg else given).values
 
 
 def config_path(sweep: xr.Dataset, dim: str) -> str:
@@ -119,7 +141,9 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
     for k, (label, sel, avg) in enumerate(parts):
         sub = da.sel(sel).mean(avg) if avg else da.sel(sel)
         mean, lo, hi = (v.values for v in interval(sub, DRAW))
-        err = _mcse_of_series(sweep, name, sel, avg, single)
+        err = 2 * _error_of_series(sub)  # the whiskers: 2 whole Monte Carlo errors
+        crises = _mcse_of_series(sweep, name, sel, avg, single)
+        given = _given_series(sweep, name, sel, avg, single)
         label = _short(label, sweep) or "mean over draws"
         c = h.color(k)
         if numeric:  # the interval as a band between swept values
@@ -145,9 +169,18 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
         text = [
             f"<b>{h.esc(label)}</b><br>{h.esc(path)} = {h.esc(t)}<br>{h.esc(quantity_label(name))}"
             f": {h.fmt_p(m, 3)}<br>{LEVEL:.0%} interval {h.fmt_p(a, 3)}–{h.fmt_p(b, 3)}"
-            + (f"<br>Monte Carlo error ±{h.fmt_se(e / 2)}" if err is not None else "")
-            for t, m, a, b, e in zip(
-                ticks, mean, lo, hi, err if err is not None else mean, strict=True
+            f"<br>Monte Carlo error of the mean ±{h.fmt_se(e / 2)}"
+            + (f" (the crises' part ±{h.fmt_se(c)})" if crises is not None else "")
+            + (f"<br>once an attack is seen: {h.fmt_p(g, 3)}" if given is not None else "")
+            for t, m, a, b, e, c, g in zip(
+                ticks,
+                mean,
+                lo,
+                hi,
+                err,
+                crises if crises is not None else mean,
+                given if given is not None else mean,
+                strict=True,
             )
         ]
         fig.add_trace(
@@ -159,11 +192,27 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
                 legendgroup=label,
                 line={"color": c},
                 marker={"size": 8, "color": c},
-                error_y={"type": "data", "array": err} if err is not None else None,
+                error_y={"type": "data", "array": err},
                 hovertext=text,
                 hoverinfo="text",
             )
         )
+        if given is not None:  # dashed: the same series once an attack is seen
+            fig.add_trace(
+                go.Scatter(x=x, y=given, mode="lines" if numeric else "markers",
+                           name=f"{label}, once an attack is seen", legendgroup=label,
+                           showlegend=False, line={"color": c, "dash": "dash"},
+                           marker={"symbol": "diamond-open", "size": 9, "color": c},
+                           hoverinfo="skip")
+            )  # fmt: skip
+    if results.if_attacked_over_draws(sweep, name) is not None:  # what the dashes mean
+        fig.add_trace(
+            go.Scatter(x=[None], y=[None], mode="lines" if numeric else "markers",
+                       name="dashed: once an attack is seen",
+                       line={"color": "#555", "dash": "dash"},
+                       marker={"symbol": "diamond-open", "size": 9, "color": "#555"},
+                       hoverinfo="skip")
+        )  # fmt: skip
     xaxis = {"title": path_label(path, sweep).split("  (")[0]}
     if not numeric:
         xaxis.update(tickvals=list(xs), ticktext=ticks)
@@ -238,9 +287,12 @@ def sweep_page(sweep: xr.Dataset) -> str:
         else f"The points use different seeds ({sweep.attrs.get('seeds', '')})."
     )
     intro = (
-        f"Each point: the mean over epistemic draws (whiskers ±2 Monte Carlo errors); band: the "
-        f"{LEVEL:.0%} interval across draws. Hover over a point to see the same swept value in "
-        f"every plot of its column; zoom one plot of a column to zoom them all. {crn}"
+        f"Each point: the mean over epistemic draws (whiskers ±2 Monte Carlo errors of the mean, "
+        f"from the draws and the crises both); band: the {LEVEL:.0%} interval across draws. For "
+        f"an output given an attack, the dashed line (or open diamond) is the probability once "
+        f"an attack is seen, each draw weighted by its P(attack) at that point. Hover over a "
+        f"point to see the same swept value in every plot of its column; zoom one plot of a "
+        f"column to zoom them all. {crn}"
     )
     problems = [
         s for k in ("failed_jobs", "missing_jobs") for s in str(sweep.attrs.get(k, "")).split("\n")

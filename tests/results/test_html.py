@@ -18,6 +18,7 @@ import xarray as xr
 
 from forecast import storage
 from forecast.results import briefing, collect, compare, export, figures, sources, sweep_page
+from forecast.results import dataset as results
 from forecast.results import html as h
 
 # an element that loads anything from elsewhere (the inlined plotly.js mentions URLs in its text,
@@ -296,6 +297,65 @@ def test_collect_writes_sweep_html_with_each_points_numbers(small_sweep):
     assert piv.layout.yaxis.title.text == "difference of probabilities"
     assert piv.layout.yaxis.range is None
     assert tuple(sweep_page.sweep_figure(s, "p_deterrence", path).layout.yaxis.range) == (0, 1)
+
+
+def test_sweep_figures_give_an_output_given_an_attack_once_an_attack_is_seen(small_sweep):
+    """The dashed series of P(defence succeeds) is, at each swept value, the mean over draws
+    weighted by that point's P(attack); the whiskers are 2 whole Monte Carlo errors (sd / sqrt D)
+    of the plain mean; an output not given an attack has no dashed series."""
+    s = storage.read(small_sweep / "sweep.nc")
+    path = collect.swept_dims(["scenario.actors.JPN.willingness.mean"])[0]
+    fig = sweep_page.sweep_figure(s, "p_defense_success", path)
+    shown = [t for t in fig.data if t.mode and "markers" in t.mode]
+    dashed = [t for t in fig.data if t.line and t.line.dash == "dash" and t.y[0] is not None]
+    assert len(shown) == 1 and len(dashed) == 1
+    assert "dashed: once an attack is seen" in [t.name for t in fig.data]
+    x, w = s.p_defense_success, s.p_attack
+    want = (x * w).sum("draw") / w.sum("draw")
+    np.testing.assert_allclose(dashed[0].y, want.values, rtol=1e-12)
+    np.testing.assert_allclose(shown[0].y, x.mean("draw").values, rtol=1e-12)
+    sd = x.std("draw", ddof=1) / np.sqrt(s.sizes["draw"])
+    np.testing.assert_allclose(shown[0].error_y.array, 2 * sd.values, rtol=1e-12)
+    # the weighting matters in this sweep (Japan's willingness moves the resolve to attack)
+    assert not np.allclose(dashed[0].y, shown[0].y, atol=1e-6)
+    for num in range(s.sizes[path]):
+        point = s.isel({path: num})
+        assert dashed[0].y[num] == pytest.approx(
+            results.if_attacked(point, "p_defense_success"), rel=1e-12
+        )
+        assert "once an attack is seen" in shown[0].hovertext[num]
+    # per partner too: each partner's P(join) has its own dashed series
+    joins = sweep_page.sweep_figure(s, "p_join", path)
+    n = s.sizes["actor"]
+    assert len([t for t in joins.data if t.line and t.line.dash == "dash"]) == n + 1
+    assert not [
+        t
+        for t in sweep_page.sweep_figure(s, "p_deterrence", path).data
+        if t.line and t.line.dash == "dash"
+    ]
+
+
+def test_compare_gives_the_whole_error_and_the_value_once_an_attack_is_seen(compared_runs):
+    runs = [compare.Run(k, *compared_runs[k]) for k in ("baseline", "japan_refuses")]
+    df = compare.compare_frame(runs)
+    a, b = runs[0].ds, runs[1].ds
+    row = df[(df.run == "japan_refuses") & (df.quantity == "p_defense_success")].iloc[0]
+    assert row["if_attacked"] == pytest.approx(results.if_attacked(b, "p_defense_success"))
+    assert row["if_attacked_diff"] == pytest.approx(
+        results.if_attacked(b, "p_defense_success") - results.if_attacked(a, "p_defense_success")
+    )
+    sd = float(b.p_defense_success.std("draw", ddof=1)) / math.sqrt(b.sizes["draw"])
+    assert row["se_mean"] == pytest.approx(sd)
+    deter = df[(df.run == "japan_refuses") & (df.quantity == "p_deterrence")].iloc[0]
+    assert math.isnan(deter["if_attacked"]) and math.isnan(deter["if_attacked_diff"])
+    jpn = df[(df.run == "baseline") & (df.quantity == "p_join") & (df.actor == "JPN")].iloc[0]
+    assert jpn["if_attacked"] == pytest.approx(results.if_attacked(a, "p_join", {"actor": "JPN"}))
+    text = compare.compare_page(runs)
+    cell = attrs_of(text, "compare-1-p_defense_success")
+    assert float(cell["data-if-attacked"]) == pytest.approx(row["if_attacked"])
+    assert float(cell["data-se"]) == pytest.approx(sd)
+    assert f"once an attack is seen {h.fmt_p(row['if_attacked'])}" in text
+    assert "Monte Carlo error of the mean ±" in text
 
 
 def test_estimates_read_in_planner_words():
