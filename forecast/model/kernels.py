@@ -57,6 +57,7 @@ from forecast.model.war import (
     escalation_power,
     help_given,
     help_pivotality,
+    odds_root,
     phase_draws,
     phase_ends,
     phase_logodds,
@@ -350,11 +351,19 @@ def total_power_inverse(cap_eff, w, inv_total):
 def contest(aggressor, exponent, u, r0, w, cols, c_star):
     """c_star (W,): the power the coalition needs to win each crisis, A (u / (1 - u))^(1/m) for
     its contest uniform u (see :func:`winning_power`), A the aggressor's power and m the contest
-    exponent of the attack type."""
+    exponent of the attack type; for m = 1 and m = 2, A times the odds or their square root
+    (:func:`forecast.model.war.odds_root`, as the war's phases take them)."""
     inv_m = 1.0 / exponent
     uc = u[r0 : r0 + w, cols.contest]
-    for ln in range(w):
-        c_star[ln] = aggressor * exp_one(log_one(uc[ln] / (1.0 - uc[ln])) * inv_m)
+    if exponent == 1.0:
+        for ln in range(w):
+            c_star[ln] = aggressor * (uc[ln] / (1.0 - uc[ln]))
+    elif exponent == 2.0:
+        for ln in range(w):
+            c_star[ln] = aggressor * np.sqrt(uc[ln] / (1.0 - uc[ln]))
+    else:
+        for ln in range(w):
+            c_star[ln] = aggressor * exp_one(log_one(uc[ln] / (1.0 - uc[ln])) * inv_m)
 
 
 @njit(inline="always", **JIT)
@@ -573,6 +582,11 @@ def simulate_block(inputs, z, u, out):
     sum_power = np.zeros((T, K, Wg), dtype=np.int64)  # lane by lane, in fixed point
     cnt_esc = np.zeros((T, 1), dtype=np.int64)
     cur_a, cur_m = np.nan, np.nan  # the balance c_star was computed for
+    # the phases whose contest log-odds some attack type reads (its exponent is not 1 or 2)
+    need_logodds = 0
+    for t in range(T):
+        if not odds_root(wr.exponent[t]):
+            need_logodds = max(need_logodds, wr.n_phases[t])
     # the aggressor sees the world of type t as it is (its thresholds, expectations and votes):
     # its world is the true one, and pivotality's forced-out worlds are its
     exact = np.empty(T, dtype=np.bool_)
@@ -602,7 +616,7 @@ def simulate_block(inputs, z, u, out):
         timing(pa, inputs.timing, z, r0, w, cols, cap_eff, late, fa, logd, general)
         total_power_inverse(cap_eff, w, inv_total)
         if general:  # the phases' draws: contests, the target's resolve, escalation
-            phase_logodds(u, r0, w, cols.contest, cols.phase, lq)
+            phase_logodds(u, r0, w, cols.contest, cols.phase, lq, need_logodds)
             phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate)
             if K > 1:  # the later phases' ends are exp(fa) + their days
                 exp_lanes(fa, w, efa)
@@ -616,7 +630,7 @@ def simulate_block(inputs, z, u, out):
                 if ends_of < 0 or not same_phases(wr, ends_of, t):
                     phase_ends(wr, t, fa, efa, w, log_end)
                     ends_of = t
-                phase_odds(wr, t, lq, w, q)
+                phase_odds(wr, t, lq, u, r0, w, cols, q)
                 if wr.escalation > 0.0:
                     escalation_power(wr, t, esc, w, y, epow)
             elif not (a_t == cur_a and m_t == cur_m):  # this type's balance

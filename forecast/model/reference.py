@@ -221,8 +221,14 @@ def total_power_inverse(cap_eff):
 
 
 def contest(aggressor, exponent, u, cols):
-    """(n,) the power the coalition needs to win each crisis (the type's balance)."""
-    return winning_power(aggressor, exponent, u[:, cols.contest])
+    """(n,) the power the coalition needs to win each crisis (the type's balance); for m = 1
+    and m = 2 from the odds or their square root (the kernel's twin)."""
+    uc = u[:, cols.contest]
+    if exponent == 1.0:
+        return aggressor * (uc / (1.0 - uc))
+    if exponent == 2.0:
+        return aggressor * np.sqrt(uc / (1.0 - uc))
+    return winning_power(aggressor, exponent, uc)
 
 
 def outcome(members, cap, access, target, wx):

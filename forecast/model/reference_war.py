@@ -56,11 +56,19 @@ def phase_ends(wr, t, fa):
 
 
 def phase_odds(wr, t, u, contest_col, phase_col, inv_m):
-    """(K, n): (u_k / (1 - u_k))^(1/m) of each phase's contest uniform."""
+    """(K, n): (u_k / (1 - u_k))^(1/m) of each phase's contest uniform; for m = 1 and m = 2 the
+    odds and their square root (the kernel's odds_root)."""
+    m = wr.exponent[t]
     out = []
     for k in range(int(wr.n_phases[t])):
         uc = u[:, contest_col if k == 0 else phase_col + k - 1]
-        out.append(_exp(_log(uc / (1.0 - uc)) * inv_m))
+        odds = uc / (1.0 - uc)
+        if m == 1.0:
+            out.append(odds)
+        elif m == 2.0:
+            out.append(np.sqrt(odds))
+        else:
+            out.append(_exp(_log(odds) * inv_m))
     return np.array(out)
 
 
@@ -116,6 +124,8 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
             with np.errstate(over="ignore"):
                 if b == 0.0:
                     rpow = np.where(r - wr.resolve_logit < 0.0, 0.0, np.inf)
+                elif b == 1.0:  # the odds times exp(-L) (the kernel's phase_draws)
+                    rpow = uc / (1.0 - uc) * _exp(np.array([-wr.resolve_logit]))[0]
                 else:
                     rpow = _exp((r - wr.resolve_logit) * (1.0 / b))
                 keeps = d < a * rpow if b < 0.0 else d > a * rpow

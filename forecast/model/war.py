@@ -79,10 +79,18 @@ def phase_ends(wr, t, fa, efa, w, log_end):
 
 
 @njit(inline="always", **JIT)
-def phase_logodds(u, r0, w, contest_col, phase_col, lq):
+def odds_root(m):
+    """Whether phase_odds takes (u / (1 - u))^(1/m) from the odds directly: m = 1 (the odds)
+    or m = 2 (their square root), exactly rounded, without a log or an exp."""
+    return m == 1.0 or m == 2.0
+
+
+@njit(inline="always", **JIT)
+def phase_logodds(u, r0, w, contest_col, phase_col, lq, need):
     """lq (K, W): log(u_k / (1 - u_k)) of each phase's contest uniform (phase 0: the contest
-    uniform of the model without phases), once per chunk for every attack type."""
-    for k in range(lq.shape[0]):
+    uniform of the model without phases), once per chunk for every attack type; only the first
+    ``need`` phases (those of the types whose exponent is not :func:`odds_root`'s)."""
+    for k in range(need):
         uc, lk = u[r0 : r0 + w, contest_col if k == 0 else phase_col + k - 1], lq[k]
         for ln in range(w):
             lk[ln] = log_one(uc[ln] / (1.0 - uc[ln]))
@@ -99,17 +107,28 @@ def _same_odds(wr, t, k):
 
 
 @njit(inline="always", **JIT)
-def phase_odds(wr, t, lq, w, q):
+def phase_odds(wr, t, lq, u, r0, w, cols, q):
     """q[t] (K, W): (u_k / (1 - u_k))^(1/m) = exp(lq_k / m) of each phase of type t, so the
-    coalition takes phase k iff D_k > A_k q_k; q (T, K, W). A phase an earlier type with the
+    coalition takes phase k iff D_k > A_k q_k; q (T, K, W). For m = 1 and m = 2 it is the odds
+    or their square root (:func:`odds_root`; lq is not read). A phase an earlier type with the
     same exponent has is copied from it."""
-    inv_m = 1.0 / wr.exponent[t]
+    m = wr.exponent[t]
+    inv_m = 1.0 / m
     for k in range(wr.n_phases[t]):
         lk, qk, src = lq[k], q[t, k], _same_odds(wr, t, k)
         if src >= 0:
             qs = q[src, k]
             for ln in range(w):
                 qk[ln] = qs[ln]
+            continue
+        if odds_root(m):
+            uc = u[r0 : r0 + w, cols.contest if k == 0 else cols.phase + k - 1]
+            if m == 1.0:
+                for ln in range(w):
+                    qk[ln] = uc[ln] / (1.0 - uc[ln])
+            else:
+                for ln in range(w):
+                    qk[ln] = np.sqrt(uc[ln] / (1.0 - uc[ln]))
             continue
         for ln in range(w):
             qk[ln] = exp_one(lk[ln] * inv_m)
@@ -122,7 +141,9 @@ def phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate):
 
     - the target keeps fighting iff u < expit(L + b lg), lg = log(D_k / A_k), that is iff
       r = logit(u) - L < b lg. rpow (K, W) = exp(r / b): it keeps iff D > A rpow for b > 0,
-      D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields);
+      D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields); for b = 1 (the
+      library's default slope), rpow is computed as u / (1 - u) exp(-L), without a log or an
+      exp per crisis;
     - the war escalates iff v < e expit(m lg), that is iff ethr = log(v / (e - v)) < m lg
       (never when v >= e). ``esc`` = (ethr (K, W), idx (K, W) int64, n (K,) int64): phase k's
       n[k] crises with v < e are lanes idx[k, :n[k]], and ethr[k, j] is the threshold of lane
@@ -139,6 +160,11 @@ def phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate):
             if b == 0.0:
                 for ln in range(w):
                     rk[ln] = 0.0 if log_one(uc[ln] / (1.0 - uc[ln])) - L < 0.0 else np.inf
+                continue
+            if b == 1.0:  # exp(logit(u) - L) is the odds times exp(-L): no log, no exp per crisis
+                e_l = exp_one(-L)
+                for ln in range(w):
+                    rk[ln] = uc[ln] / (1.0 - uc[ln]) * e_l
                 continue
             for ln in range(w):
                 rk[ln] = exp_one((log_one(uc[ln] / (1.0 - uc[ln])) - L) * inv_b)

@@ -202,3 +202,50 @@ def swept_paths(sweep: xr.Dataset) -> list[str]:
     coordinate holds its path as ``config_path``)."""
     names = sweep.attrs.get("swept_dims", sweep.attrs.get("swept_paths", ""))
     return [d for d in str(names).split("\n") if d in sweep.dims]
+
+
+def config_path(sweep: xr.Dataset, dim: str) -> str:
+    """The config path a sweep dim stands for (its coordinate's ``config_path``)."""
+    return str(sweep[dim].attrs.get("config_path", dim))
+
+
+def series_label(label: str, sweep: xr.Dataset) -> str:
+    """A series label with each swept path by its short name: ``Japan willingness.mean = 0.3``."""
+    for d in swept_paths(sweep):
+        short = path_label(config_path(sweep, d), sweep).split("  (")[0]
+        label = label.replace(f"{d}=", f"{short} = ").replace(d, short)
+    return label
+
+
+def crises_error_of_series(
+    sweep: xr.Dataset, name: str, sel: dict, avg: list[str], single: list[str]
+) -> np.ndarray | None:
+    """The crises' part of the Monte Carlo error of the mean over draws (and averaged dims) at
+    each point of a sweep series, from the per-draw MCSEs of independent estimates; None when
+    the sweep did not record them."""
+    if f"mcse_{name}" not in sweep:
+        return None
+    s = sweep[f"mcse_{name}"].isel({d: 0 for d in single}).sel(sel) ** 2
+    n = int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
+    return (np.sqrt(s.sum([DRAW, *avg])) / n).values
+
+
+def error_of_series(sub: xr.DataArray) -> np.ndarray:
+    """The whole Monte Carlo error of the mean over draws at each point of a series, from the
+    draws and the crises both: sd / sqrt(D) of the (finite) per-draw values (see
+    :func:`forecast.results.dataset.error_of_mean`)."""
+    n = np.isfinite(sub).sum(DRAW)
+    return (sub.std(DRAW, ddof=1) / np.sqrt(n.where(n > 1))).values
+
+
+def given_series(
+    sweep: xr.Dataset, name: str, sel: dict, avg: list[str], single: list[str]
+) -> np.ndarray | None:
+    """A sweep series once an attack is seen (each draw weighted by its P(attack) at that point,
+    :func:`forecast.results.dataset.if_attacked_over_draws`), averaged over ``avg``; None for an
+    output that does not condition on an attack."""
+    given = results.if_attacked_over_draws(sweep, name)
+    if given is None:
+        return None
+    given = given.isel({d: 0 for d in single if d in given.dims}).sel(sel)
+    return (given.mean(avg) if avg else given).values

@@ -27,6 +27,8 @@ from forecast.results import dataset as results
 from forecast.results.labels import (  # noqa: F401  (the names this module always offered)
     LEVEL,
     config_of,
+    error_of_series,
+    given_series,
     groups,
     interval,
     mcse_of_mean,
@@ -34,6 +36,7 @@ from forecast.results.labels import (  # noqa: F401  (the names this module alwa
     path_label,
     quantity_label,
     series,
+    series_label,
     state_names,
     swept_paths,
 )
@@ -341,12 +344,14 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
     """``name`` against the first swept config path with several values; a series per partner
     and per value of the other swept paths (averaged when there are too many).
 
-    Points: the mean over draws, with +-2 MCSE error bars; bands: the interval across draws.
+    Points: the mean over draws, with error bars of 2 Monte Carlo errors of the mean (the
+    draws' and the crises' noise both); bands: the interval across draws. For an output given
+    an attack, a dashed line (open diamonds for categories) gives it once an attack is seen,
+    as the sweep page does.
     """
     paths = swept_paths(sweep)
     x_dim = next((d for d in paths if sweep.sizes[d] > 1), paths[0])
     da = sweep[name]
-    mcse = sweep.get(f"mcse_{name}")
     numeric = np.issubdtype(sweep[x_dim].dtype, np.number)
     xs = sweep[x_dim].values if numeric else np.arange(sweep.sizes[x_dim])
     fig = _figure(9, 5.5)
@@ -356,23 +361,26 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
     for k, (label, sel, avg) in enumerate(parts):
         sub = da.sel(sel).mean(avg) if avg else da.sel(sel)
         mean, lo, hi = interval(sub, DRAW)
-        err = None
-        if mcse is not None:
-            s = mcse.sel(sel) ** 2
-            # the mean over draws (and averaged dims) of independent estimates
-            n = int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
-            err = (2 * np.sqrt(s.sum([DRAW, *avg])) / n).values
+        err = 2 * error_of_series(sub)
+        given = given_series(sweep, name, sel, avg, [])
         color = f"C{k % 10}"
-        label = label or "mean over draws"
+        label = series_label(label, sweep) or "mean over draws"
         if numeric:
             ax.fill_between(xs, lo.values, hi.values, color=color, alpha=0.12)
             ax.errorbar(xs, mean.values, yerr=err, fmt="o-", color=color, capsize=3, label=label)
+            if given is not None:
+                ax.plot(xs, given, ls="--", color=color)
         else:
             # categories (scenarios, ...): no lines between them; the interval as a thin bar
             x = xs + (k - (len(parts) - 1) / 2) * 0.6 / max(len(parts), 1)
             spread = [mean.values - lo.values, hi.values - mean.values]
             ax.errorbar(x, mean.values, yerr=spread, fmt="none", ecolor=color, alpha=0.35, lw=4)
             ax.errorbar(x, mean.values, yerr=err, fmt="o", color=color, capsize=3, label=label)
+            if given is not None:
+                ax.plot(x, given, ls="none", marker="D", mfc="none", color=color)
+    if results.if_attacked_over_draws(sweep, name) is not None:  # what the dashes mean
+        ax.plot([], [], ls="--" if numeric else "none", marker=None if numeric else "D",
+                mfc="none", color="0.35", label="dashed: once an attack is seen")  # fmt: skip
     ax.set_ylim(0, 1)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in sweep[x_dim].values])
@@ -384,7 +392,7 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
         else "points use different seeds"
     )
     ax.set_title(
-        f"{quantity_label(name)} across the sweep\n(mean over draws +-2 MCSE; "
+        f"{quantity_label(name)} across the sweep\n(mean over draws +-2 Monte Carlo errors; "
         f"{'band' if numeric else 'bar'}: {LEVEL:.0%} interval across epistemic draws; {crn})",
         fontsize=10,
     )

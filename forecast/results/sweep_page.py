@@ -21,10 +21,15 @@ from forecast.results import dataset as results
 from forecast.results import html as h
 from forecast.results.labels import (
     LEVEL,
+    config_path,
+    crises_error_of_series,
+    error_of_series,
+    given_series,
     groups,
     interval,
     path_label,
     quantity_label,
+    series_label,
     state_names,
     swept_paths,
 )
@@ -84,44 +89,6 @@ window.addEventListener('load', function () {
 """
 
 
-def _mcse_of_series(
-    sweep: xr.Dataset, name: str, sel: dict, avg: list[str], single: list[str]
-) -> np.ndarray | None:
-    """The crises' part of the Monte Carlo error of the mean over draws (and averaged dims), from
-    the per-draw MCSEs of independent estimates; None when the sweep did not record them."""
-    if f"mcse_{name}" not in sweep:
-        return None
-    s = sweep[f"mcse_{name}"].isel({d: 0 for d in single}).sel(sel) ** 2
-    n = int(np.prod([s.sizes[d] for d in (DRAW, *avg)]))
-    return (np.sqrt(s.sum([DRAW, *avg])) / n).values
-
-
-def _error_of_series(sub: xr.DataArray) -> np.ndarray:
-    """The whole Monte Carlo error of the mean over draws at each point, from the draws and the
-    crises both: sd / sqrt(D) of the (finite) per-draw values (see
-    :func:`forecast.results.dataset.error_of_mean`)."""
-    n = np.isfinite(sub).sum(DRAW)
-    return (sub.std(DRAW, ddof=1) / np.sqrt(n.where(n > 1))).values
-
-
-def _given_series(
-    sweep: xr.Dataset, name: str, sel: dict, avg: list[str], single: list[str]
-) -> np.ndarray | None:
-    """The series once an attack is seen (each draw weighted by its P(attack) at that point,
-    :func:`forecast.results.dataset.if_attacked_over_draws`), averaged over ``avg``; None for an
-    output that does not condition on an attack."""
-    given = results.if_attacked_over_draws(sweep, name)
-    if given is None:
-        return None
-    given = given.isel({d: 0 for d in single if d in given.dims}).sel(sel)
-    return (given.mean(avg) if avg else given).values
-
-
-def config_path(sweep: xr.Dataset, dim: str) -> str:
-    """The config path a sweep dim stands for (its coordinate's ``config_path``)."""
-    return str(sweep[dim].attrs.get("config_path", dim))
-
-
 def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
     """``name`` against the swept dim ``x_dim``: mean over draws (+-2 MCSE), band = interval."""
     import plotly.graph_objects as go
@@ -141,10 +108,10 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
     for k, (label, sel, avg) in enumerate(parts):
         sub = da.sel(sel).mean(avg) if avg else da.sel(sel)
         mean, lo, hi = (v.values for v in interval(sub, DRAW))
-        err = 2 * _error_of_series(sub)  # the whiskers: 2 whole Monte Carlo errors
-        crises = _mcse_of_series(sweep, name, sel, avg, single)
-        given = _given_series(sweep, name, sel, avg, single)
-        label = _short(label, sweep) or "mean over draws"
+        err = 2 * error_of_series(sub)  # the whiskers: 2 whole Monte Carlo errors
+        crises = crises_error_of_series(sweep, name, sel, avg, single)
+        given = given_series(sweep, name, sel, avg, single)
+        label = series_label(label, sweep) or "mean over draws"
         c = h.color(k)
         if numeric:  # the interval as a band between swept values
             fig.add_trace(
@@ -230,14 +197,6 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
         margin={"t": 70, "b": 40},
     )
     return fig
-
-
-def _short(label: str, sweep: xr.Dataset) -> str:
-    """A series label with each swept path by its short name: ``Japan willingness.mean=0.3``."""
-    for d in swept_paths(sweep):
-        short = path_label(config_path(sweep, d), sweep).split("  (")[0]
-        label = label.replace(f"{d}=", f"{short} = ").replace(d, short)
-    return label
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:

@@ -379,3 +379,33 @@ def browser_repo():
     from tests.results.browser import REPO
 
     return REPO
+
+
+def test_the_static_sweep_figure_shows_the_same_errors_and_value_once_an_attack_is_seen(
+    small_sweep,
+):
+    """The PNG beside sweep.html (report.plot_sweep) draws what the page draws: whiskers of 2
+    whole Monte Carlo errors, and a dashed line once an attack is seen, labelled in the legend;
+    an output not given an attack has no dashed line."""
+    from forecast.results import report
+
+    s = storage.read(small_sweep / "sweep.nc")
+    fig = report.plot_sweep(s, "p_defense_success")
+    ax = fig.axes[0]
+    x, w = s.p_defense_success, s.p_attack
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--" and len(ln.get_ydata())]
+    assert len(dashed) == 1
+    np.testing.assert_allclose(
+        dashed[0].get_ydata(), ((x * w).sum("draw") / w.sum("draw")).values, rtol=1e-12
+    )
+    bars = [c for c in ax.containers if c.has_yerr]
+    assert len(bars) == 1
+    segments = bars[0].lines[2][0].get_segments()
+    half = np.array([(seg[1][1] - seg[0][1]) / 2 for seg in segments])
+    sd = x.std("draw", ddof=1) / np.sqrt(s.sizes["draw"])
+    np.testing.assert_allclose(half, 2 * sd.values, rtol=1e-9)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "dashed: once an attack is seen" in labels
+    plain = report.plot_sweep(s, "p_deterrence").axes[0]
+    assert not [ln for ln in plain.get_lines() if ln.get_linestyle() == "--"]
+    assert "dashed: once an attack is seen" not in plain.get_legend_handles_labels()[1]
