@@ -71,7 +71,7 @@ class PriorsConfig:
 
 @dataclass
 class SamplingConfig:
-    draws: int = 1000
+    draws: int = 2000
     tune: int = 1000
     chains: int = 2
     cores: int = 2
