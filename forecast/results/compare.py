@@ -119,6 +119,55 @@ def difference(a: xr.Dataset, b: xr.Dataset, name: str, sel: dict | None = None)
     }
 
 
+def _given_pair(ds: xr.Dataset, name: str, sel: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every draw's value of ``name`` at ``sel`` and its weight once an attack is seen
+    (:func:`forecast.results.dataset.attack_weights`), NaN left in; None for an output that
+    does not condition on an attack."""
+    w, x = results.attack_weights(ds, name, sel), _values(ds, name, sel)
+    if w is None or x is None or w.dims != (DRAW,):
+        return None
+    return x.astype(float), w.values.astype(float)
+
+
+def _influence(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each draw's part in the error of R = sum(w x) / sum(w): w (x - R) / mean(w), whose sd
+    over sqrt(D) is R's delta-method standard error (as in
+    :func:`forecast.results.dataset.if_attacked_error`)."""
+    r = (w * x).sum() / w.sum()
+    return w * (x - r) / w.mean()
+
+
+def if_attacked_difference(
+    a: xr.Dataset, b: xr.Dataset, name: str, sel: dict | None = None
+) -> tuple[float, float] | None:
+    """B - A of ``name`` at ``sel`` once an attack is seen (each run weighting its draws by its
+    own P(attack)), and the standard error of that difference. Paired runs (the same seed and
+    draws) take it from the per-draw differences of the two ratios' influences, so the common
+    random numbers cancel as in the plain difference; unpaired runs add the two errors in
+    quadrature. None for an output that does not condition on an attack; the error is NaN
+    with fewer than two usable draws or weights summing to 0."""
+    sel = sel or {}
+    if _values(a, name, sel) is None or _values(b, name, sel) is None:  # not in both runs
+        return None
+    ra, rb = results.if_attacked(a, name, sel), results.if_attacked(b, name, sel)
+    if ra is None or rb is None:
+        return None
+    se = math.nan
+    if paired(a, b):
+        pa, pb = _given_pair(a, name, sel), _given_pair(b, name, sel)
+        if pa is not None and pb is not None:
+            ok = np.isfinite(pa[0]) & np.isfinite(pa[1]) & np.isfinite(pb[0]) & np.isfinite(pb[1])
+            (xa, wa), (xb, wb) = (v[ok] for v in pa), (v[ok] for v in pb)
+            if ok.sum() > 1 and wa.sum() > 0.0 and wb.sum() > 0.0:
+                d = _influence(xb, wb) - _influence(xa, wa)
+                se = float(d.std(ddof=1) / math.sqrt(d.size))
+    else:
+        ea, eb = results.if_attacked_error(a, name, sel), results.if_attacked_error(b, name, sel)
+        if ea is not None and eb is not None:
+            se = math.hypot(ea, eb)
+    return rb - ra, se
+
+
 def _rows_of(runs: list[Run]) -> list[tuple[str, str]]:
     """(quantity, actor) of every row: the headline numbers, then the partners'."""
     rows = [(q, "") for q in HEADLINE if any(_values(r.ds, q, {}) is not None for r in runs)]
@@ -170,9 +219,8 @@ def compare_frame(runs: list[Run]) -> pd.DataFrame:
                 }
             )
             # the difference once an attack is seen: each run weights its draws by its P(attack)
-            b = h.estimate(base.ds, q, sel) if r is not base else None
-            given = [x.if_attacked if x else None for x in (e, b)]
-            row["if_attacked_diff"] = given[0] - given[1] if None not in given else math.nan
+            given = if_attacked_difference(base.ds, r.ds, q, sel) if r is not base else None
+            row["if_attacked_diff"], row["if_attacked_diff_se"] = given or (math.nan, math.nan)
             out.append(row)
     return pd.DataFrame(out)
 

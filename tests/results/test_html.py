@@ -409,3 +409,70 @@ def test_the_static_sweep_figure_shows_the_same_errors_and_value_once_an_attack_
     plain = report.plot_sweep(s, "p_deterrence").axes[0]
     assert not [ln for ln in plain.get_lines() if ln.get_linestyle() == "--"]
     assert "dashed: once an attack is seen" not in plain.get_legend_handles_labels()[1]
+
+
+def _given_runs(x_a, x_b, w_a, w_b, seeds=(1, 1)):
+    """Two synthetic runs of P(defence succeeds | attack) with P(attack) per draw."""
+
+    def run(x, w, seed):
+        return xr.Dataset(
+            {"p_defense_success": ("draw", np.asarray(x)), "p_attack": ("draw", np.asarray(w))},
+            attrs={"seed": seed},
+        )
+
+    return run(x_a, w_a, seeds[0]), run(x_b, w_b, seeds[1])
+
+
+def test_the_difference_once_an_attack_is_seen_has_its_standard_error():
+    """Closed forms: with equal weights the paired error is that of the plain per-draw
+    differences, sd(x_b - x_a) / sqrt(D); unpaired runs add the two delta-method errors in
+    quadrature; a run compared with itself differs by 0 with error 0."""
+    rng = np.random.default_rng(3)
+    x_a = rng.uniform(0.2, 0.6, 400)
+    x_b = x_a + rng.normal(0.05, 0.02, 400)
+    flat = np.full(400, 0.4)
+    a, b = _given_runs(x_a, x_b, flat, flat)
+    diff, se = compare.if_attacked_difference(a, b, "p_defense_success")
+    assert diff == pytest.approx(x_b.mean() - x_a.mean(), rel=1e-12)
+    assert se == pytest.approx((x_b - x_a).std(ddof=1) / np.sqrt(400), rel=1e-12)
+    # the common random numbers cancel: far below the unpaired error of the same values
+    a_u, b_u = _given_runs(x_a, x_b, flat, flat, seeds=(1, 2))
+    diff_u, se_u = compare.if_attacked_difference(a_u, b_u, "p_defense_success")
+    assert diff_u == pytest.approx(diff, rel=1e-12)
+    assert se_u == pytest.approx(
+        math.hypot(
+            results.if_attacked_error(a_u, "p_defense_success"),
+            results.if_attacked_error(b_u, "p_defense_success"),
+        ),
+        rel=1e-12,
+    )
+    assert se < se_u / 5
+    # weighted: the paired error is the sd of the two ratios' influences' differences
+    w_a, w_b = rng.uniform(0.1, 0.9, 400), rng.uniform(0.1, 0.9, 400)
+    a, b = _given_runs(x_a, x_b, w_a, w_b)
+    r_a, r_b = (w_a * x_a).sum() / w_a.sum(), (w_b * x_b).sum() / w_b.sum()
+    psi = w_b * (x_b - r_b) / w_b.mean() - w_a * (x_a - r_a) / w_a.mean()
+    diff, se = compare.if_attacked_difference(a, b, "p_defense_success")
+    assert diff == pytest.approx(r_b - r_a, rel=1e-12)
+    assert se == pytest.approx(psi.std(ddof=1) / np.sqrt(400), rel=1e-12)
+    assert compare.if_attacked_difference(a, a, "p_defense_success") == (0.0, 0.0)
+    # an output that does not condition on an attack has none
+    assert compare.if_attacked_difference(a, b, "p_attack") is None
+
+
+def test_compare_csv_gives_the_error_of_the_difference_once_an_attack_is_seen(compared_runs):
+    """On real runs with the same seed the column is filled, and the paired error is below the
+    unpaired one: the same draws' beliefs and crises cancel."""
+    runs = [compare.Run(k, *compared_runs[k]) for k in ("baseline", "japan_refuses")]
+    df = compare.compare_frame(runs)
+    row = df[(df.run == "japan_refuses") & (df.quantity == "p_defense_success")].iloc[0]
+    a, b = runs[0].ds, runs[1].ds
+    assert compare.paired(a, b)
+    assert row["if_attacked_diff_se"] > 0.0
+    unpaired = math.hypot(
+        results.if_attacked_error(a, "p_defense_success"),
+        results.if_attacked_error(b, "p_defense_success"),
+    )
+    assert row["if_attacked_diff_se"] < unpaired
+    base = df[(df.run == "baseline") & (df.quantity == "p_defense_success")].iloc[0]
+    assert math.isnan(base["if_attacked_diff_se"])
