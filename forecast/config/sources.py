@@ -112,7 +112,7 @@ def _crisis_year(root) -> int | None:
 def check_file(path: str | Path) -> list[str]:
     """Every problem of one scenario file, each as ``file:line: message``."""
     path = Path(path)
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     root = yaml.compose(text)
     declared = _SOURCES_BEFORE.search(text)
@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
             problems += check_file(path)
         except OSError as e:
             parser.exit(2, f"{path}: cannot be read: {e.strerror or e}\n")
+        except UnicodeDecodeError as e:
+            line = e.object[: e.start].count(b"\n") + 1
+            parser.exit(2, f"{path}:{line}: not UTF-8 text (byte {e.object[e.start]:#04x})\n")
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -88,6 +88,20 @@ def _power(wr, k, pres, arms_mask, live, arml, tl):
     return d
 
 
+def resolve_power(wr, uc):
+    """(n,) exp((logit(u) - L) / b) of a phase's resolve uniforms ``uc``: the target keeps
+    fighting iff D > A rpow (b > 0), D < A rpow (b < 0); for b = 0, 0 (it keeps) or inf (it
+    yields); for b = 1, the odds times exp(-L) (the kernel's phase_draws)."""
+    b, L = wr.resolve_slope, wr.resolve_logit
+    # a slope near 0: (r - L) / b overflows to inf, as in the kernel (silently)
+    with np.errstate(over="ignore"):
+        if b == 0.0:
+            return np.where(_log(uc / (1.0 - uc)) - L < 0.0, 0.0, np.inf)
+        if b == 1.0:
+            return uc / (1.0 - uc) * _exp(np.array([-L]))[0]
+        return _exp((_log(uc / (1.0 - uc)) - L) * (1.0 / b))
+
+
 def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
     """(n,) 1.0 where the coalition wins the war of type t, else 0.0 (the kernel's :func:`war`).
 
@@ -118,16 +132,8 @@ def war(wr, t, members, hosts, arms_mask, stay, ctx, rec=None):
             d1 = d
         mem = run.astype(np.int64)
         if resolve:  # keeps iff logit(u) - L < b log(D / A) (see the kernel's phase_draws)
-            uc = u[:, cols.resolve + k]
-            r = _log(uc / (1.0 - uc))
-            # a slope near 0: (r - L) / b and A rpow overflow to inf, as in the kernel (silently)
+            rpow = resolve_power(wr, u[:, cols.resolve + k])
             with np.errstate(over="ignore"):
-                if b == 0.0:
-                    rpow = np.where(r - wr.resolve_logit < 0.0, 0.0, np.inf)
-                elif b == 1.0:  # the odds times exp(-L) (the kernel's phase_draws)
-                    rpow = uc / (1.0 - uc) * _exp(np.array([-wr.resolve_logit]))[0]
-                else:
-                    rpow = _exp((r - wr.resolve_logit) * (1.0 / b))
                 keeps = d < a * rpow if b < 0.0 else d > a * rpow
             mem = np.where((mem == 1) & ~keeps, 2, mem)
         crossed = np.zeros(n, dtype=bool)

@@ -141,9 +141,9 @@ def phase_draws(wr, u, r0, w, cols, y, rpow, esc, may_escalate):
 
     - the target keeps fighting iff u < expit(L + b lg), lg = log(D_k / A_k), that is iff
       r = logit(u) - L < b lg. rpow (K, W) = exp(r / b): it keeps iff D > A rpow for b > 0,
-      D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields); for b = 1 (the
-      library's default slope), rpow is computed as u / (1 - u) exp(-L), without a log or an
-      exp per crisis;
+      D < A rpow for b < 0; for b = 0, rpow is 0 (it keeps) or inf (it yields); for b = 1
+      (the slope of Taiwan's and Ukraine's resolve), rpow is computed as u / (1 - u) exp(-L),
+      without a log or an exp per crisis (the reference's resolve_power);
     - the war escalates iff v < e expit(m lg), that is iff ethr = log(v / (e - v)) < m lg
       (never when v >= e). ``esc`` = (ethr (K, W), idx (K, W) int64, n (K,) int64): phase k's
       n[k] crises with v < e are lanes idx[k, :n[k]], and ethr[k, j] is the threshold of lane

@@ -202,8 +202,6 @@ def compare_frame(runs: list[Run]) -> pd.DataFrame:
                 f"q{(1 - LEVEL) / 2 * 100:02.0f}": e.lo if e else math.nan,
                 f"q{(1 + LEVEL) / 2 * 100:02.0f}": e.hi if e else math.nan,
                 "mcse": e.mcse if e and e.mcse is not None else math.nan,
-                "se_mean": e.se if e and e.se is not None else math.nan,
-                "if_attacked": e.if_attacked if e and e.if_attacked is not None else math.nan,
                 "baseline": base.label,
             }
             d = difference(base.ds, r.ds, q, sel) if r is not base else None
@@ -218,6 +216,9 @@ def compare_frame(runs: list[Run]) -> pd.DataFrame:
                     "paired": None,
                 }
             )
+            # added after the columns of earlier versions, which keep their places
+            row["se_mean"] = e.se if e and e.se is not None else math.nan
+            row["if_attacked"] = e.if_attacked if e and e.if_attacked is not None else math.nan
             # the difference once an attack is seen: each run weights its draws by its P(attack)
             given = if_attacked_difference(base.ds, r.ds, q, sel) if r is not base else None
             row["if_attacked_diff"], row["if_attacked_diff_se"] = given or (math.nan, math.nan)

@@ -380,7 +380,9 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
                 ax.plot(x, given, ls="none", marker="D", mfc="none", color=color)
     if results.if_attacked_over_draws(sweep, name) is not None:  # what the dashes mean
         ax.plot([], [], ls="--" if numeric else "none", marker=None if numeric else "D",
-                mfc="none", color="0.35", label="dashed: once an attack is seen")  # fmt: skip
+                mfc="none", color="0.35",
+                label="dashed: once an attack is seen" if numeric
+                else "open diamonds: once an attack is seen")  # fmt: skip
     ax.set_ylim(0, 1)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in sweep[x_dim].values])

@@ -36,6 +36,9 @@ from forecast.results.labels import (
 
 DRAW = results.DRAW
 SWEEP_PAGE = "sweep.html"
+#: the legend's entry for the series once an attack is seen (numeric and categorical x)
+ONCE_SEEN = "dashed: once an attack is seen"
+ONCE_SEEN_CATEGORIES = "open diamonds: once an attack is seen"
 #: the outputs drawn against the swept values, in this order, when the sweep has them
 OUTPUTS = (
     "p_deterrence",
@@ -90,7 +93,8 @@ window.addEventListener('load', function () {
 
 
 def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
-    """``name`` against the swept dim ``x_dim``: mean over draws (+-2 MCSE), band = interval."""
+    """``name`` against the swept dim ``x_dim``: mean over draws (+-2 Monte Carlo errors of the
+    mean), band = interval; dashed (open diamonds for categories): once an attack is seen."""
     import plotly.graph_objects as go
 
     path = config_path(sweep, x_dim)
@@ -175,7 +179,7 @@ def sweep_figure(sweep: xr.Dataset, name: str, x_dim: str):
     if results.if_attacked_over_draws(sweep, name) is not None:  # what the dashes mean
         fig.add_trace(
             go.Scatter(x=[None], y=[None], mode="lines" if numeric else "markers",
-                       name="dashed: once an attack is seen",
+                       name=ONCE_SEEN if numeric else ONCE_SEEN_CATEGORIES,
                        line={"color": "#555", "dash": "dash"},
                        marker={"symbol": "diamond-open", "size": 9, "color": "#555"},
                        hoverinfo="skip")

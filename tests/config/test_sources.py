@@ -3,6 +3,7 @@ case cites anything dated after its crisis."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -90,7 +91,14 @@ def test_a_scenario_authored_before_a_date_is_held_to_the_backtest_rules(tmp_pat
 def test_the_command_names_an_unreadable_or_malformed_file_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nactors: [1\nother: 2\n")
-    for path, words in ((tmp_path / "missing.yaml", "cannot be read"), (bad, "not valid YAML")):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: x\n# Gen\u00e8ve\n".encode("latin-1"))
+    cases = (
+        (tmp_path / "missing.yaml", "cannot be read"),
+        (bad, "not valid YAML"),
+        (latin, ":2: not UTF-8 text (byte 0xe8)"),
+    )
+    for path, words in cases:
         run = subprocess.run(
             [sys.executable, "-m", "forecast.config.sources", str(path)],
             capture_output=True,
@@ -103,6 +111,7 @@ def test_the_command_names_an_unreadable_or_malformed_file_without_a_traceback(t
         [sys.executable, "-m", "forecast.config.sources", "--help"],
         capture_output=True,
         text=True,
+        env={**os.environ, "COLUMNS": "200"},  # argparse wraps the help to the terminal's width
     )
     assert shown.returncode == 0 and "sources before" in shown.stdout
 

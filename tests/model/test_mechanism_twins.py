@@ -227,15 +227,21 @@ def test_total_power_inverse(fn):
     assert (ref[:5] == 0).all() and (ref[5:] > 0).all()
 
 
+@pytest.mark.parametrize("exponent", [None, 1.0, 2.0], ids=["random", "odds", "square-root"])
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("fn", twins(kernels.contest))
-def test_contest(fn, seed):
+def test_contest(fn, seed, exponent):
+    """The coalition's winning power A (u / (1 - u))^(1/m): at m = 1 and m = 2 from the odds
+    and their square root, otherwise through log and exp; float for float."""
     a = Chunk(seed)
     c_star = a.lanes()
     pw = a.inputs.power
-    fn(pw.aggressor, pw.exponent, a.u, a.r0, a.w, a.cols, c_star)
-    ref = reference.contest(pw.aggressor, pw.exponent, a.ur, a.cols)
+    m = pw.exponent if exponent is None else exponent
+    fn(pw.aggressor, m, a.u, a.r0, a.w, a.cols, c_star)
+    ref = reference.contest(pw.aggressor, m, a.ur, a.cols)
     np.testing.assert_array_equal(c_star[: a.w], ref)
+    general = reference.winning_power(pw.aggressor, m, a.ur[:, a.cols.contest])
+    np.testing.assert_allclose(ref, general, rtol=1e-13)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

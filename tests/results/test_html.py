@@ -346,6 +346,11 @@ def test_compare_gives_the_whole_error_and_the_value_once_an_attack_is_seen(comp
     )
     sd = float(b.p_defense_success.std("draw", ddof=1)) / math.sqrt(b.sizes["draw"])
     assert row["se_mean"] == pytest.approx(sd)
+    # the columns of earlier versions keep their places; the new ones come after them
+    old = ["run", "path", "quantity", "actor", "mean", "q05", "q95", "mcse", "baseline",
+           "diff_mean", "diff_lo", "diff_hi", "diff_se", "share_higher", "paired"]  # fmt: skip
+    new = ["se_mean", "if_attacked", "if_attacked_diff", "if_attacked_diff_se"]
+    assert list(df.columns) == old + new
     deter = df[(df.run == "japan_refuses") & (df.quantity == "p_deterrence")].iloc[0]
     assert math.isnan(deter["if_attacked"]) and math.isnan(deter["if_attacked_diff"])
     jpn = df[(df.run == "baseline") & (df.quantity == "p_join") & (df.actor == "JPN")].iloc[0]
