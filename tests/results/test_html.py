@@ -461,6 +461,15 @@ def test_the_difference_once_an_attack_is_seen_has_its_standard_error():
     assert diff == pytest.approx(r_b - r_a, rel=1e-12)
     assert se == pytest.approx(psi.std(ddof=1) / np.sqrt(400), rel=1e-12)
     assert compare.if_attacked_difference(a, a, "p_defense_success") == (0.0, 0.0)
+    # an independent check: with run b's draws shuffled, pairing has nothing to cancel, so the
+    # paired error is the unpaired one up to the draws' chance correlation r (about 1 / sqrt(D),
+    # 5 %), which moves it by at most r / 2
+    order = rng.permutation(400)
+    a, b = _given_runs(x_a, x_b[order], w_a, w_b[order])
+    _, se_paired = compare.if_attacked_difference(a, b, "p_defense_success")
+    a_u, b_u = _given_runs(x_a, x_b[order], w_a, w_b[order], seeds=(1, 2))
+    _, se_unpaired = compare.if_attacked_difference(a_u, b_u, "p_defense_success")
+    assert se_paired == pytest.approx(se_unpaired, rel=0.2)
     # an output that does not condition on an attack has none
     assert compare.if_attacked_difference(a, b, "p_attack") is None
 
