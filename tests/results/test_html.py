@@ -490,3 +490,28 @@ def test_compare_csv_gives_the_error_of_the_difference_once_an_attack_is_seen(co
     assert row["if_attacked_diff_se"] < unpaired
     base = df[(df.run == "baseline") & (df.quantity == "p_defense_success")].iloc[0]
     assert math.isnan(base["if_attacked_diff_se"])
+
+
+def test_sweep_figures_over_categories_give_the_value_once_seen_as_open_diamonds(small_sweep):
+    """A text-valued swept path (scenarios) is drawn as categories: the value once an attack is
+    seen is an open diamond per category, at the weighted mean, and the legend says so, on the
+    page and in the PNG."""
+    from forecast.results import report
+
+    s = storage.read(small_sweep / "sweep.nc")
+    path = collect.swept_dims(["scenario.actors.JPN.willingness.mean"])[0]
+    labels = [f"case {k}" for k in range(s.sizes[path])]
+    s = s.assign_coords({path: (path, labels, s[path].attrs)})
+    x, w = s.p_defense_success, s.p_attack
+    want = ((x * w).sum("draw") / w.sum("draw")).values
+    fig = sweep_page.sweep_figure(s, "p_defense_success", path)
+    diamonds = [t for t in fig.data if t.marker and t.marker.symbol == "diamond-open"]
+    assert len(diamonds) == 2  # the series and its legend entry
+    np.testing.assert_allclose(diamonds[0].y, want, rtol=1e-12)
+    assert diamonds[1].name == sweep_page.ONCE_SEEN_CATEGORIES
+    ax = report.plot_sweep(s, "p_defense_success").axes[0]
+    marks = [ln for ln in ax.get_lines() if ln.get_marker() == "D" and len(ln.get_ydata())]
+    assert len(marks) == 1
+    np.testing.assert_allclose(marks[0].get_ydata(), want, rtol=1e-12)
+    assert "open diamonds: once an attack is seen" in ax.get_legend_handles_labels()[1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == labels
