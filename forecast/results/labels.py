@@ -204,6 +204,11 @@ def swept_paths(sweep: xr.Dataset) -> list[str]:
     return [d for d in str(names).split("\n") if d in sweep.dims]
 
 
+#: the legend's entry for a sweep series once an attack is seen (numeric and categorical x)
+ONCE_SEEN = "dashed: once an attack is seen"
+ONCE_SEEN_CATEGORIES = "open diamonds: once an attack is seen"
+
+
 def config_path(sweep: xr.Dataset, dim: str) -> str:
     """The config path a sweep dim stands for (its coordinate's ``config_path``)."""
     return str(sweep[dim].attrs.get("config_path", dim))

@@ -26,6 +26,8 @@ from forecast import storage
 from forecast.results import dataset as results
 from forecast.results.labels import (  # noqa: F401  (the names this module always offered)
     LEVEL,
+    ONCE_SEEN,
+    ONCE_SEEN_CATEGORIES,
     config_of,
     error_of_series,
     given_series,
@@ -381,8 +383,7 @@ def plot_sweep(sweep: xr.Dataset, name: str) -> Figure:
     if results.if_attacked_over_draws(sweep, name) is not None:  # what the dashes mean
         ax.plot([], [], ls="--" if numeric else "none", marker=None if numeric else "D",
                 mfc="none", color="0.35",
-                label="dashed: once an attack is seen" if numeric
-                else "open diamonds: once an attack is seen")  # fmt: skip
+                label=ONCE_SEEN if numeric else ONCE_SEEN_CATEGORIES)  # fmt: skip
     ax.set_ylim(0, 1)
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in sweep[x_dim].values])

@@ -21,6 +21,8 @@ from forecast.results import dataset as results
 from forecast.results import html as h
 from forecast.results.labels import (
     LEVEL,
+    ONCE_SEEN,
+    ONCE_SEEN_CATEGORIES,
     config_path,
     crises_error_of_series,
     error_of_series,
@@ -36,9 +38,6 @@ from forecast.results.labels import (
 
 DRAW = results.DRAW
 SWEEP_PAGE = "sweep.html"
-#: the legend's entry for the series once an attack is seen (numeric and categorical x)
-ONCE_SEEN = "dashed: once an attack is seen"
-ONCE_SEEN_CATEGORIES = "open diamonds: once an attack is seen"
 #: the outputs drawn against the swept values, in this order, when the sweep has them
 OUTPUTS = (
     "p_deterrence",
